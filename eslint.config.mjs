@@ -1,0 +1,38 @@
+// Lint rules, including the architecture's import boundaries:
+// only the VS Code glue may import `vscode`, and the renderer sees only src/common.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const noVscode = {
+  'no-restricted-imports': ['error', {
+    paths: [{ name: 'vscode', message: 'Only src/extension.ts, src/notebook and src/commands may import vscode.' }],
+  }],
+};
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'out/**', 'node_modules/**', '.cache/**', 'test-results/**', 'bench/peers/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { ecmaVersion: 2022, sourceType: 'module' },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-require-imports': 'off',
+    },
+  },
+  { files: ['src/lib/**', 'src/kernel/**', 'src/common/**', 'src/cli/**', 'bench/**'], rules: noVscode },
+  {
+    files: ['renderers/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'vscode', message: 'The renderer runs in a webview: no vscode module.' }],
+        patterns: [
+          { group: ['**/src/lib/**', '**/src/kernel/**', '**/src/notebook/**', '**/src/commands/**', '**/src/cli/**'], message: 'The renderer may import only src/common.' },
+          { group: ['@tensorflow/*'], message: 'The renderer draws; it does not compute.' },
+        ],
+      }],
+    },
+  },
+  { files: ['scripts/**/*.mjs', 'eslint.config.mjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
+);

@@ -1,0 +1,109 @@
+// Builds everything with esbuild:
+//   dist/   what ships in the extension (bundled, source maps)
+//   out/    tests and benchmarks (bundled, packages left external)
+// Usage: node scripts/build.mjs [--watch] [--production]
+import * as esbuild from 'esbuild';
+import { existsSync, mkdirSync, readdirSync, copyFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+/** Files below `dir` (relative to root) whose name ends with one of `suffixes`. */
+function findFiles(dir, suffixes) {
+  const abs = join(root, dir);
+  if (!existsSync(abs)) return [];
+  const found = [];
+  for (const name of readdirSync(abs)) {
+    const p = join(abs, name);
+    if (statSync(p).isDirectory()) found.push(...findFiles(relative(root, p), suffixes));
+    else if (suffixes.some((s) => name.endsWith(s))) found.push(relative(root, p));
+  }
+  return found.sort();
+}
+
+const present = (entries) => Object.fromEntries(Object.entries(entries).filter(([, src]) => existsSync(join(root, src))));
+
+// Native and optional modules stay outside every bundle.
+const nodeExternal = ['vscode', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
+
+const common = {
+  absWorkingDir: root,
+  bundle: true,
+  sourcemap: production ? false : 'linked',
+  sourcesContent: false,
+  logLevel: 'warning',
+  legalComments: 'none',
+  minify: production,
+  keepNames: true,
+};
+
+const builds = [
+  {
+    ...common,
+    entryPoints: present({
+      extension: 'src/extension.ts',
+      kernel: 'src/kernel/main.ts',
+      cli: 'src/cli/main.ts',
+    }),
+    outdir: 'dist',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: nodeExternal,
+  },
+  {
+    ...common,
+    entryPoints: present({ renderer: 'renderers/index.ts' }),
+    outdir: 'dist',
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    loader: { '.css': 'text' },
+  },
+  {
+    ...common,
+    sourcemap: 'linked',
+    minify: false,
+    entryPoints: [...findFiles('test', ['.test.ts']), ...findFiles('bench', ['.ts'])].filter((f) => !f.includes('/fixtures/')),
+    outdir: 'out',
+    outbase: '.',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    packages: 'external',
+  },
+];
+
+function copyWasm() {
+  const wasmDir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+  const target = join(root, 'dist', 'wasm');
+  mkdirSync(target, { recursive: true });
+  for (const name of readdirSync(wasmDir)) {
+    if (name.endsWith('.wasm')) copyFileSync(join(wasmDir, name), join(target, name));
+  }
+}
+
+// Output folders are overwritten, not wiped, so that a build never pulls
+// files out from under a test run that is using them; `npm run clean` wipes.
+if (process.argv.includes('--clean')) {
+  rmSync(join(root, 'out'), { recursive: true, force: true });
+  rmSync(join(root, 'dist'), { recursive: true, force: true });
+}
+copyWasm();
+const active = builds.filter((b) => (Array.isArray(b.entryPoints) ? b.entryPoints.length : Object.keys(b.entryPoints).length) > 0);
+if (watch) {
+  for (const b of active) {
+    const ctx = await esbuild.context(b);
+    await ctx.watch();
+  }
+  console.log('[build] watching for changes');
+} else {
+  const t0 = Date.now();
+  await Promise.all(active.map((b) => esbuild.build(b)));
+  console.log(`[build] done in ${Date.now() - t0} ms`);
+}
