@@ -1,0 +1,355 @@
+/**
+ * The training loop: mini-batch gradient descent with progress events,
+ * cooperative stopping at batch boundaries, seeded shuffling, and no tensor
+ * left behind. Used by our autoencoders' `fit`; observers (the notebook
+ * kernel) see every run without the user passing anything.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { LossFn } from './losses';
+import { makeRng, permutation } from './random';
+
+export interface EpochLogs {
+  loss: number;
+  val_loss?: number;
+  [metric: string]: number | undefined;
+}
+
+export interface FitCallbacks {
+  onTrainBegin?: () => void | Promise<void>;
+  onEpochBegin?: (epoch: number) => void | Promise<void>;
+  onBatchEnd?: (batch: number, logs: { loss: number; size: number }) => void | Promise<void>;
+  onEpochEnd?: (epoch: number, logs: EpochLogs) => void | Promise<void>;
+  onTrainEnd?: (history: History) => void | Promise<void>;
+}
+
+export interface FitArgs {
+  /** Number of passes over the data (Keras default: 1). */
+  epochs?: number;
+  /** Samples per gradient step (Keras default: 32). */
+  batchSize?: number;
+  /** Shuffle the training samples before each epoch (default true). */
+  shuffle?: boolean;
+  /** Seed for the shuffling order, for reproducible runs. */
+  seed?: number;
+  /** Data to compute `val_loss` on at the end of each epoch. */
+  validationData?: [tf.Tensor, tf.Tensor];
+  /** Fraction of the (unshuffled) samples, taken from the end, held out for validation. */
+  validationSplit?: number;
+  /** 0: no progress reported to observers (the notebook shows nothing live); 1: progress (default). */
+  verbose?: 0 | 1;
+  /** Epoch to start counting from (to resume a run). */
+  initialEpoch?: number;
+  callbacks?: FitCallbacks | FitCallbacks[];
+  /** Called with progress, at most every `progressIntervalMs` and at each epoch end. */
+  onProgress?: (p: TrainingProgress) => void;
+  progressIntervalMs?: number;
+  /** Stops training at the next batch boundary when aborted. */
+  signal?: AbortSignal;
+}
+
+export type TrainingPhase = 'begin' | 'batch' | 'epoch' | 'end';
+
+export interface TrainingProgress {
+  runId: string;
+  phase: TrainingPhase;
+  /** Name of the model being trained. */
+  model: string;
+  /** 1-based epoch currently running (or last finished, at 'end'). */
+  epoch: number;
+  epochs: number;
+  /** Batches done in the current epoch. */
+  batch: number;
+  batchesPerEpoch: number;
+  batchSize: number;
+  samples: number;
+  /** Mean loss of the current epoch so far. */
+  loss: number;
+  samplesPerSecond: number;
+  /** Seconds left, estimated from the rate so far. */
+  etaSeconds: number;
+  elapsedSeconds: number;
+  /** Per-epoch logs so far. */
+  history: Record<string, number[]>;
+  /** Loss of every batch so far (all epochs), for per-batch curves. */
+  batchLosses: number[];
+  /** Set at 'end' when training ended early. */
+  stopped?: boolean;
+  stopReason?: string;
+}
+
+/** What `fit` returns, shaped like Keras's History. */
+export class History {
+  /** 0-based indices of the epochs run (Keras's `history.epoch`). */
+  epoch: number[] = [];
+  /** Per-epoch values by name: `loss`, `val_loss`. */
+  history: Record<string, number[]> = { loss: [] };
+  /** Loss of every batch, in order. */
+  batchLosses: number[] = [];
+  params: { epochs: number; batchSize: number; samples: number; steps: number; model: string };
+  /** True when training ended before all epochs ran (interrupt, stop request, signal). */
+  stopped = false;
+  stopReason?: string;
+  /** True when the last recorded epoch ended early. */
+  partialLastEpoch = false;
+  durationMs = 0;
+
+  constructor(params: History['params']) {
+    this.params = params;
+  }
+
+  /** The last value of a series (`loss` by default). */
+  last(name = 'loss'): number | undefined {
+    const s = this.history[name];
+    return s && s.length ? s[s.length - 1] : undefined;
+  }
+
+  toString(): string {
+    const names = Object.keys(this.history);
+    const lines = this.epoch.map((e, i) => `epoch ${e + 1}: ` + names.map((n) => `${n}=${this.history[n][i]?.toFixed(5)}`).join(' '));
+    if (this.stopped) lines.push(`stopped early: ${this.stopReason ?? 'stop requested'}`);
+    return lines.join('\n');
+  }
+}
+
+export type TrainingObserver = (p: TrainingProgress) => void;
+
+const observers = new Set<TrainingObserver>();
+const running = new Set<{ stop: (reason: string) => void }>();
+
+/** Observe every training run in this process (the kernel uses it for live progress). */
+export function addTrainingObserver(observer: TrainingObserver): () => void {
+  observers.add(observer);
+  return () => observers.delete(observer);
+}
+
+/** Asks every running training loop to stop at its next batch boundary. Returns how many were running. */
+export function stopAllTraining(reason = 'interrupted'): number {
+  for (const r of running) r.stop(reason);
+  return running.size;
+}
+
+export function trainingInProgress(): boolean {
+  return running.size > 0;
+}
+
+/** A model whose weights the loop trains: a forward pass and its trainable variables. */
+export interface Trainable {
+  name: string;
+  forward(x: tf.Tensor, training: boolean): tf.Tensor;
+  trainableVariables(): tf.Variable[];
+  /** Keras's `model.stop_training`: set true (from a callback, say) to stop at the next batch. */
+  stopTraining: boolean;
+}
+
+let runCounter = 0;
+
+function checkPositiveInt(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 1) throw new RangeError(`fit: ${name} must be a whole number >= 1, got ${v}.`);
+}
+
+function sameShapeRows(x: tf.Tensor, y: tf.Tensor, what: string): void {
+  if (x.shape[0] !== y.shape[0]) {
+    throw new Error(`fit: ${what} has ${x.shape[0]} inputs but ${y.shape[0]} targets; they must have the same number of samples.`);
+  }
+}
+
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Mean loss over `x` in batches, without gradients. */
+export function evaluateLoss(model: Trainable, loss: LossFn, x: tf.Tensor, y: tf.Tensor, batchSize = 256): number {
+  const n = x.shape[0];
+  if (n === 0) throw new Error('evaluate: no samples.');
+  let total = 0;
+  for (let start = 0; start < n; start += batchSize) {
+    const size = Math.min(batchSize, n - start);
+    total +=
+      tf.tidy(() => {
+        const xb = x.slice(start, size);
+        const yb = y === x ? xb : y.slice(start, size);
+        return loss(yb, model.forward(xb, false)).dataSync()[0];
+      }) * size;
+  }
+  return total / n;
+}
+
+/**
+ * Trains `model` on (x, y). Resolves with the History when all epochs ran or
+ * training was stopped (interrupt, `stopTraining`, `signal`): the weights
+ * learned so far are kept either way.
+ */
+export async function train(
+  model: Trainable,
+  optimizer: tf.Optimizer,
+  loss: LossFn,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  args: FitArgs = {},
+): Promise<History> {
+  const epochs = args.epochs ?? 1;
+  const batchSize = args.batchSize ?? 32;
+  const initialEpoch = args.initialEpoch ?? 0;
+  checkPositiveInt('epochs', epochs);
+  checkPositiveInt('batchSize', batchSize);
+  if (!(x instanceof tf.Tensor) || !(y instanceof tf.Tensor)) throw new TypeError('fit(x, y): x and y must be tensors.');
+  sameShapeRows(x, y, 'the training data');
+  if (initialEpoch < 0 || initialEpoch >= epochs) throw new RangeError(`fit: initialEpoch must be in [0, epochs), got ${initialEpoch}.`);
+
+  let trainX = x;
+  let trainY = y;
+  let valX: tf.Tensor | undefined;
+  let valY: tf.Tensor | undefined;
+  const owned: tf.Tensor[] = [];
+  if (args.validationData) {
+    [valX, valY] = args.validationData;
+    sameShapeRows(valX, valY, 'validationData');
+  } else if (args.validationSplit !== undefined) {
+    const split = args.validationSplit;
+    if (!(split > 0 && split < 1)) throw new RangeError(`fit: validationSplit must be between 0 and 1, got ${split}.`);
+    const nVal = Math.floor(x.shape[0] * split);
+    const nTrain = x.shape[0] - nVal;
+    if (nVal < 1 || nTrain < 1) throw new Error(`fit: validationSplit ${split} leaves ${nTrain} training and ${nVal} validation samples.`);
+    trainX = x.slice(0, nTrain);
+    valX = x.slice(nTrain, nVal);
+    trainY = y === x ? trainX : y.slice(0, nTrain);
+    valY = y === x ? valX : y.slice(nTrain, nVal);
+    owned.push(trainX, valX);
+    if (y !== x) owned.push(trainY, valY);
+  }
+
+  const n = trainX.shape[0];
+  if (n === 0) throw new Error('fit: no training samples.');
+  const batches = Math.ceil(n / batchSize);
+  const callbacks = args.callbacks ? (Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks]) : [];
+  const rng = makeRng(args.seed);
+  const history = new History({ epochs, batchSize, samples: n, steps: batches, model: model.name });
+  const runId = `${process.pid}-${++runCounter}-${Date.now().toString(36)}`;
+  const interval = args.progressIntervalMs ?? 250;
+  const report = args.verbose !== 0;
+  const variables = model.trainableVariables();
+  if (variables.length === 0) throw new Error(`fit: model "${model.name}" has no trainable weights.`);
+
+  let stopReason: string | undefined;
+  const handle = { stop: (reason: string) => (stopReason ??= reason) };
+  running.add(handle);
+  const onAbort = () => handle.stop('stopped by signal');
+  args.signal?.addEventListener('abort', onAbort);
+  if (args.signal?.aborted) onAbort();
+  model.stopTraining = false;
+
+  const t0 = performance.now();
+  let samplesDone = 0;
+  let lastReport = 0;
+  let lastYield = t0;
+  const totalSamples = n * (epochs - initialEpoch);
+
+  const progress = (phase: TrainingPhase, epoch: number, batch: number, epochLoss: number): TrainingProgress => {
+    const elapsed = (performance.now() - t0) / 1000;
+    const rate = elapsed > 0 ? samplesDone / elapsed : 0;
+    return {
+      runId,
+      phase,
+      model: model.name,
+      epoch: epoch + 1,
+      epochs,
+      batch,
+      batchesPerEpoch: batches,
+      batchSize,
+      samples: n,
+      loss: epochLoss,
+      samplesPerSecond: rate,
+      etaSeconds: rate > 0 ? Math.max(0, totalSamples - samplesDone) / rate : NaN,
+      elapsedSeconds: elapsed,
+      history: history.history,
+      batchLosses: history.batchLosses,
+      stopped: phase === 'end' ? history.stopped : undefined,
+      stopReason: phase === 'end' ? history.stopReason : undefined,
+    };
+  };
+  const emit = (p: TrainingProgress) => {
+    args.onProgress?.(p);
+    if (report) for (const o of observers) o(p);
+  };
+
+  try {
+    for (const c of callbacks) await c.onTrainBegin?.();
+    emit(progress('begin', initialEpoch, 0, NaN));
+    for (let epoch = initialEpoch; epoch < epochs; epoch++) {
+      for (const c of callbacks) await c.onEpochBegin?.(epoch);
+      const order = args.shuffle === false ? null : permutation(n, rng);
+      let lossSum = 0;
+      let seen = 0;
+      for (let b = 0; b < batches; b++) {
+        const start = b * batchSize;
+        const size = Math.min(batchSize, n - start);
+        const batchLoss = tf.tidy(() => {
+          let xb: tf.Tensor;
+          let yb: tf.Tensor;
+          if (order) {
+            const idx = tf.tensor1d(order.subarray(start, start + size), 'int32');
+            xb = tf.gather(trainX, idx);
+            yb = trainY === trainX ? xb : tf.gather(trainY, idx);
+          } else {
+            xb = trainX.slice(start, size);
+            yb = trainY === trainX ? xb : trainY.slice(start, size);
+          }
+          const cost = optimizer.minimize(() => loss(yb, model.forward(xb, true)), true, variables);
+          return cost!.dataSync()[0];
+        });
+        if (!Number.isFinite(batchLoss)) {
+          throw new Error(
+            `Training diverged: the loss became ${batchLoss} at epoch ${epoch + 1}, batch ${b + 1}. ` +
+              'Check that inputs are scaled (for example divided by 255) and targets fit the loss (binary cross-entropy needs values in [0, 1]), or lower the learning rate.',
+          );
+        }
+        lossSum += batchLoss * size;
+        seen += size;
+        samplesDone += size;
+        history.batchLosses.push(batchLoss);
+        for (const c of callbacks) await c.onBatchEnd?.(b, { loss: batchLoss, size });
+        const now = performance.now();
+        if (now - lastReport >= interval) {
+          lastReport = now;
+          emit(progress('batch', epoch, b + 1, lossSum / seen));
+        }
+        // Let the event loop run (an interrupt arrives as a message) without
+        // paying for it on every small batch.
+        if (now - lastYield >= 50) {
+          lastYield = now;
+          await tick();
+        }
+        if (model.stopTraining) handle.stop('stopTraining was set');
+        if (stopReason !== undefined && (b + 1 < batches || epoch + 1 < epochs)) {
+          history.stopped = true;
+          history.stopReason = stopReason;
+          history.partialLastEpoch = b + 1 < batches;
+          break;
+        }
+      }
+      const logs = recordEpoch(history, epoch, lossSum / seen, valX && valY ? evaluateLoss(model, loss, valX, valY) : undefined);
+      for (const c of callbacks) await c.onEpochEnd?.(epoch, logs);
+      lastReport = performance.now();
+      emit(progress('epoch', epoch, history.partialLastEpoch ? Math.ceil(seen / batchSize) : batches, logs.loss));
+      if (history.stopped) break;
+    }
+  } finally {
+    running.delete(handle);
+    args.signal?.removeEventListener('abort', onAbort);
+    for (const t of owned) t.dispose();
+    history.durationMs = performance.now() - t0;
+  }
+  for (const c of callbacks) await c.onTrainEnd?.(history);
+  const last = history.epoch.length ? history.epoch[history.epoch.length - 1] : initialEpoch;
+  emit(progress('end', last, batches, history.last() ?? NaN));
+  return history;
+}
+
+function recordEpoch(history: History, epoch: number, loss: number, valLoss: number | undefined): EpochLogs {
+  history.epoch.push(epoch);
+  history.history.loss.push(loss);
+  const logs: EpochLogs = { loss };
+  if (valLoss !== undefined) {
+    (history.history.val_loss ??= []).push(valLoss);
+    logs.val_loss = valLoss;
+  }
+  return logs;
+}
