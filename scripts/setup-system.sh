@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the system packages the tests and benchmarks use (Debian/Ubuntu):
+#   dataset-fashion-mnist  the official Fashion-MNIST files, read offline
+#   chromium               the browser the renderer tests drive
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+wanted=(dataset-fashion-mnist chromium)
+missing=()
+for p in "${wanted[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "[setup-system] all present: ${wanted[*]}"
+  exit 0
+fi
+if ! command -v apt-get >/dev/null; then
+  echo "[setup-system] missing ${missing[*]} and no apt-get here: install them with your package manager." >&2
+  exit 1
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "[setup-system] installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
