@@ -1,0 +1,397 @@
+/**
+ * The kernel: runs notebook cells one after another in this process, with the
+ * library and the `show` display API in scope, and reports outputs through
+ * `send`. `main.ts` wires it to the IPC channel of a forked process.
+ *
+ * Cells run in this process's own JavaScript realm (vm.runInThisContext), so
+ * tensors, typed arrays and classes made in a cell are the same kinds the
+ * library checks for. Top-level declarations persist as properties of
+ * globalThis (see transform.ts).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { format } from 'node:util';
+import * as vm from 'node:vm';
+import { AenbOutput, MIME, NotebookErrorData } from '../common/aenb';
+import { trainingOutputItems } from '../common/outputs';
+import type { ExecuteRequest, KernelMessage, KernelOptions } from '../common/protocol';
+import { initBackend } from '../lib/backend';
+import * as data from '../lib/data';
+import { TransposedDense, LeakyReLUActivation } from '../lib/layers';
+import { Autoencoder, AutoencoderModel, StackedAutoencoder } from '../lib/models';
+import { loadModel } from '../lib/model-io';
+import { addNoise } from '../lib/noise';
+import { addTrainingObserver, History, stopAllTraining, TrainingProgress } from '../lib/training';
+import { describeModel } from '../lib/summary';
+import {
+  Emit,
+  historyPayload,
+  imagesOutput,
+  markdownOutput,
+  progressPayload,
+  reconstructionsOutput,
+  summaryOutput,
+  textOutput,
+  toOutput,
+  valueOutput,
+  ImageRowInput,
+  ReconstructionOptions,
+  ShowImagesOptions,
+} from './display';
+import { CellSyntaxError, mapStackTrace, TransformedCell, transformCell } from './transform';
+
+interface Execution {
+  id: string;
+  cellName: string;
+  interrupted: boolean;
+  /** The stream output being appended to: console lines in a row share one output. */
+  stream?: { key: string; mime: string; text: string; timer?: NodeJS.Timeout };
+  streamCount: number;
+  /** Last time each live output was sent, for throttling. */
+  lastSent: Map<string, number>;
+  pendingLive: Map<string, { output: AenbOutput; timer: NodeJS.Timeout }>;
+  finished: boolean;
+}
+
+/** The module names a cell may import. */
+export const IMPORTABLE = ['@tensorflow/tfjs', '@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', 'autoencoder-notebooks'] as const;
+
+export class KernelRuntime {
+  private readonly context = new AsyncLocalStorage<Execution>();
+  private current?: Execution;
+  private options: KernelOptions = { backend: 'auto' };
+  private readonly tfjsFits = new Set<tf.LayersModel>();
+  private readonly realConsole = console;
+
+  constructor(private readonly send: (m: KernelMessage) => void) {}
+
+  async init(options: KernelOptions): Promise<void> {
+    this.options = options;
+    if (options.cwd) process.chdir(options.cwd);
+    const info = await initBackend(options.backend);
+    this.installGlobals();
+    addTrainingObserver((p) => this.onTraining(p));
+    this.send({
+      type: 'ready',
+      pid: process.pid,
+      backend: { requested: info.requested, name: info.name, reason: info.reason, fellBack: info.fellBack, simd: info.simd, tfjsVersion: info.tfjsVersion },
+    });
+  }
+
+  // -------------------------------------------------------------------------
+  // What cells see
+
+  private library(): Record<string, unknown> {
+    const dataOptions = (): data.LoadOptions => ({
+      dataDir: this.options.dataDir,
+      cacheDir: this.options.cacheDir,
+      mirror: this.options.mirror,
+    });
+    const withProgress = (name: data.DatasetName) => (opts: data.LoadOptions = {}) => {
+      const exec = this.context.getStore();
+      const key = `download:${name}:${Date.now()}`;
+      return data.loadData(name, {
+        ...dataOptions(),
+        ...opts,
+        onProgress: (p) => {
+          opts.onProgress?.(p);
+          if (!exec) return;
+          const pct = p.total ? ` ${((100 * p.bytes) / p.total).toFixed(0)}%` : '';
+          this.emitTo(exec, textOutput(`Downloading ${p.dataset} ${p.file}:${pct} ${(p.bytes / 1e6).toFixed(1)} MB at ${(p.bytesPerSecond / 1e6).toFixed(1)} MB/s`), key, true);
+        },
+        onWarning: (m) => {
+          opts.onWarning?.(m);
+          if (exec) this.emitTo(exec, { items: [{ mime: MIME.stderr, data: `warning: ${m}\n` }] });
+        },
+      });
+    };
+    const datasets = {
+      mnist: { loadData: withProgress('mnist') },
+      fashionMnist: { loadData: withProgress('fashion-mnist') },
+    };
+    const show = {
+      history: (h: History | tf.History, title?: string) => this.display(toOutput(trainingOutputItems(historyPayload(h, title)))),
+      images: (rows: ImageRowInput[], opts?: ShowImagesOptions) => this.display(imagesOutput(rows, opts)),
+      reconstructions: (model: AutoencoderModel | tf.LayersModel, x: tf.Tensor, opts?: ReconstructionOptions) =>
+        this.display(reconstructionsOutput(model, x, opts)),
+      summary: (model: AutoencoderModel | tf.LayersModel) => this.display(summaryOutput(model)),
+      text: (...args: unknown[]) => this.display(textOutput(format(...args))),
+      markdown: (md: string) => this.display(markdownOutput(String(md))),
+    };
+    return {
+      tf,
+      datasets,
+      Autoencoder,
+      StackedAutoencoder,
+      TransposedDense,
+      LeakyReLUActivation,
+      addNoise,
+      loadModel,
+      describeModel,
+      show,
+    };
+  }
+
+  private installGlobals(): void {
+    const lib = this.library();
+    const g = globalThis as Record<string, unknown>;
+    Object.assign(g, lib);
+    g.__aenb_import = (specifier: string) => {
+      if (specifier === 'autoencoder-notebooks') return lib;
+      if ((IMPORTABLE as readonly string[]).includes(specifier)) return tf;
+      throw new Error(
+        `Cannot import "${specifier}" in a notebook cell. Cells can import ${IMPORTABLE.map((s) => `'${s}'`).join(', ')}; ` +
+          'tf, datasets, Autoencoder, StackedAutoencoder, TransposedDense, addNoise and show are also available without importing.',
+      );
+    };
+    g.console = this.captureConsole();
+    this.patchTfjsFit();
+  }
+
+  private captureConsole(): Console {
+    const write = (stream: 'stdout' | 'stderr') => (...args: unknown[]) => {
+      const exec = this.context.getStore() ?? this.current;
+      const text = format(...args) + '\n';
+      if (!exec || exec.finished) {
+        (stream === 'stdout' ? process.stdout : process.stderr).write(text);
+        return;
+      }
+      this.appendStream(exec, stream === 'stdout' ? MIME.stdout : MIME.stderr, text);
+    };
+    const captured = Object.create(this.realConsole) as Console;
+    Object.assign(captured, {
+      log: write('stdout'),
+      info: write('stdout'),
+      debug: write('stdout'),
+      warn: write('stderr'),
+      error: write('stderr'),
+      trace: (...args: unknown[]) => write('stderr')(format(...args) + '\n' + (new Error().stack ?? '').split('\n').slice(2).join('\n')),
+    });
+    return captured;
+  }
+
+  /** tfjs's own `model.fit` (for models built by hand in a cell): live progress and interrupts too. */
+  private patchTfjsFit(): void {
+    const proto = tf.LayersModel.prototype as unknown as { fit: tf.LayersModel['fit']; __aenbPatched?: boolean };
+    if (proto.__aenbPatched) return;
+    const original = proto.fit;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const kernel = this;
+    proto.fit = async function (this: tf.LayersModel, x, y, args = {}) {
+      const exec = kernel.context.getStore();
+      if (exec?.interrupted) throw interruptedError();
+      const model = this;
+      const epochs = args.epochs ?? 1;
+      const t0 = performance.now();
+      const history: Record<string, number[]> = { loss: [] };
+      const batchLosses: number[] = [];
+      const n = Array.isArray(x) ? x[0].shape[0] : (x as tf.Tensor).shape[0];
+      const batchSize = args.batchSize ?? 32;
+      const split = args.validationSplit ? Math.floor(n * (1 - args.validationSplit)) : n;
+      const batches = Math.ceil(split / batchSize);
+      const runId = `tfjs-${process.pid}-${Date.now().toString(36)}`;
+      let epoch = 0;
+      let samplesDone = 0;
+      const progress = (phase: TrainingProgress['phase'], batch: number, loss: number): TrainingProgress => {
+        const elapsed = (performance.now() - t0) / 1000;
+        const rate = elapsed > 0 ? samplesDone / elapsed : 0;
+        return {
+          runId, phase, model: model.name, epoch: epoch + 1, epochs, batch, batchesPerEpoch: batches, batchSize, samples: split, loss,
+          samplesPerSecond: rate, etaSeconds: rate > 0 ? (split * epochs - samplesDone) / rate : NaN, elapsedSeconds: elapsed,
+          history, batchLosses, stopped: phase === 'end' ? model.stopTraining : undefined,
+          stopReason: phase === 'end' && model.stopTraining ? 'interrupted' : undefined,
+        };
+      };
+      const report = args.verbose !== 0;
+      const callback = {
+        onBatchEnd: async (batch: number, logs?: tf.Logs) => {
+          const loss = Number(logs?.loss ?? NaN);
+          batchLosses.push(loss);
+          samplesDone += Number(logs?.size ?? batchSize);
+          if (report) kernel.onTraining(progress('batch', batch + 1, loss));
+        },
+        onEpochEnd: async (e: number, logs?: tf.Logs) => {
+          for (const [k, v] of Object.entries(logs ?? {})) (history[k] ??= []).push(Number(v));
+          if (report) kernel.onTraining(progress('epoch', batches, Number(logs?.loss ?? NaN)));
+          epoch = e + 1;
+        },
+      };
+      const callbacks = args.callbacks ? (Array.isArray(args.callbacks) ? [...args.callbacks, callback] : [args.callbacks, callback]) : [callback];
+      kernel.tfjsFits.add(model);
+      try {
+        const h = await original.call(this, x, y, { ...args, callbacks: callbacks as tf.CustomCallbackArgs[], verbose: 0 });
+        if (report) kernel.onTraining(progress('end', batches, history.loss[history.loss.length - 1] ?? NaN));
+        return h;
+      } finally {
+        kernel.tfjsFits.delete(model);
+      }
+    } as tf.LayersModel['fit'];
+    proto.__aenbPatched = true;
+    // Our models refuse to start training again in an interrupted cell, too.
+    const ours = AutoencoderModel.prototype as unknown as { fit: AutoencoderModel['fit'] };
+    const ourFit = ours.fit;
+    ours.fit = function (this: AutoencoderModel, ...args: Parameters<AutoencoderModel['fit']>) {
+      if (kernel.context.getStore()?.interrupted) return Promise.reject(interruptedError());
+      return ourFit.apply(this, args);
+    };
+  }
+
+  // -------------------------------------------------------------------------
+  // Outputs
+
+  private display(output: AenbOutput): void {
+    const exec = this.context.getStore() ?? this.current;
+    if (!exec) throw new Error('show.*: there is no running cell to show this in.');
+    this.emitTo(exec, output);
+  }
+
+  private emitTo(exec: Execution, output: AenbOutput, key?: string, throttle = false): void {
+    if (exec.finished && !key) return;
+    if (!key) this.flushStream(exec, true);
+    if (key) {
+      const pending = exec.pendingLive.get(key);
+      const wait = (exec.lastSent.get(key) ?? 0) + (this.options.progressIntervalMs ?? 250) - Date.now();
+      if (throttle && wait > 0) {
+        if (pending) pending.output = output;
+        else exec.pendingLive.set(key, { output, timer: setTimeout(() => this.flushLive(exec, key), wait) });
+        return;
+      }
+      // Sent now: an older update still waiting must never overwrite it later.
+      if (pending) {
+        clearTimeout(pending.timer);
+        exec.pendingLive.delete(key);
+      }
+      exec.lastSent.set(key, Date.now());
+    }
+    this.send({ type: 'output', id: exec.id, output, ...(key ? { key } : {}) });
+  }
+
+  private flushLive(exec: Execution, key: string): void {
+    const pending = exec.pendingLive.get(key);
+    if (!pending) return;
+    clearTimeout(pending.timer);
+    exec.pendingLive.delete(key);
+    exec.lastSent.set(key, Date.now());
+    this.send({ type: 'output', id: exec.id, output: pending.output, key });
+  }
+
+  private appendStream(exec: Execution, mime: string, text: string): void {
+    if (exec.stream && exec.stream.mime !== mime) this.flushStream(exec, true);
+    if (!exec.stream) exec.stream = { key: `stream:${exec.streamCount++}`, mime, text: '' };
+    const s = exec.stream;
+    s.text += text;
+    s.timer ??= setTimeout(() => this.flushStream(exec, false), 50);
+  }
+
+  /** Sends the stream block's text; `close` starts a new block for the next console line. */
+  private flushStream(exec: Execution, close: boolean): void {
+    const s = exec.stream;
+    if (!s) return;
+    if (s.timer) clearTimeout(s.timer);
+    s.timer = undefined;
+    this.send({ type: 'output', id: exec.id, key: s.key, output: { items: [{ mime: s.mime, data: s.text }] } });
+    if (close) exec.stream = undefined;
+  }
+
+  private onTraining(p: TrainingProgress): void {
+    const exec = this.context.getStore() ?? this.current;
+    if (!exec) return;
+    const final = p.phase === 'end';
+    const payload = progressPayload(p);
+    this.emitTo(exec, toOutput(trainingOutputItems(payload)), `train:${p.runId}`, !final && p.phase !== 'epoch' && p.phase !== 'begin');
+    this.send({
+      type: 'progress',
+      id: exec.id,
+      epoch: p.epoch,
+      epochs: p.epochs,
+      batch: p.batch,
+      batchesPerEpoch: p.batchesPerEpoch,
+      loss: p.loss,
+      samplesPerSecond: p.samplesPerSecond,
+      etaSeconds: p.etaSeconds,
+      state: final ? (p.stopped ? 'stopped' : 'done') : 'running',
+    });
+  }
+
+  // -------------------------------------------------------------------------
+  // Running cells
+
+  interrupt(): void {
+    if (this.current) this.current.interrupted = true;
+    stopAllTraining('interrupted by the user');
+    for (const m of this.tfjsFits) m.stopTraining = true;
+  }
+
+  async execute(req: ExecuteRequest): Promise<void> {
+    const exec: Execution = {
+      id: req.id,
+      cellName: req.cellName,
+      interrupted: false,
+      streamCount: 0,
+      lastSent: new Map(),
+      pendingLive: new Map(),
+      finished: false,
+    };
+    this.current = exec;
+    const t0 = performance.now();
+    let error: NotebookErrorData | undefined;
+    let transformed: TransformedCell | undefined;
+    try {
+      transformed = transformCell(req.source, { language: req.language, fileName: req.cellName, allowedModules: IMPORTABLE });
+      const script = new vm.Script(transformed.code, { filename: req.cellName });
+      const value = await this.context.run(exec, async () => script.runInThisContext({ displayErrors: false }) as Promise<unknown>);
+      const out = valueOutput(value);
+      if (out) this.emitTo(exec, out);
+    } catch (e) {
+      error = errorData(e, req.cellName, transformed);
+    } finally {
+      this.flushStream(exec, true);
+      for (const key of [...exec.pendingLive.keys()]) this.flushLive(exec, key);
+      exec.finished = true;
+      if (this.current === exec) this.current = undefined;
+    }
+    this.send({
+      type: 'done',
+      id: req.id,
+      success: !error,
+      durationMs: performance.now() - t0,
+      ...(error ? { error } : {}),
+      ...(exec.interrupted ? { interrupted: true } : {}),
+    });
+  }
+
+  /** An error that escaped a cell (an unawaited promise, a timer callback). */
+  reportStrayError(e: unknown): void {
+    const exec = this.current;
+    const err = errorData(e, exec?.cellName ?? 'cell');
+    if (exec && !exec.finished) {
+      this.emitTo(exec, { items: [{ mime: MIME.error, data: { name: err.name, message: err.message, stack: err.stack ?? '' } }] });
+    } else {
+      this.send({ type: 'log', level: 'error', message: `Uncaught error outside a running cell: ${err.name}: ${err.message}\n${err.stack ?? ''}` });
+    }
+  }
+}
+
+function interruptedError(): Error {
+  const e = new Error('Interrupted: this cell was interrupted, so it starts no more training. Run it again to continue.');
+  e.name = 'KernelInterrupted';
+  return e;
+}
+
+/**
+ * Error data with a stack that shows only the cell's own frames, with the
+ * cell's own line numbers (the transform keeps lines in place).
+ */
+export function errorData(e: unknown, cellName: string, cell?: TransformedCell): NotebookErrorData {
+  if (e instanceof CellSyntaxError) {
+    return { name: 'SyntaxError', message: e.message, stack: e.stack ?? `SyntaxError: ${e.message}` };
+  }
+  const err = e instanceof Error ? e : new Error(typeof e === 'string' ? e : format('%o', e));
+  const name = err.name || 'Error';
+  const stack = cell && err.stack ? mapStackTrace(err.stack, cell) : (err.stack ?? '');
+  const frames = stack
+    .split('\n')
+    .filter((l) => /^\s+at /.test(l) && l.includes(cellName))
+    .map((l) => `    ${l.trim()}`);
+  return { name, message: err.message, stack: [`${name}: ${err.message}`, ...frames].join('\n') };
+}
