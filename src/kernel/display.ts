@@ -191,7 +191,8 @@ function tensorImages(t: tf.Tensor | tf.Tensor[], opts: ShowImagesOptions, where
         );
       }
       const values = img.dataSync();
-      let [lo, hi] = opts.range ?? [0, 1];
+      const lo = opts.range ? opts.range[0] : 0;
+      let hi = opts.range ? opts.range[1] : 1;
       if (!opts.range) {
         let max = -Infinity;
         for (const v of values) if (v > max) max = v;

@@ -24,7 +24,6 @@ import { addNoise } from '../lib/noise';
 import { addTrainingObserver, History, stopAllTraining, TrainingProgress } from '../lib/training';
 import { describeModel } from '../lib/summary';
 import {
-  Emit,
   historyPayload,
   imagesOutput,
   markdownOutput,
@@ -175,12 +174,11 @@ export class KernelRuntime {
     const proto = tf.LayersModel.prototype as unknown as { fit: tf.LayersModel['fit']; __aenbPatched?: boolean };
     if (proto.__aenbPatched) return;
     const original = proto.fit;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const kernel = this;
+    const kernel = { context: this.context, tfjsFits: this.tfjsFits, onTraining: (p: TrainingProgress) => this.onTraining(p) };
     proto.fit = async function (this: tf.LayersModel, x, y, args = {}) {
       const exec = kernel.context.getStore();
       if (exec?.interrupted) throw interruptedError();
-      const model = this;
+      const model: tf.LayersModel = this as tf.LayersModel; // eslint-disable-line @typescript-eslint/no-this-alias -- used in callbacks below
       const epochs = args.epochs ?? 1;
       const t0 = performance.now();
       const history: Record<string, number[]> = { loss: [] };
