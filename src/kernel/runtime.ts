@@ -178,7 +178,7 @@ export class KernelRuntime {
     proto.fit = async function (this: tf.LayersModel, x, y, args = {}) {
       const exec = kernel.context.getStore();
       if (exec?.interrupted) throw interruptedError();
-      const model: tf.LayersModel = this as tf.LayersModel; // eslint-disable-line @typescript-eslint/no-this-alias -- used in callbacks below
+      const model: tf.LayersModel = this as tf.LayersModel; // the model being trained, for the callbacks below
       const epochs = args.epochs ?? 1;
       const t0 = performance.now();
       const history: Record<string, number[]> = { loss: [] };
