@@ -48,7 +48,7 @@ const builds = [
     entryPoints: present({
       extension: 'src/extension.ts',
       kernel: 'src/kernel/main.ts',
-      cli: 'src/cli/main.ts',
+      cli: 'src/cli/cli.ts',
     }),
     outdir: 'dist',
     platform: 'node',

@@ -1,5 +1,5 @@
 /**
- * The headless runner (dist/cli.js):
+ * The headless runner's command line (the entry point is cli.ts → dist/cli.js):
  *
  *   node dist/cli.js run <notebook.aenb> [--set name=value]... [--out FILE]
  *        [--backend auto|tensorflow|wasm|cpu] [--data-dir DIR] [--cache-dir DIR]
@@ -268,15 +268,22 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', onSigint);
   const t0 = Date.now();
   try {
-    const result = await runNotebook(nb, {
-      backend: args.backend,
-      dataDir: args.dataDir,
-      cacheDir: args.cacheDir,
-      mirror: args.mirror,
-      cwd: path.dirname(path.resolve(file)),
-      reporter,
-      onClient: (c) => (client = c),
-    });
+    let result: Awaited<ReturnType<typeof runNotebook>>;
+    try {
+      result = await runNotebook(nb, {
+        backend: args.backend,
+        dataDir: args.dataDir,
+        cacheDir: args.cacheDir,
+        mirror: args.mirror,
+        cwd: path.dirname(path.resolve(file)),
+        reporter,
+        onClient: (c) => (client = c),
+      });
+    } catch (e) {
+      // The kernel could not start (no backend, a broken install): nothing ran, nothing is written.
+      process.stderr.write(`aenb: ${(e as Error).message}\n`);
+      return 1;
+    }
     await writeAtomic(out, serializeNotebook(result.notebook));
     if (args.html) {
       const renderer = rendererBundle();
@@ -305,14 +312,4 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSigint);
   }
-}
-
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e) => {
-      process.stderr.write(`aenb: ${(e as Error).stack ?? e}\n`);
-      process.exit(1);
-    },
-  );
 }
