@@ -14,6 +14,8 @@ export interface KernelBackendInfo {
   reason: string;
   fellBack: boolean;
   simd?: boolean;
+  /** Where the wasm binaries were loaded from (wasm backend only). */
+  wasmDir?: string;
   tfjsVersion: string;
 }
 

@@ -73,7 +73,7 @@ export class KernelRuntime {
     this.send({
       type: 'ready',
       pid: process.pid,
-      backend: { requested: info.requested, name: info.name, reason: info.reason, fellBack: info.fellBack, simd: info.simd, tfjsVersion: info.tfjsVersion },
+      backend: { requested: info.requested, name: info.name, reason: info.reason, fellBack: info.fellBack, simd: info.simd, wasmDir: info.wasmDir, tfjsVersion: info.tfjsVersion },
     });
   }
 

@@ -44,6 +44,8 @@ describe('kernel process', () => {
     client = new KernelClient({ backend: 'wasm', kernelPath, interruptGraceMs: 1500, progressIntervalMs: 50 });
     const info = await client.start();
     assert.equal(info.name, 'wasm');
+    // The bundled kernel finds the wasm binaries in the layout that ships: dist/wasm beside dist/kernel.js.
+    assert.equal(info.wasmDir, path.join(path.dirname(kernelPath), 'wasm'));
   });
   after(async () => {
     await client.shutdown();
