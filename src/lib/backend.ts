@@ -184,6 +184,7 @@ export async function initBackend(requested: BackendChoice = 'auto', options: Ba
       else if (name === 'wasm') await tryWasm(options, extra);
       else await tryCpu();
       attempts.push({ backend: name, ok: true });
+      quietCpuHint();
       const fellBack = requested !== 'auto' && requested !== name;
       active = {
         requested,
@@ -203,6 +204,16 @@ export async function initBackend(requested: BackendChoice = 'auto', options: Ba
     `No TensorFlow.js backend could start: ${attempts.map((a) => `${a.backend}: ${a.error}`).join('; ')}`,
     attempts,
   );
+}
+
+/**
+ * tfjs's CPU backend prints a "install tfjs-node" banner to the console the
+ * first time it stores a tensor. We report the backend choice and its reason
+ * ourselves, so the banner would only repeat it, in the middle of a cell's output.
+ */
+function quietCpuHint(): void {
+  const cpu = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+  if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
 }
 
 function describe(requested: BackendChoice, name: BackendName, attempts: BackendAttempt[]): string {
