@@ -1,0 +1,161 @@
+// Notebook renderer for Autoencoder Notebooks: draws training progress and
+// history, image grids and model summaries (MIME types in src/common/outputs).
+// Entry point of dist/renderer.js; VS Code calls `activate` once per webview.
+import uplotCss from 'uplot/dist/uPlot.min.css';
+import css from './style.css';
+import {
+  IMAGES_MIME,
+  SUMMARY_MIME,
+  TRAINING_MIME,
+  type ImagesPayload,
+  type SummaryPayload,
+  type TrainingPayload,
+  checkImagesPayload,
+  checkSummaryPayload,
+  checkTrainingPayload,
+  isHostToRendererMessage,
+} from '../src/common/outputs';
+import type { ActivationFunction, OutputItem, RendererApi, RendererContext } from './types';
+import { h } from './dom';
+import { TrainingView, type ViewHost } from './training';
+import { ImagesView } from './images';
+import { SummaryView } from './summary';
+
+export type { ActivationFunction, OutputItem, RendererApi, RendererContext } from './types';
+
+type View = TrainingView | ImagesView | SummaryView;
+
+interface Entry {
+  id: string;
+  mime: string;
+  element: HTMLElement;
+  view?: View;
+}
+
+const STYLE_ID = 'aenb-renderer-style';
+
+function injectStyles(element: HTMLElement): void {
+  const root = element.getRootNode();
+  const target: ParentNode & Node = root instanceof ShadowRoot ? root : document.head ?? document.documentElement;
+  if ((root instanceof ShadowRoot ? root.getElementById(STYLE_ID) : document.getElementById(STYLE_ID)) !== null) return;
+  const style = document.createElement('style');
+  style.id = STYLE_ID;
+  style.textContent = `${uplotCss}\n${css}`;
+  target.appendChild(style);
+}
+
+function problemBox(message: string): HTMLElement {
+  return h('div', { class: 'aenb-root' }, h('p', { class: 'aenb-error', role: 'alert' }, `Cannot show this output: ${message}`));
+}
+
+export const activate: ActivationFunction = (context: RendererContext) => {
+  const entries = new Map<string, Entry>();
+  const byElement = new WeakMap<HTMLElement, Entry>();
+  const host: ViewHost = {};
+  if (typeof context.postMessage === 'function') host.postMessage = (m: unknown) => context.postMessage?.(m);
+
+  context.onDidReceiveMessage?.((m: unknown) => {
+    if (!isHostToRendererMessage(m)) return;
+    for (const e of entries.values()) {
+      if (m.type === 'interruptAck' && e.view instanceof TrainingView && e.view.runId === m.runId) e.view.onInterruptAck(m.ok, m.message);
+      if (m.type === 'savePngDone' && e.view instanceof ImagesView) e.view.onSaveDone(m.ok, m.message);
+    }
+  });
+
+  // VS Code changes theme variables on <html> and classes on <body>: re-read colors.
+  let themeQueued = false;
+  const onTheme = () => {
+    if (themeQueued) return;
+    themeQueued = true;
+    requestAnimationFrame(() => {
+      themeQueued = false;
+      for (const e of entries.values()) e.view?.refreshTheme();
+    });
+  };
+  if (typeof MutationObserver !== 'undefined') {
+    const mo = new MutationObserver(onTheme);
+    mo.observe(document.documentElement, { attributes: true, attributeFilter: ['style', 'class'] });
+    if (document.body) mo.observe(document.body, { attributes: true, attributeFilter: ['class', 'data-vscode-theme-kind'] });
+  }
+
+  function create(mime: string): View | undefined {
+    if (mime === TRAINING_MIME) return new TrainingView(host);
+    if (mime === IMAGES_MIME) return new ImagesView(host);
+    if (mime === SUMMARY_MIME) return new SummaryView();
+    return undefined;
+  }
+
+  function dispose(entry: Entry): void {
+    entry.view?.dispose();
+    entry.view = undefined;
+    entries.delete(entry.id);
+  }
+
+  const api: RendererApi = {
+    renderOutputItem(item: OutputItem, element: HTMLElement): void {
+      injectStyles(element);
+      let entry = byElement.get(element);
+      if (entry && (entry.mime !== item.mime || !entry.view)) {
+        dispose(entry);
+        entry = undefined;
+      }
+      let data: unknown;
+      let problem: string | undefined;
+      try {
+        data = item.json();
+      } catch (err) {
+        problem = `invalid JSON (${(err as Error).message})`;
+      }
+      if (!problem) {
+        problem =
+          item.mime === TRAINING_MIME ? checkTrainingPayload(data)
+          : item.mime === IMAGES_MIME ? checkImagesPayload(data)
+          : item.mime === SUMMARY_MIME ? checkSummaryPayload(data)
+          : `unsupported MIME type ${item.mime}`;
+      }
+      if (problem) {
+        if (entry) dispose(entry);
+        byElement.delete(element);
+        element.replaceChildren(problemBox(problem));
+        return;
+      }
+      if (!entry) {
+        const view = create(item.mime);
+        if (!view) return;
+        entry = { id: item.id, mime: item.mime, element, view };
+        byElement.set(element, entry);
+        element.replaceChildren(view.root);
+      } else if (entry.id !== item.id) {
+        entries.delete(entry.id);
+        entry.id = item.id;
+      }
+      entries.set(entry.id, entry);
+      try {
+        const view = entry.view;
+        if (view instanceof TrainingView) view.update(data as TrainingPayload);
+        else if (view instanceof ImagesView) view.update(data as ImagesPayload);
+        else if (view instanceof SummaryView) view.update(data as SummaryPayload);
+      } catch (err) {
+        dispose(entry);
+        byElement.delete(element);
+        element.replaceChildren(problemBox((err as Error).message));
+      }
+    },
+
+    disposeOutputItem(id?: string): void {
+      if (id === undefined) {
+        for (const e of [...entries.values()]) {
+          dispose(e);
+          byElement.delete(e.element);
+        }
+        return;
+      }
+      const e = entries.get(id);
+      if (e) {
+        dispose(e);
+        byElement.delete(e.element);
+      }
+    },
+  };
+  return api;
+};
