@@ -1,12 +1,36 @@
+import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { registerCommands } from './commands';
+import { NOTEBOOK_TYPE } from './commands/ids';
+import { createSettingsReader } from './notebook/config';
+import { AenbKernelController } from './notebook/controller';
+import { registerRendererMessaging } from './notebook/renderer-messaging';
+import { AenbSerializer, SERIALIZER_OPTIONS } from './notebook/serializer';
+import { KernelStatusBar } from './notebook/status-bar';
 
-/** Activation: wiring only. Notebook, renderer and command contributions register here. */
+let kernels: AenbKernelController | undefined;
+
+/** Activation: wiring only. */
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('Autoencoder Notebooks', { log: true });
   context.subscriptions.push(log);
-  log.info(`Autoencoder Notebooks ${context.extension.packageJSON.version} activated`);
+  log.info(`Autoencoder Notebooks ${context.extension.packageJSON.version} activated${vscode.workspace.isTrusted ? '' : ' (Restricted Mode: cells will not run)'}`);
+
+  const settings = createSettingsReader(log);
+  const cacheDir = path.join(context.globalStorageUri.fsPath, 'datasets');
+  kernels = new AenbKernelController({ log, kernelPath: context.asAbsolutePath(path.join('dist', 'kernel.js')), cacheDir, settings });
+
+  context.subscriptions.push(
+    vscode.workspace.registerNotebookSerializer(NOTEBOOK_TYPE, new AenbSerializer(log), SERIALIZER_OPTIONS),
+    kernels,
+    new KernelStatusBar(kernels, settings),
+    registerRendererMessaging(kernels, log),
+    ...registerCommands({ context, log, kernels, settings, cacheDir }),
+  );
 }
 
-export function deactivate(): void {
-  // Nothing to tear down yet: everything is owned by context.subscriptions.
+/** Stops every kernel process before the extension host goes away. */
+export async function deactivate(): Promise<void> {
+  await kernels?.shutdownAll();
+  kernels = undefined;
 }

@@ -1,0 +1,24 @@
+// Command ids and titles, shared by the registrations, the manifest test and
+// whoever drives the extension through `vscode.commands.executeCommand`.
+// No `vscode` import.
+
+export const CATEGORY = 'Autoencoder Notebooks';
+
+export const COMMANDS = {
+  newNotebook: 'autoencoderNotebooks.newNotebook',
+  newNotebookFromSample: 'autoencoderNotebooks.newNotebookFromSample',
+  restartKernel: 'autoencoderNotebooks.restartKernel',
+  interruptKernel: 'autoencoderNotebooks.interruptKernel',
+  selectBackend: 'autoencoderNotebooks.selectBackend',
+  downloadDatasets: 'autoencoderNotebooks.downloadDatasets',
+  exportHtml: 'autoencoderNotebooks.exportHtml',
+  showLog: 'autoencoderNotebooks.showLog',
+} as const;
+
+export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];
+
+/** The notebook type of `.aenb` files (package.json `contributes.notebooks[].type`). */
+export const NOTEBOOK_TYPE = 'autoencoder-notebook';
+/** Our notebook controller's id. */
+export const CONTROLLER_ID = 'autoencoder-notebooks.kernel';
+export const WALKTHROUGH_ID = 'autoencoderNotebooks.gettingStarted';

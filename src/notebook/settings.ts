@@ -1,0 +1,118 @@
+// The extension's settings, read and checked without `vscode`: the caller
+// passes a getter (vscode.workspace.getConfiguration(SECTION).get).
+import { homedir } from 'node:os';
+import * as path from 'node:path';
+import type { BackendChoiceName } from '../common/protocol';
+
+export const SECTION = 'autoencoderNotebooks';
+
+/** Setting names (without the section). */
+export const SETTING = {
+  backend: 'backend',
+  dataFolder: 'dataFolder',
+  downloadMirror: 'downloadMirror',
+  interruptGracePeriod: 'interruptGracePeriod',
+} as const;
+
+export const BACKEND_CHOICES: readonly BackendChoiceName[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+
+/** One line per choice: the same words as the setting's enumDescriptions. */
+export const BACKEND_DESCRIPTIONS: Record<BackendChoiceName, string> = {
+  auto: 'The fastest backend that works here: TensorFlow native if @tensorflow/tfjs-node is installed, else WebAssembly, else plain JavaScript.',
+  tensorflow: 'TensorFlow native (C++) through @tensorflow/tfjs-node: fastest, needs that package installed beside the extension.',
+  wasm: 'WebAssembly (XNNPACK, SIMD where available): fast, works everywhere, nothing to install.',
+  cpu: 'Plain JavaScript: slowest, but the reference implementation; useful to rule out backend problems.',
+};
+
+export const DEFAULT_INTERRUPT_GRACE_SECONDS = 3;
+
+export interface KernelSettings {
+  backend: BackendChoiceName;
+  /** Absolute data folder, when set. */
+  dataDir?: string;
+  mirror?: string;
+  interruptGraceMs: number;
+  /** Settings that were ignored, and why (shown to the user once). */
+  problems: string[];
+}
+
+export interface SettingsContext {
+  /** The first workspace folder's path, for relative paths and ${workspaceFolder}. */
+  workspaceFolder?: string;
+  home?: string;
+}
+
+const key = (name: string) => `${SECTION}.${name}`;
+
+export function isBackendChoice(v: unknown): v is BackendChoiceName {
+  return typeof v === 'string' && (BACKEND_CHOICES as readonly string[]).includes(v);
+}
+
+/** Expands `~`, `${userHome}` and `${workspaceFolder}`; resolves relative paths against the workspace folder. */
+export function resolveFolderSetting(raw: string, ctx: SettingsContext): { path?: string; problem?: string } {
+  const home = ctx.home ?? homedir();
+  let p = raw.trim();
+  if (!p) return {};
+  if (p === '~' || p.startsWith('~/') || p.startsWith('~\\')) p = home + p.slice(1);
+  p = p.replace(/\$\{userHome\}/g, home);
+  if (p.includes('${workspaceFolder}')) {
+    if (!ctx.workspaceFolder) return { problem: `"${raw}" uses \${workspaceFolder}, but no folder is open` };
+    p = p.replace(/\$\{workspaceFolder\}/g, ctx.workspaceFolder);
+  }
+  if (/\$\{[^}]*\}/.test(p)) return { problem: `"${raw}" uses a variable other than \${workspaceFolder} and \${userHome}` };
+  if (!path.isAbsolute(p)) {
+    if (!ctx.workspaceFolder) return { problem: `"${raw}" is a relative path, but no folder is open to resolve it against; use an absolute path` };
+    p = path.join(ctx.workspaceFolder, p);
+  }
+  return { path: path.normalize(p) };
+}
+
+/** Reads and checks the kernel settings; invalid values fall back to the defaults, with a problem saying so. */
+export function readKernelSettings(get: (name: string) => unknown, ctx: SettingsContext = {}): KernelSettings {
+  const problems: string[] = [];
+  const rawBackend = get(SETTING.backend) ?? 'auto';
+  let backend: BackendChoiceName = 'auto';
+  if (isBackendChoice(rawBackend)) backend = rawBackend;
+  else problems.push(`${key(SETTING.backend)}: ${JSON.stringify(rawBackend)} is not one of ${BACKEND_CHOICES.join(', ')}; using auto.`);
+
+  let dataDir: string | undefined;
+  const rawData = get(SETTING.dataFolder) ?? '';
+  if (typeof rawData !== 'string') problems.push(`${key(SETTING.dataFolder)} must be a folder path (text); ignoring it.`);
+  else {
+    const r = resolveFolderSetting(rawData, ctx);
+    if (r.problem) problems.push(`${key(SETTING.dataFolder)}: ${r.problem}; ignoring it.`);
+    dataDir = r.path;
+  }
+
+  let mirror: string | undefined;
+  const rawMirror = get(SETTING.downloadMirror) ?? '';
+  if (typeof rawMirror !== 'string') problems.push(`${key(SETTING.downloadMirror)} must be a URL (text); ignoring it.`);
+  else if (rawMirror.trim()) {
+    const m = rawMirror.trim();
+    let url: URL | undefined;
+    try {
+      url = new URL(m);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      problems.push(`${key(SETTING.downloadMirror)}: "${m}" is not an http(s) URL; downloading from the official locations instead.`);
+    } else mirror = m;
+  }
+
+  let interruptGraceMs = DEFAULT_INTERRUPT_GRACE_SECONDS * 1000;
+  const rawGrace = get(SETTING.interruptGracePeriod);
+  if (rawGrace !== undefined && rawGrace !== null) {
+    if (typeof rawGrace !== 'number' || !Number.isFinite(rawGrace) || rawGrace < 0.1 || rawGrace > 3600) {
+      problems.push(
+        `${key(SETTING.interruptGracePeriod)}: ${JSON.stringify(rawGrace)} is not a number of seconds between 0.1 and 3600; using ${DEFAULT_INTERRUPT_GRACE_SECONDS}.`,
+      );
+    } else interruptGraceMs = Math.round(rawGrace * 1000);
+  }
+  return { backend, dataDir, mirror, interruptGraceMs, problems };
+}
+
+/** Whether two settings need a different kernel process (everything but the grace period does). */
+export function kernelSettingsDiffer(a: KernelSettings, b: KernelSettings): boolean {
+  return a.backend !== b.backend || a.dataDir !== b.dataDir || a.mirror !== b.mirror;
+}

@@ -1,0 +1,103 @@
+// Settings (src/notebook/settings.ts) and the status bar wording (src/notebook/status-text.ts).
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { KernelBackendInfo } from '../../src/common/protocol';
+import { kernelSettingsDiffer, readKernelSettings, resolveFolderSetting } from '../../src/notebook/settings';
+import { kernelStatus } from '../../src/notebook/status-text';
+
+const ctx = { workspaceFolder: '/ws', home: '/home/u' };
+const read = (values: Record<string, unknown>, c = ctx) => readKernelSettings((k) => values[k], c);
+
+describe('kernel settings', () => {
+  test('defaults', () => {
+    assert.deepEqual(read({}), { backend: 'auto', dataDir: undefined, mirror: undefined, interruptGraceMs: 3000, problems: [] });
+  });
+
+  test('valid values', () => {
+    const s = read({ backend: 'wasm', dataFolder: '~/data', downloadMirror: 'https://mirror.example/ds/', interruptGracePeriod: 0.5 });
+    assert.deepEqual(s, { backend: 'wasm', dataDir: join('/home/u', 'data'), mirror: 'https://mirror.example/ds/', interruptGraceMs: 500, problems: [] });
+  });
+
+  test('invalid values fall back, each with a problem that names the setting', () => {
+    const s = read({ backend: 'gpu', dataFolder: 42, downloadMirror: 'ftp://x', interruptGracePeriod: -1 });
+    assert.equal(s.backend, 'auto');
+    assert.equal(s.dataDir, undefined);
+    assert.equal(s.mirror, undefined);
+    assert.equal(s.interruptGraceMs, 3000);
+    assert.equal(s.problems.length, 4);
+    assert.match(s.problems[0], /autoencoderNotebooks\.backend: "gpu" is not one of auto, tensorflow, wasm, cpu; using auto/);
+    assert.match(s.problems[1], /autoencoderNotebooks\.dataFolder must be a folder path/);
+    assert.match(s.problems[2], /autoencoderNotebooks\.downloadMirror: "ftp:\/\/x" is not an http\(s\) URL/);
+    assert.match(s.problems[3], /autoencoderNotebooks\.interruptGracePeriod: -1 is not a number of seconds/);
+    assert.match(read({ downloadMirror: 'not a url' }).problems[0], /not an http\(s\) URL/);
+  });
+
+  test('folder settings: ~, ${userHome}, ${workspaceFolder}, relative paths', () => {
+    assert.deepEqual(resolveFolderSetting('', ctx), {});
+    assert.deepEqual(resolveFolderSetting('  ', ctx), {});
+    assert.equal(resolveFolderSetting('~', ctx).path, '/home/u');
+    assert.equal(resolveFolderSetting('${userHome}/x', ctx).path, '/home/u/x');
+    assert.equal(resolveFolderSetting('${workspaceFolder}/data/', ctx).path, '/ws/data/');
+    assert.equal(resolveFolderSetting('data/mnist', ctx).path, '/ws/data/mnist');
+    assert.equal(resolveFolderSetting('/abs/../abs2', ctx).path, '/abs2');
+    assert.match(resolveFolderSetting('data', { home: '/h' }).problem ?? '', /relative path, but no folder is open/);
+    assert.match(resolveFolderSetting('${workspaceFolder}/d', { home: '/h' }).problem ?? '', /no folder is open/);
+    assert.match(resolveFolderSetting('${env:HOME}/d', ctx).problem ?? '', /a variable other than/);
+    assert.match(read({ dataFolder: 'rel' }, { home: '/h' } as typeof ctx).problems[0], /dataFolder: "rel" is a relative path/);
+  });
+
+  test('only backend, data folder and mirror need a new kernel process', () => {
+    const a = read({ backend: 'wasm' });
+    assert.equal(kernelSettingsDiffer(a, read({ backend: 'wasm', interruptGracePeriod: 10 })), false);
+    assert.equal(kernelSettingsDiffer(a, read({ backend: 'cpu' })), true);
+    assert.equal(kernelSettingsDiffer(a, read({ backend: 'wasm', dataFolder: '/d' })), true);
+    assert.equal(kernelSettingsDiffer(a, read({ backend: 'wasm', downloadMirror: 'http://m/' })), true);
+  });
+});
+
+describe('status bar text', () => {
+  const wasm: KernelBackendInfo = { requested: 'auto', name: 'wasm', reason: 'tfjs-node is not installed; WebAssembly with SIMD.', fellBack: false, simd: true, tfjsVersion: '4.22.0' };
+
+  test('Restricted Mode says so and links to Workspace Trust', () => {
+    const v = kernelStatus({ trusted: false, state: 'idle', requested: 'auto', backend: wasm });
+    assert.match(v.text, /Restricted Mode/);
+    assert.match(v.tooltip, /no notebook cell runs here/);
+    assert.match(v.tooltip, /command:workbench\.trust\.manage/);
+    assert.equal(v.warning, true);
+    assert.equal(v.command, 'manageTrust');
+  });
+
+  test('not started: the backend it will ask for', () => {
+    const v = kernelStatus({ trusted: true, state: 'stopped', requested: 'cpu' });
+    assert.equal(v.text, '$(circle-outline) Kernel: cpu');
+    assert.match(v.tooltip, /starts with the first cell/);
+    assert.equal(v.warning, false);
+  });
+
+  test('idle and busy show the running backend, training shows epoch and loss', () => {
+    assert.equal(kernelStatus({ trusted: true, state: 'idle', requested: 'auto', backend: wasm }).text, '$(check) wasm · idle');
+    assert.equal(kernelStatus({ trusted: true, state: 'busy', requested: 'auto', backend: wasm, queued: 2 }).text, '$(sync~spin) wasm · running (+2 queued)');
+    const progress = { type: 'progress' as const, id: 'x', epoch: 3, epochs: 10, batch: 5, batchesPerEpoch: 100, loss: 0.12345, samplesPerSecond: 1000, etaSeconds: 30, state: 'running' as const };
+    assert.equal(kernelStatus({ trusted: true, state: 'busy', requested: 'auto', backend: wasm, progress }).text, '$(sync~spin) wasm · epoch 3/10 · loss 0.1235');
+    const tip = kernelStatus({ trusted: true, state: 'idle', requested: 'auto', backend: wasm, pid: 42 }).tooltip;
+    assert.match(tip, /WebAssembly with SIMD/);
+    assert.match(tip, /process 42/);
+    assert.match(tip, /command:autoencoderNotebooks\.restartKernel/);
+  });
+
+  test('a backend that fell back, or a changed setting, is pointed out', () => {
+    const fell = { ...wasm, requested: 'tensorflow' as const, fellBack: true };
+    const v = kernelStatus({ trusted: true, state: 'idle', requested: 'tensorflow', backend: fell });
+    assert.equal(v.warning, true);
+    assert.match(v.tooltip, /You asked for \*\*tensorflow\*\*, which could not start here/);
+    assert.match(kernelStatus({ trusted: true, state: 'idle', requested: 'cpu', backend: wasm }).tooltip, /restart the kernel to use it/);
+  });
+
+  test('a kernel that failed to start shows the error, escaped for Markdown', () => {
+    const v = kernelStatus({ trusted: true, state: 'failed', requested: 'tensorflow', error: 'Cannot find module [x](y)' });
+    assert.equal(v.text, '$(error) Kernel: failed');
+    assert.equal(v.warning, true);
+    assert.match(v.tooltip, /Cannot find module \\\[x\\\]\\\(y\\\)/);
+  });
+});
