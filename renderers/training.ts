@@ -264,16 +264,17 @@ export class TrainingView {
     this.progress.hidden = !showProgress;
     const epochs = Math.max(1, p.epochs);
     const bpe = Math.max(1, p.batchesPerEpoch);
-    const inEpoch = p.epoch < p.epochs ? Math.min(1, p.batch / bpe) : 0;
+    // Once a run has ended, `epoch` counts the epochs it reached; the batch counter no longer applies.
+    const inEpoch = running && p.epoch < p.epochs ? Math.min(1, p.batch / bpe) : 0;
     const frac = Math.min(1, (p.epoch + inEpoch) / epochs);
     const pct = Math.round(frac * 1000) / 10;
     this.barFill.style.width = `${frac * 100}%`;
     this.epochFill.style.width = `${inEpoch * 100}%`;
-    const current = Math.min(p.epoch + 1, p.epochs);
+    const current = running ? Math.min(p.epoch + 1, p.epochs) : Math.max(1, Math.min(p.epoch, p.epochs));
     setAttr(this.bar, 'aria-valuenow', String(pct));
     setAttr(this.bar, 'aria-valuetext', `${pct}%: epoch ${current} of ${p.epochs}, batch ${p.batch} of ${p.batchesPerEpoch}`);
     setText(this.stats.epoch, `${current}/${p.epochs}`);
-    setText(this.stats.batch, `${formatCount(p.batch)}/${formatCount(p.batchesPerEpoch)}`);
+    setText(this.stats.batch, running ? `${formatCount(p.batch)}/${formatCount(p.batchesPerEpoch)}` : `–/${formatCount(p.batchesPerEpoch)}`);
     setText(this.stats.speed, p.samplesPerSecond !== undefined && p.samplesPerSecond !== null ? formatCount(p.samplesPerSecond) : '–');
     setText(this.stats.eta, running ? formatDuration(p.etaSeconds) : '–');
     setText(this.stats.elapsed, formatDuration(p.elapsedSeconds));

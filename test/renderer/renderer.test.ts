@@ -175,6 +175,9 @@ describe('training output', () => {
     assert.equal(await page.locator('#live .aenb-stop').isVisible(), false);
     assert.equal(await text('#live .aenb-badge'), 'Stopped');
     assert.match(await text('#live .aenb-status-line'), /Stopped after 4 of 10 epochs/);
+    // a finished run shows the epoch it reached, not the one after it, and no batch position
+    assert.equal(await text('#live .aenb-stat-epoch .aenb-stat-value'), '4/10');
+    assert.equal(await text('#live .aenb-stat-batch .aenb-stat-value'), '–/200');
     // without renderer messaging the button cannot work, so it is disabled
     await render(page, 'nomsg', 'o-nomsg', TRAINING_MIME, trainingFixture({ runId: 'x', epochs: 10, done: 2, batch: 3, batchesPerEpoch: 200 }), { noMessaging: true });
     assert.equal(await page.locator('#nomsg .aenb-stop').isDisabled(), true);
