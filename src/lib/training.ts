@@ -5,8 +5,10 @@
  * kernel) see every run without the user passing anything.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { LossFn } from './losses';
+import { binaryCrossentropy, meanSquaredError, type LossFn } from './losses';
 import { makeRng, permutation } from './random';
+import { installWasmGatherFix, wasmMatMulFixInstalled } from './wasm-kernels';
+import { createLeanStep, type LeanPlan, type LeanStep } from './wasm-train-step';
 
 export interface EpochLogs {
   loss: number;
@@ -139,6 +141,49 @@ export interface Trainable {
   trainableVariables(): tf.Variable[];
   /** Keras's `model.stop_training`: set true (from a callback, say) to stop at the next batch. */
   stopTraining: boolean;
+  /** The model as a chain of dense layers, when it is one: lets the wasm backend train it with the lean step. */
+  leanPlan?(): LeanPlan | null;
+}
+
+/** How the last `train` call ran its batches: the lean wasm step, or tensors and `optimizer.minimize`. */
+export type TrainingPath = 'lean-wasm' | 'generic';
+
+let leanTraining = process.env.AENB_LEAN_TRAINING !== '0';
+let lastPath: TrainingPath | undefined;
+
+/**
+ * Turns the lean wasm training step on or off for this process (default on;
+ * the environment variable AENB_LEAN_TRAINING=0 starts with it off). For
+ * benchmarks and tests that compare it with the generic path.
+ */
+export function setLeanTraining(enabled: boolean): void {
+  leanTraining = enabled;
+}
+
+export function leanTrainingEnabled(): boolean {
+  return leanTraining;
+}
+
+/** Which path the most recent `train` call used. */
+export function lastTrainingPath(): TrainingPath | undefined {
+  return lastPath;
+}
+
+/**
+ * The lean step when everything fits: the wasm backend with this library's
+ * kernel fixes on (a run with them off measures tfjs as is), a model that
+ * describes itself as dense layers, the built-in binary cross-entropy or
+ * mean squared error, and tfjs's Adam or SGD.
+ */
+function leanStepFor(
+  model: Trainable, optimizer: tf.Optimizer, loss: LossFn, x: tf.Tensor, y: tf.Tensor, batchSize: number, variables: tf.Variable[],
+): LeanStep | null {
+  if (!leanTraining || tf.getBackend() !== 'wasm' || !wasmMatMulFixInstalled() || !model.leanPlan) return null;
+  const kind = loss === binaryCrossentropy ? 'binaryCrossentropy' : loss === meanSquaredError ? 'meanSquaredError' : null;
+  if (!kind) return null;
+  const plan = model.leanPlan();
+  if (!plan) return null;
+  return createLeanStep({ plan, loss: kind, optimizer, variables, x, y, batchSize });
 }
 
 let runCounter = 0;
@@ -227,6 +272,8 @@ export async function train(
   const report = args.verbose !== 0;
   const variables = model.trainableVariables();
   if (variables.length === 0) throw new Error(`fit: model "${model.name}" has no trainable weights.`);
+  // Batching gathers rows: on wasm, copy them as blocks (bit-identical, much faster than the stock kernel).
+  if (tf.getBackend() === 'wasm' && wasmMatMulFixInstalled()) installWasmGatherFix();
 
   let stopReason: string | undefined;
   const handle = { stop: (reason: string) => (stopReason ??= reason) };
@@ -270,7 +317,10 @@ export async function train(
     if (report) for (const o of observers) o(p);
   };
 
+  let lean: LeanStep | null = null;
   try {
+    lean = leanStepFor(model, optimizer, loss, trainX, trainY, batchSize, variables);
+    lastPath = lean ? 'lean-wasm' : 'generic';
     for (const c of callbacks) await c.onTrainBegin?.();
     emit(progress('begin', initialEpoch, 0, NaN));
     for (let epoch = initialEpoch; epoch < epochs; epoch++) {
@@ -281,7 +331,7 @@ export async function train(
       for (let b = 0; b < batches; b++) {
         const start = b * batchSize;
         const size = Math.min(batchSize, n - start);
-        const batchLoss = tf.tidy(() => {
+        const batchLoss = lean ? lean.step(order, start, size) : tf.tidy(() => {
           let xb: tf.Tensor;
           let yb: tf.Tensor;
           if (order) {
@@ -332,6 +382,7 @@ export async function train(
       if (history.stopped) break;
     }
   } finally {
+    lean?.dispose();
     running.delete(handle);
     args.signal?.removeEventListener('abort', onAbort);
     for (const t of owned) t.dispose();

@@ -1,0 +1,286 @@
+#!/usr/bin/env python3
+"""PyTorch reference for `npm run bench` (bench/vs-torch.ts).
+
+Trains one of the two seed autoencoders for one epoch, the way our
+TensorFlow.js code does, and prints one JSON line with the timing and the
+losses:
+
+  vanilla  784 -> 64 (LeakyReLU 0.3) -> 784 (sigmoid)                  on MNIST
+  stacked  784 -> 64 -> 36 (LeakyReLU 0.2), tied transposed decoder     on Fashion-MNIST
+
+Same as ours: glorot-uniform kernels and zero biases (or, better, the exact
+initial weights our side exports), binary cross-entropy on predictions
+clipped to [1e-7, 1 - 1e-7] averaged over every pixel, Adam(lr 1e-3,
+betas 0.9/0.999, eps 1e-7), the same IDX file, pixels / 255 in float32, the
+same batch size, and the same shuffled order: the mulberry32 generator and
+Fisher-Yates shuffle of src/lib/random.ts, ported below.
+
+Input: a JSON object on stdin (or as the first argument), written by
+bench/vs-torch.ts:
+  model        "vanilla" | "stacked"
+  images       path of the training images IDX file (raw or .gz)
+  count        how many samples to use (from the start of the file)
+  batchSize    samples per step
+  seed         shuffling seed (an integer, as `fit({ seed })`)
+  layers       encoder sizes, e.g. [64] or [64, 36]
+  alpha        LeakyReLU slope
+  weights      optional {"path": file of float32 little-endian values,
+                         "tensors": [{"name", "shape", "offset"}]}: initial weights
+  threads      optional thread count (default: every core)
+  warmupBatches optional, steps run on a throwaway copy before timing (default 4)
+
+Only the standard library, NumPy and PyTorch are used.
+"""
+import copy
+import ctypes
+import gzip
+import json
+import os
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+EPSILON = 1e-7
+
+
+def read_idx_images(path, count):
+    opener = gzip.open if path.endswith('.gz') else open
+    with opener(path, 'rb') as f:
+        data = f.read()
+    magic, n = struct.unpack('>II', data[:8])
+    if magic != 0x00000803:
+        raise ValueError(f'{path}: not an IDX image file (magic {magic:#x})')
+    rows, cols = struct.unpack('>II', data[8:16])
+    if count > n:
+        raise ValueError(f'{path} has {n} images, {count} asked for')
+    pixels = np.frombuffer(data, dtype=np.uint8, count=count * rows * cols, offset=16)
+    # Same arithmetic as ours: float32(pixel) / float32(255).
+    return (pixels.astype(np.float32) / np.float32(255)).reshape(count, rows * cols)
+
+
+# --- src/lib/random.ts, ported: mulberry32 and the Fisher-Yates permutation ---
+M32 = 0xFFFFFFFF
+
+
+def mulberry32(seed):
+    state = [seed & M32]
+
+    def rng():
+        state[0] = (state[0] + 0x6D2B79F5) & M32
+        t = state[0]
+        t = ((t ^ (t >> 15)) * (t | 1)) & M32
+        t ^= (t + (((t ^ (t >> 7)) * (t | 61)) & M32)) & M32
+        return ((t ^ (t >> 14)) & M32) / 4294967296
+
+    return rng
+
+
+def permutation(n, rng):
+    out = list(range(n))
+    for i in range(n - 1, 0, -1):
+        j = int(rng() * (i + 1))
+        out[i], out[j] = out[j], out[i]
+    return np.asarray(out, dtype=np.int64)
+
+
+def glorot_uniform(fan_in, fan_out, generator):
+    limit = (6.0 / (fan_in + fan_out)) ** 0.5
+    return (torch.rand(fan_in, fan_out, generator=generator) * 2 - 1) * limit
+
+
+class SeedAutoencoder(torch.nn.Module):
+    """Kernels stored as [inputs, outputs] like Keras/TF.js, so weights copy over as they are."""
+
+    def __init__(self, model, layers, alpha, generator):
+        super().__init__()
+        self.model = model
+        self.alpha = alpha
+        sizes = [784] + list(layers)
+        if model == 'vanilla':
+            if len(layers) != 1:
+                raise ValueError('the vanilla model has one hidden layer')
+            self.kernels = torch.nn.ParameterList([
+                torch.nn.Parameter(glorot_uniform(784, layers[0], generator)),
+                torch.nn.Parameter(glorot_uniform(layers[0], 784, generator)),
+            ])
+            self.biases = torch.nn.ParameterList([
+                torch.nn.Parameter(torch.zeros(layers[0])),
+                torch.nn.Parameter(torch.zeros(784)),
+            ])
+        elif model == 'stacked':
+            self.kernels = torch.nn.ParameterList([
+                torch.nn.Parameter(glorot_uniform(sizes[i], sizes[i + 1], generator)) for i in range(len(layers))
+            ])
+            self.biases = torch.nn.ParameterList([torch.nn.Parameter(torch.zeros(u)) for u in layers])
+            # Decoder biases, in decoder order (innermost first), sized like the source layer's input.
+            self.decoder_biases = torch.nn.ParameterList([
+                torch.nn.Parameter(torch.zeros(sizes[i])) for i in reversed(range(len(layers)))
+            ])
+        else:
+            raise ValueError(f'unknown model {model!r}')
+
+    def forward(self, x):
+        if self.model == 'vanilla':
+            h = F.leaky_relu(torch.addmm(self.biases[0], x, self.kernels[0]), self.alpha)
+            return torch.sigmoid(torch.addmm(self.biases[1], h, self.kernels[1]))
+        h = x
+        for w, b in zip(self.kernels, self.biases):
+            h = F.leaky_relu(torch.addmm(b, h, w), self.alpha)
+        n = len(self.kernels)
+        for i, c in enumerate(self.decoder_biases):
+            w = self.kernels[n - 1 - i]
+            z = F.linear(h, w, c)  # h @ w.T + c: the tied, transposed kernel
+            h = torch.sigmoid(z) if i == n - 1 else F.leaky_relu(z, self.alpha)
+        return h
+
+    def ordered_parameters(self):
+        """Parameters in the order our side names them (see bench/vs-torch.ts)."""
+        if self.model == 'vanilla':
+            return [self.kernels[0], self.biases[0], self.kernels[1], self.biases[1]]
+        out = []
+        for w, b in zip(self.kernels, self.biases):
+            out += [w, b]
+        return out + list(self.decoder_biases)
+
+
+def bce(pred, target):
+    # Keras/our clipping: predictions clipped to [eps, 1 - eps] (gradient zero outside).
+    p = torch.clamp(pred, EPSILON, 1 - EPSILON)
+    return -(target * torch.log(p) + (1 - target) * torch.log(1 - p)).mean()
+
+
+def probe_loss(model, x):
+    """Cross-entropy of the model on x, summed in float64 from its float32 predictions (as our side does)."""
+    with torch.no_grad():
+        lo, hi = float(np.float32(EPSILON)), float(np.float32(1 - EPSILON))
+        p = model(x).double().clamp(lo, hi)
+        t = x.double()
+        return -(t * torch.log(p) + (1 - t) * torch.log(1 - p)).mean().item()
+
+
+def load_weights(model, spec):
+    params = model.ordered_parameters()
+    tensors = spec['tensors']
+    if len(tensors) != len(params):
+        raise ValueError(f'{len(tensors)} weight tensors given, the model has {len(params)}')
+    raw = np.fromfile(spec['path'], dtype='<f4')
+    with torch.no_grad():
+        for p, t in zip(params, tensors):
+            shape = tuple(t['shape'])
+            if tuple(p.shape) != shape:
+                raise ValueError(f"weight {t['name']}: shape {shape}, the model expects {tuple(p.shape)}")
+            size = int(np.prod(shape))
+            p.copy_(torch.from_numpy(raw[t['offset']:t['offset'] + size].reshape(shape).copy()))
+
+
+def blas_in_use():
+    """The BLAS libraries mapped into this process, and OpenBLAS's own report when it is one of them."""
+    libs = set()
+    try:
+        with open('/proc/self/maps') as maps:
+            for line in maps:
+                path = line.split()[-1] if len(line.split()) >= 6 else ''
+                base = os.path.basename(path)
+                if any(k in base for k in ('blas', 'mkl', 'blis', 'atlas')):
+                    libs.add(path)
+    except OSError:
+        pass
+    info = {'libraries': sorted(libs)}
+    for path in sorted(libs):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        if hasattr(lib, 'openblas_get_config'):
+            lib.openblas_get_config.restype = ctypes.c_char_p
+            info['openblas'] = lib.openblas_get_config().decode()
+            if hasattr(lib, 'openblas_get_num_threads'):
+                info['openblasThreads'] = lib.openblas_get_num_threads()
+            break
+    build = torch.__config__.show()
+    for token in build.replace(',', ' ').split():
+        if token.startswith('BLAS_INFO='):
+            info['torchBlasInfo'] = token.split('=', 1)[1]
+    info['mkldnn'] = bool(torch.backends.mkldnn.is_available())
+    return info
+
+
+def train_epoch(model, opt, x, order, batch_size, record=True):
+    n = order.shape[0]
+    losses = []
+    total = 0.0
+    for start in range(0, n, batch_size):
+        idx = order[start:start + batch_size]
+        xb = x[idx]
+        opt.zero_grad(set_to_none=True)
+        loss = bce(model(xb), xb)
+        loss.backward()
+        opt.step()
+        value = loss.item()
+        if record:
+            losses.append(value)
+        total += value * idx.shape[0]
+    return total / n, losses
+
+
+def main():
+    raw = sys.argv[1] if len(sys.argv) > 1 else sys.stdin.read()
+    spec = json.loads(raw)
+    threads = int(spec.get('threads') or os.cpu_count() or 1)
+    torch.set_num_threads(threads)
+    torch.manual_seed(int(spec.get('seed', 0)))
+    count = int(spec['count'])
+    batch_size = int(spec['batchSize'])
+
+    x_np = read_idx_images(spec['images'], count)
+    x = torch.from_numpy(x_np)
+    order = permutation(count, mulberry32(int(spec['seed'])))
+
+    gen = torch.Generator().manual_seed(int(spec.get('seed', 0)))
+    model = SeedAutoencoder(spec['model'], spec['layers'], float(spec['alpha']), gen)
+    if spec.get('weights'):
+        load_weights(model, spec['weights'])
+
+    def adam(m):
+        return torch.optim.Adam(m.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=EPSILON)
+
+    initial_loss = probe_loss(model, x[:1024])
+
+    warmup = int(spec.get('warmupBatches', 4))
+    if warmup > 0:
+        scratch = copy.deepcopy(model)
+        train_epoch(scratch, adam(scratch), x, order[:warmup * batch_size], batch_size, record=False)
+        del scratch
+
+    opt = adam(model)
+    t0 = time.perf_counter()
+    epoch_loss, losses = train_epoch(model, opt, x, order, batch_size)
+    seconds = time.perf_counter() - t0
+    final_loss = probe_loss(model, x[:1024])
+
+    print(json.dumps({
+        'peer': 'pytorch',
+        'model': spec['model'],
+        'batchSize': batch_size,
+        'samples': count,
+        'seconds': seconds,
+        'samplesPerSecond': count / seconds,
+        'loss': epoch_loss,
+        'initialLoss': initial_loss,
+        'finalLoss': final_loss,
+        'batchLosses': losses,
+        'orderHead': order[:8].tolist(),
+        'threads': torch.get_num_threads(),
+        'cpuCount': os.cpu_count(),
+        'torch': torch.__version__,
+        'python': sys.version.split()[0],
+        'blas': blas_in_use(),
+    }))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,661 @@
+/**
+ * `npm run bench`: our training speed against PyTorch, side by side, with
+ * correctness checks in the same run.
+ *
+ * Each seed model (vanilla 784-64-784 on MNIST, tied 784-64-36 on
+ * Fashion-MNIST) trains for one epoch of the real data at each batch size,
+ * on every backend that starts (wasm; cpu with fewer samples, it is very
+ * slow; tensorflow when @tensorflow/tfjs-node loads), and the PyTorch peer
+ * (bench/peers/torch_ae.py) trains the same model from the same initial
+ * weights on the same data in the same order. Every measurement runs in a
+ * fresh process; ours and PyTorch's alternate, the order flipping each
+ * repetition; the table gives medians.
+ *
+ * Checks (the run exits with status 1 when one fails):
+ *  - PyTorch and we start identical: same first shuffled indices, same loss
+ *    before training (relative ≤ 1e-6; both summed in float64);
+ *  - after one epoch, the trained models agree: loss on the first 1,024
+ *    samples, in float64, relative ≤ 1e-4, ours vs PyTorch, and the lean wasm
+ *    step vs the generic path (tensors + optimizer.minimize) and vs tfjs's own
+ *    LayersModel.fit; the epoch losses each reports agree within 1e-3
+ *    (tfjs's are float32 means of 200,000 terms per batch);
+ *  - repeated runs give identical losses;
+ *  - no tensor leaks: a further fit leaves the tensor count unchanged (the
+ *    first epoch adds exactly Adam's two slots per variable);
+ *  - peak RSS while training the stacked seed stays under 1.5 GB.
+ *
+ *   npm run bench -- [--reps 3] [--batch 32,256] [--models vanilla,stacked]
+ *                    [--backends wasm,cpu,tensorflow] [--samples 60000]
+ *                    [--cpu-samples 2000] [--threads 2,1] [--no-torch]
+ *                    [--no-checks] [--quick] [--out bench/results/vs-torch.json]
+ *   AENB_TORCH_PYTHON=/path/to/python  (default /usr/bin/python3)
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, type BackendName } from '../src/lib/backend';
+import { loadRaw, locate, type DatasetName } from '../src/lib/data';
+import { binaryCrossentropy } from '../src/lib/losses';
+import { Autoencoder, StackedAutoencoder, type AutoencoderModel } from '../src/lib/models';
+import { makeRng, permutation } from '../src/lib/random';
+import { lastTrainingPath, setLeanTraining } from '../src/lib/training';
+import { wasmInternals } from '../src/lib/wasm-train-step';
+
+type ModelKind = 'vanilla' | 'stacked';
+type Variant = 'ours' | 'generic' | 'layers-fit';
+
+const SEED = 1;
+const WARMUP_BATCHES = 4;
+/**
+ * Relative tolerances. `initial` and `final`: the float64 loss of the model on the first 1,024 samples,
+ * before and after the epoch (compares weights). `epoch`: the mean of the per-batch losses each library
+ * reports; tfjs sums a batch's 200,000 terms in float32, so those carry ~1e-4 of summation error.
+ */
+const TOL = { initial: 1e-6, final: 1e-4, epoch: 1e-3 };
+const RSS_LIMIT_MB = 1536;
+
+const MODELS: Record<ModelKind, { label: string; dataset: DatasetName; layers: number[]; alpha: number }> = {
+  vanilla: { label: 'vanilla 784-64-784', dataset: 'mnist', layers: [64], alpha: 0.3 },
+  stacked: { label: 'tied 784-64-36', dataset: 'fashion-mnist', layers: [64, 36], alpha: 0.2 },
+};
+
+function makeModel(kind: ModelKind): AutoencoderModel {
+  return kind === 'vanilla'
+    ? new Autoencoder({ inputShape: [28, 28], latentDim: 64, seed: SEED })
+    : new StackedAutoencoder({ inputShape: [28, 28], layers: [64, 36], seed: SEED });
+}
+
+/** Multiply-adds ×2 of one training step, per sample: forward, weight gradients, and input gradients below the first layer. */
+function flopsPerSample(kind: ModelKind): number {
+  const sizes = [784, ...MODELS[kind].layers];
+  const enc = sizes.slice(1).map((o, i) => sizes[i] * o);
+  const products = kind === 'vanilla' ? [784 * 64, 64 * 784] : [...enc, ...[...enc].reverse()];
+  const total = products.reduce((a, b) => a + b, 0);
+  return 2 * total /* forward */ + 2 * total /* dW */ + 2 * (total - products[0]) /* dX */;
+}
+
+// ---------------------------------------------------------------------------
+// Child processes (this same file with --child).
+
+interface ProbeResult { kind: 'probe'; ok: boolean; backend?: BackendName; reason: string }
+
+interface MatMulResult { kind: 'matmul'; cases: { shape: string; gflops: number }[]; ceiling: number }
+
+interface ExportResult { kind: 'export'; file: string; tensors: { name: string; shape: number[]; offset: number }[]; sha256: string }
+
+interface TrainResult {
+  kind: 'train';
+  variant: Variant;
+  backend: BackendName;
+  model: ModelKind;
+  batch: number;
+  samples: number;
+  seconds: number;
+  samplesPerSecond: number;
+  loss: number;
+  initialLoss: number;
+  /** Float64 loss of the trained model on the first 1,024 samples. */
+  finalLoss: number;
+  batchLosses: number[];
+  orderHead: number[];
+  path: string;
+  weightsSha256: string;
+  tensors: { beforeEpoch: number; afterEpoch: number; adamSlots: number; beforeLeakCheck: number; afterLeakCheck: number };
+  peakRssMB: number;
+  wasmHeapMB?: number;
+}
+
+interface ErrorResult { kind: 'error'; message: string }
+
+type ChildResult = ProbeResult | MatMulResult | ExportResult | TrainResult | ErrorResult;
+
+interface ChildArgs {
+  what: 'probe' | 'matmul' | 'export' | 'train';
+  backend?: BackendName;
+  model?: ModelKind;
+  batch?: number;
+  batches?: number[];
+  samples?: number;
+  variant?: Variant;
+  file?: string;
+}
+
+async function startBackend(name: BackendName): Promise<void> {
+  const info = await initBackend(name);
+  if (info.name !== name) throw new Error(`backend ${name} did not start: ${info.reason}`);
+}
+
+function sha256(values: Float32Array[]): string {
+  const h = createHash('sha256');
+  for (const v of values) h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  return h.digest('hex');
+}
+
+async function childProbe(name: BackendName): Promise<ProbeResult> {
+  try {
+    const info = await initBackend(name);
+    if (info.name !== name) return { kind: 'probe', ok: false, reason: info.attempts.find((a) => a.backend === name)?.error ?? info.reason };
+    return { kind: 'probe', ok: true, backend: info.name, reason: info.reason };
+  } catch (e) {
+    return { kind: 'probe', ok: false, reason: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** The ceiling: tf.matMul on wasm at the training shapes, weights reused (XNNPACK's packed copy cached): compute only. */
+async function childMatMul(batches: number[]): Promise<MatMulResult> {
+  await startBackend('wasm');
+  const cases: { shape: string; gflops: number }[] = [];
+  for (const m of batches) {
+    for (const [k, n] of [[784, 64], [64, 784]]) {
+      const a = tf.randomNormal([m, k]);
+      const b = tf.randomNormal([k, n]);
+      const run = () => tf.dispose(tf.matMul(a, b));
+      for (let i = 0; i < 10; i++) run();
+      const reps = Math.max(20, Math.round(3e9 / (2 * m * k * n)));
+      let best = Infinity;
+      for (let trial = 0; trial < 3; trial++) {
+        const t0 = performance.now();
+        for (let i = 0; i < reps; i++) run();
+        best = Math.min(best, (performance.now() - t0) / reps);
+      }
+      cases.push({ shape: `${m}x${k}x${n}`, gflops: (2 * m * k * n) / (best * 1e6) });
+      tf.dispose([a, b]);
+    }
+  }
+  return { kind: 'matmul', cases, ceiling: Math.max(...cases.map((c) => c.gflops)) };
+}
+
+async function childExport(kind: ModelKind, file: string): Promise<ExportResult> {
+  await startBackend('wasm');
+  const m = makeModel(kind);
+  const vars = m.trainableVariables();
+  const values = vars.map((v) => v.dataSync() as Float32Array);
+  const tensors: ExportResult['tensors'] = [];
+  let offset = 0;
+  for (const v of vars) {
+    tensors.push({ name: v.name, shape: v.shape as number[], offset });
+    offset += v.size;
+  }
+  const all = new Float32Array(offset);
+  values.forEach((v, i) => all.set(v, tensors[i].offset));
+  writeFileSync(file, new Uint8Array(all.buffer));
+  m.dispose();
+  return { kind: 'export', file, tensors, sha256: sha256(values) };
+}
+
+/**
+ * Cross-entropy of the model on `x` before training, summed in float64 from
+ * the float32 predictions (the peer does the same): compares the forward
+ * passes, not two float32 summation orders over 800,000 terms.
+ */
+function bceFloat64(model: AutoencoderModel, x: tf.Tensor): number {
+  const pred = model.predict(x);
+  const p = pred.dataSync();
+  const t = x.dataSync();
+  const lo = Math.fround(1e-7);
+  const hi = Math.fround(1 - 1e-7);
+  let sum = 0;
+  for (let i = 0; i < p.length; i++) {
+    const q = Math.min(Math.max(p[i], lo), hi);
+    sum += t[i] * Math.log(q) + (1 - t[i]) * Math.log(1 - q);
+  }
+  tf.dispose([pred, x]);
+  return -sum / p.length;
+}
+
+async function childTrain(args: Required<Pick<ChildArgs, 'backend' | 'model' | 'batch' | 'samples' | 'variant'>>): Promise<TrainResult> {
+  const { backend, model: kind, batch, variant } = args;
+  await startBackend(backend);
+  const raw = await loadRaw(MODELS[kind].dataset, { download: false });
+  const count = Math.min(args.samples, raw.train.count);
+  const x = tf.tidy(() => tf.div(tf.tensor3d(raw.train.images.subarray(0, count * 784), [count, 28, 28], 'float32'), 255)) as tf.Tensor3D;
+  if (variant === 'generic') setLeanTraining(false);
+
+  // Warm-up on a separate instance: compiles code paths, sizes the heap; the measured model starts untouched.
+  const warm = makeModel(kind);
+  warm.compile();
+  const wx = x.slice(0, Math.min(count, batch * WARMUP_BATCHES));
+  await warm.fit(wx, wx, { epochs: 1, batchSize: batch, verbose: 0 });
+  wx.dispose();
+  warm.dispose();
+
+  const ae = makeModel(kind);
+  ae.compile({ loss: 'binaryCrossentropy', optimizer: 'adam' });
+  const vars = ae.trainableVariables();
+  const weightsSha256 = sha256(vars.map((v) => v.dataSync() as Float32Array));
+  const initialLoss = bceFloat64(ae, x.slice(0, Math.min(1024, count)));
+  const orderHead = Array.from(permutation(count, makeRng(SEED)).subarray(0, 8));
+
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+  sampler.unref();
+  const beforeEpoch = tf.memory().numTensors;
+  let seconds: number;
+  let loss: number;
+  let batchLosses: number[];
+  let trainingPath: string;
+  if (variant === 'layers-fit') {
+    // tfjs's own training loop (LayersModel.fit), on the data pre-shuffled in our order, Keras's Adam settings.
+    const order = permutation(count, makeRng(SEED));
+    const xs = tf.gather(x, tf.tensor1d(order, 'int32'));
+    ae.model.compile({ optimizer: tf.train.adam(0.001, 0.9, 0.999, 1e-7), loss: binaryCrossentropy });
+    batchLosses = [];
+    const t0 = performance.now();
+    const h = await ae.model.fit(xs, xs, {
+      epochs: 1, batchSize: batch, shuffle: false, verbose: 0,
+      callbacks: { onBatchEnd: async (_b, logs) => void batchLosses.push(logs?.loss as number) },
+    });
+    seconds = (performance.now() - t0) / 1000;
+    loss = h.history.loss[0] as number;
+    trainingPath = 'LayersModel.fit';
+    xs.dispose();
+  } else {
+    const t0 = performance.now();
+    const h = await ae.fit(x, x, { epochs: 1, batchSize: batch, verbose: 0, seed: SEED });
+    seconds = (performance.now() - t0) / 1000;
+    loss = h.history.loss[0];
+    batchLosses = h.batchLosses;
+    trainingPath = lastTrainingPath() ?? 'unknown';
+  }
+  const afterEpoch = tf.memory().numTensors;
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  const finalLoss = bceFloat64(ae, x.slice(0, Math.min(1024, count)));
+  // Leak check: the optimizer's slots exist now, so a further fit must leave the count exactly as it was.
+  const lx = x.slice(0, Math.min(count, batch * 8));
+  const beforeLeakCheck = tf.memory().numTensors;
+  if (variant === 'layers-fit') await ae.model.fit(lx, lx, { epochs: 1, batchSize: batch, verbose: 0 });
+  else await ae.fit(lx, lx, { epochs: 1, batchSize: batch, verbose: 0 });
+  const afterLeakCheck = tf.memory().numTensors;
+  clearInterval(sampler);
+  lx.dispose();
+  const heap = wasmInternals()?.wasm.asm.memory.buffer.byteLength;
+  return {
+    kind: 'train', variant, backend, model: kind, batch, samples: count, seconds, samplesPerSecond: count / seconds,
+    loss, initialLoss, finalLoss, batchLosses, orderHead, path: trainingPath, weightsSha256,
+    tensors: { beforeEpoch, afterEpoch, adamSlots: 2 * vars.length, beforeLeakCheck, afterLeakCheck },
+    peakRssMB: peakRss / 2 ** 20, wasmHeapMB: heap === undefined ? undefined : heap / 2 ** 20,
+  };
+}
+
+async function child(args: ChildArgs): Promise<ChildResult> {
+  switch (args.what) {
+    case 'probe':
+      return childProbe(args.backend!);
+    case 'matmul':
+      return childMatMul(args.batches!);
+    case 'export':
+      return childExport(args.model!, args.file!);
+    case 'train':
+      return childTrain(args as Required<ChildArgs>);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The parent: orchestration, table, checks.
+
+interface Options {
+  reps: number;
+  batches: number[];
+  models: ModelKind[];
+  backends: BackendName[];
+  samples: number;
+  cpuSamples: number;
+  /** PyTorch thread counts to run; the first is the one the ratio is about (all cores by default). */
+  threads: number[];
+  torch: boolean;
+  checks: boolean;
+  out: string;
+  python: string;
+}
+
+function parseOptions(argv: string[]): Options {
+  const value = (name: string): string | undefined => {
+    const i = argv.indexOf(`--${name}`);
+    if (i < 0) return undefined;
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new Error(`--${name} needs a value`);
+    return v;
+  };
+  const int = (name: string, fallback: number): number => {
+    const v = value(name);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a whole number >= 1, got ${v}`);
+    return n;
+  };
+  const list = <T extends string>(name: string, allowed: readonly T[], fallback: T[]): T[] => {
+    const v = value(name);
+    if (v === undefined) return fallback;
+    const items = v.split(',').map((s) => s.trim()) as T[];
+    const bad = items.filter((s) => !allowed.includes(s));
+    if (bad.length) throw new Error(`--${name}: unknown ${bad.join(', ')} (choose from ${allowed.join(', ')})`);
+    return items;
+  };
+  const quick = argv.includes('--quick');
+  const batches = (value('batch') ?? '32,256').split(',').map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--batch: ${s} is not a batch size`);
+    return n;
+  });
+  return {
+    reps: int('reps', quick ? 1 : 3),
+    batches,
+    models: list('models', ['vanilla', 'stacked'] as const, ['vanilla', 'stacked']),
+    backends: list('backends', ['wasm', 'cpu', 'tensorflow'] as const, ['wasm', 'cpu', 'tensorflow']),
+    samples: int('samples', quick ? 6000 : 60000),
+    cpuSamples: int('cpu-samples', quick ? 500 : 2000),
+    threads: (value('threads') ?? [...new Set([os.cpus().length, 1])].join(',')).split(',').map((v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--threads: ${v} is not a thread count`);
+      return n;
+    }),
+    torch: !argv.includes('--no-torch'),
+    checks: !argv.includes('--no-checks'),
+    out: value('out') ?? path.join('bench', 'results', 'vs-torch.json'),
+    python: process.env.AENB_TORCH_PYTHON || '/usr/bin/python3',
+  };
+}
+
+function runChild(args: ChildArgs): ChildResult {
+  const r = spawnSync(process.execPath, [__filename, '--child', JSON.stringify(args)], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as ChildResult;
+  } catch {
+    return { kind: 'error', message: `child ${args.what} failed (status ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join(' | ')}` };
+  }
+}
+
+interface TorchResult {
+  peer: 'pytorch';
+  seconds: number;
+  samplesPerSecond: number;
+  loss: number;
+  initialLoss: number;
+  finalLoss: number;
+  batchLosses: number[];
+  orderHead: number[];
+  threads: number;
+  torch: string;
+  blas: { libraries: string[]; openblas?: string; openblasThreads?: number; torchBlasInfo?: string; mkldnn?: boolean };
+}
+
+function torchAvailable(python: string): { ok: boolean; version?: string; reason?: string } {
+  const r = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  if (r.error) return { ok: false, reason: `${python} cannot run (${r.error.message})` };
+  if (r.status !== 0) return { ok: false, reason: `${python} cannot import torch` };
+  return { ok: true, version: r.stdout.trim() };
+}
+
+function runTorch(opts: Options, spec: Record<string, unknown>, threads: number): TorchResult | ErrorResult {
+  const script = path.join(__dirname, '..', '..', 'bench', 'peers', 'torch_ae.py');
+  if (!existsSync(script)) return { kind: 'error', message: `the PyTorch peer script is missing: ${script}` };
+  // Thread counts pinned for every pool PyTorch may use (its OpenMP workers, OpenBLAS's own), so each configuration is what it says.
+  const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
+  const r = spawnSync(opts.python, [script], { input: JSON.stringify({ ...spec, threads }), encoding: 'utf8', maxBuffer: 64 << 20, env });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as TorchResult;
+  } catch {
+    return { kind: 'error', message: `PyTorch peer failed (status ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join(' | ')}` };
+  }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '—');
+
+interface Row {
+  backend: BackendName;
+  model: ModelKind;
+  batch: number;
+  samples: number;
+  ours: TrainResult[];
+  /** PyTorch runs by thread count. */
+  torch: Map<number, TorchResult[]>;
+  generic?: TrainResult;
+  layersFit?: TrainResult;
+}
+
+interface Check { ok: boolean; text: string }
+
+async function main(): Promise<void> {
+  const childAt = process.argv.indexOf('--child');
+  if (childAt >= 0) {
+    let result: ChildResult;
+    try {
+      result = await child(JSON.parse(process.argv[childAt + 1]) as ChildArgs);
+    } catch (e) {
+      result = { kind: 'error', message: e instanceof Error ? e.message : String(e) };
+    }
+    process.stdout.write(JSON.stringify(result) + '\n');
+    return;
+  }
+
+  const opts = parseOptions(process.argv.slice(2));
+  const started = Date.now();
+  const cpu = os.cpus();
+  console.log(`Autoencoder training speed vs PyTorch — ${new Date().toISOString()}`);
+  console.log(`machine: ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; node ${process.version}, tfjs ${tf.version.tfjs}`);
+
+  // Backends.
+  const backends: BackendName[] = [];
+  const skipped: string[] = [];
+  for (const b of opts.backends) {
+    const p = runChild({ what: 'probe', backend: b });
+    if (p.kind === 'probe' && p.ok) backends.push(b);
+    else skipped.push(`${b}: skipped (${p.kind === 'probe' ? p.reason : p.kind === 'error' ? p.message : 'no answer'})`);
+  }
+  if (!backends.includes('wasm')) throw new Error(`the wasm backend does not start: ${skipped.join('; ')}`);
+
+  // PyTorch.
+  let torchNote = 'PyTorch peer: not run (--no-torch).';
+  let torchOn = false;
+  if (opts.torch) {
+    const t = torchAvailable(opts.python);
+    torchOn = t.ok;
+    torchNote = t.ok
+      ? `PyTorch peer: torch ${t.version} (${opts.python}), runs with ${opts.threads.map((n) => `${n} thread${n > 1 ? 's' : ''}`).join(' and with ')}`
+      : `PyTorch peer: skipped — ${t.reason}. Install it with \`npm run bench:setup\` (Debian/Ubuntu: python3-torch, libopenblas0-pthread), or point AENB_TORCH_PYTHON at a Python that has torch.`;
+  }
+  console.log(torchNote);
+
+  // The matMul ceiling, measured now, on this machine.
+  const mm = runChild({ what: 'matmul', batches: opts.batches });
+  if (mm.kind !== 'matmul') throw new Error(mm.kind === 'error' ? mm.message : 'matmul micro-benchmark failed');
+  console.log(`wasm matMul ceiling (tf.matMul, weights reused, best of 3): ${mm.cases.map((c) => `${c.shape} ${c.gflops.toFixed(1)}`).join(', ')} GFLOP/s → ${mm.ceiling.toFixed(1)}`);
+
+  // Same initial weights and data for both sides.
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'aenb-vs-torch-'));
+  const exports: Partial<Record<ModelKind, ExportResult>> = {};
+  const images: Partial<Record<ModelKind, string>> = {};
+  const rows: Row[] = [];
+  const checks: Check[] = [];
+  try {
+    for (const kind of opts.models) {
+      const ex = runChild({ what: 'export', model: kind, file: path.join(tmp, `${kind}-initial.f32`) });
+      if (ex.kind !== 'export') throw new Error(ex.kind === 'error' ? ex.message : 'weight export failed');
+      exports[kind] = ex;
+      const loc = await locate(MODELS[kind].dataset, { download: false });
+      const file = loc.files.find((f) => f.role === 'trainImages');
+      if (!file || file.source === 'missing') {
+        throw new Error(`${MODELS[kind].dataset} is not available offline (${loc.summary}). Download it once (the extension's "Download datasets" command, or loadData with download allowed).`);
+      }
+      images[kind] = file.location;
+    }
+
+    const torchSpec = (kind: ModelKind, batch: number, samples: number) => ({
+      model: kind, images: images[kind], count: samples, batchSize: batch, seed: SEED,
+      layers: MODELS[kind].layers, alpha: MODELS[kind].alpha, warmupBatches: WARMUP_BATCHES,
+      weights: { path: exports[kind]!.file, tensors: exports[kind]!.tensors },
+    });
+    const progress = (s: string) => process.stderr.write(`  ${s}\n`);
+
+    for (const backend of backends) {
+      for (const kind of opts.models) {
+        for (const batch of opts.batches) {
+          const samples = backend === 'cpu' ? opts.cpuSamples : opts.samples;
+          const row: Row = { backend, model: kind, batch, samples, ours: [], torch: new Map(opts.threads.map((n) => [n, []])) };
+          // PyTorch runs alongside the wasm rows; other backends are compared with those same PyTorch figures.
+          const withTorch = torchOn && backend === 'wasm';
+          for (let r = 0; r < opts.reps; r++) {
+            const peers: (number | 'ours')[] = withTorch ? ['ours', ...opts.threads] : ['ours'];
+            for (const who of r % 2 === 0 ? peers : [...peers].reverse()) {
+              if (who === 'ours') {
+                const res = runChild({ what: 'train', backend, model: kind, batch, samples, variant: 'ours' });
+                if (res.kind !== 'train') throw new Error(`${backend} ${kind} b${batch}: ${res.kind === 'error' ? res.message : 'no result'}`);
+                row.ours.push(res);
+                progress(`${backend} ${kind} b${batch} ours: ${fmt(res.samplesPerSecond)} samples/s, loss ${res.loss.toFixed(5)} (${res.path})`);
+              } else {
+                const res = runTorch(opts, torchSpec(kind, batch, samples), who);
+                if ('kind' in res) throw new Error(res.message);
+                row.torch.get(who)!.push(res);
+                progress(`${backend} ${kind} b${batch} PyTorch ${who} thread(s): ${fmt(res.samplesPerSecond)} samples/s, loss ${res.loss.toFixed(5)}`);
+              }
+            }
+          }
+          if (opts.checks && backend === 'wasm') {
+            for (const variant of ['generic', 'layers-fit'] as const) {
+              const res = runChild({ what: 'train', backend, model: kind, batch, samples, variant });
+              if (res.kind !== 'train') throw new Error(`${variant} reference: ${res.kind === 'error' ? res.message : 'no result'}`);
+              if (variant === 'generic') row.generic = res;
+              else row.layersFit = res;
+              progress(`${backend} ${kind} b${batch} ${variant} (reference): ${fmt(res.samplesPerSecond)} samples/s, loss ${res.loss.toFixed(5)}`);
+            }
+          }
+          rows.push(row);
+        }
+      }
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+
+  // Table.
+  const torchRow = (kind: ModelKind, batch: number) => rows.find((r) => r.backend === 'wasm' && r.model === kind && r.batch === batch && r.torch.size && [...r.torch.values()].some((x) => x.length));
+  const torchRate = (r: Row | undefined, threads: number) => median((r?.torch.get(threads) ?? []).map((x) => x.samplesPerSecond));
+  const table: Record<string, unknown>[] = [];
+  const [mainThreads, ...otherThreads] = opts.threads;
+  const header = [
+    'backend', 'model', 'batch', 'samples', 'ours/s',
+    ...opts.threads.map((n) => `PyTorch ${n}thr/s`),
+    `ours/PyTorch ${mainThreads}thr`, ...(otherThreads.length ? ['ours/best PyTorch'] : []),
+    'ours GFLOP/s', '% ceiling', 'epoch s', 'path',
+  ];
+  const lines: string[][] = [];
+  for (const r of rows) {
+    const ours = median(r.ours.map((x) => x.samplesPerSecond));
+    const tr = torchRow(r.model, r.batch);
+    const rates = opts.threads.map((n) => torchRate(tr, n));
+    const measured = rates.filter(Number.isFinite);
+    const best = measured.length ? Math.max(...measured) : NaN;
+    const flops = flopsPerSample(r.model);
+    const gflops = (ours * flops) / 1e9;
+    const entry = {
+      backend: r.backend, model: r.model, batch: r.batch, samples: r.samples,
+      oursSamplesPerSecond: ours,
+      torchSamplesPerSecond: Object.fromEntries(opts.threads.map((n, i) => [`${n} threads`, rates[i]])),
+      ratio: ours / rates[0], ratioToBest: ours / best,
+      oursGflops: gflops, fractionOfCeiling: r.backend === 'wasm' ? gflops / mm.ceiling : undefined,
+      torchGflops: Object.fromEntries(opts.threads.map((n, i) => [`${n} threads`, (rates[i] * flops) / 1e9])),
+      oursEpochSeconds: median(r.ours.map((x) => x.seconds)),
+      path: r.ours[0]?.path, oursRuns: r.ours.map((x) => x.samplesPerSecond),
+      torchRuns: Object.fromEntries(opts.threads.map((n) => [`${n} threads`, (tr?.torch.get(n) ?? []).map((x) => x.samplesPerSecond)])),
+    };
+    table.push(entry);
+    const ratio = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}x` : '—');
+    lines.push([
+      r.backend === 'cpu' ? 'cpu*' : r.backend, MODELS[r.model].label, String(r.batch), fmt(r.samples), fmt(ours),
+      ...rates.map((v) => fmt(v)), ratio(entry.ratio), ...(otherThreads.length ? [ratio(entry.ratioToBest)] : []),
+      gflops.toFixed(1), entry.fractionOfCeiling !== undefined ? `${(100 * entry.fractionOfCeiling).toFixed(0)}%` : '—',
+      entry.oursEpochSeconds.toFixed(2), entry.path ?? '',
+    ]);
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const show = (cells: string[]) => cells.map((c, i) => (i < 2 || i === cells.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(`\nOne epoch, samples per second (median of ${opts.reps}; ours and PyTorch alternate in fresh processes)`);
+  console.log(show(header));
+  for (const l of lines) console.log(show(l));
+  if (backends.includes('cpu')) console.log(`* cpu: the pure-JS backend, on the first ${fmt(opts.cpuSamples)} samples only (a full epoch takes too long); its ratio compares rates.`);
+  for (const s of skipped) console.log(s);
+  console.log(`GFLOP/s = ${fmt(flopsPerSample('vanilla'))} (vanilla) / ${fmt(flopsPerSample('stacked'))} (tied) FLOP per sample × samples/s; ceiling ${mm.ceiling.toFixed(1)} GFLOP/s (wasm matMul above). Ours runs on one thread.`);
+
+  // Checks.
+  for (const r of rows) {
+    const name = `${r.backend} ${r.model} b${r.batch}`;
+    const first = r.ours[0];
+    const sameLosses = r.ours.every((x) => x.loss === first.loss && x.batchLosses.length === first.batchLosses.length && x.batchLosses.every((l, i) => l === first.batchLosses[i]));
+    checks.push({ ok: sameLosses, text: `${name}: ${r.ours.length} runs, ${sameLosses ? 'identical losses' : 'losses differ between runs'}` });
+    const ex = exports[r.model]!;
+    checks.push({ ok: r.ours.every((x) => x.weightsSha256 === ex.sha256), text: `${name}: initial weights identical to the ones given to PyTorch (sha256 ${ex.sha256.slice(0, 12)}…)` });
+    const t = first.tensors;
+    const leakFree = r.ours.every((x) => x.tensors.afterLeakCheck === x.tensors.beforeLeakCheck && x.tensors.afterEpoch - x.tensors.beforeEpoch === x.tensors.adamSlots);
+    checks.push({ ok: leakFree, text: `${name}: tensors ${t.beforeEpoch} → ${t.afterEpoch} over the first epoch (+${t.adamSlots}: Adam's m and v per variable), then ${t.beforeLeakCheck} → ${t.afterLeakCheck} over another fit` });
+    if (r.model === 'stacked') {
+      const peak = Math.max(...r.ours.map((x) => x.peakRssMB));
+      checks.push({ ok: peak < RSS_LIMIT_MB, text: `${name}: peak RSS ${peak.toFixed(0)} MB${first.wasmHeapMB ? `, wasm heap ${first.wasmHeapMB.toFixed(0)} MB` : ''} (limit ${RSS_LIMIT_MB} MB)` });
+    }
+    const tr = [...r.torch.values()].find((x) => x.length)?.[0];
+    if (tr) {
+      const orderOk = tr.orderHead.every((v, i) => v === first.orderHead[i]);
+      checks.push({ ok: orderOk, text: `${name}: PyTorch shuffles in our order (first indices ${first.orderHead.slice(0, 4).join(', ')}…: ${orderOk ? 'same' : `theirs ${tr.orderHead.slice(0, 4).join(', ')}…`})` });
+      const di = rel(first.initialLoss, tr.initialLoss);
+      checks.push({ ok: di <= TOL.initial, text: `${name}: loss before training ${first.initialLoss.toFixed(6)} vs PyTorch ${tr.initialLoss.toFixed(6)} (relative ${di.toExponential(1)} ≤ ${TOL.initial})` });
+      const df = rel(first.finalLoss, tr.finalLoss);
+      checks.push({ ok: df <= TOL.final, text: `${name}: trained model's loss ${first.finalLoss.toFixed(6)} vs PyTorch's ${tr.finalLoss.toFixed(6)} (relative ${df.toExponential(1)} ≤ ${TOL.final})` });
+      const de = rel(first.loss, tr.loss);
+      checks.push({ ok: de <= TOL.epoch, text: `${name}: epoch loss ${first.loss.toFixed(6)} vs PyTorch ${tr.loss.toFixed(6)} (relative ${de.toExponential(1)} ≤ ${TOL.epoch})` });
+    }
+    for (const [label, ref] of [['generic path', r.generic], ['tfjs LayersModel.fit', r.layersFit]] as const) {
+      if (!ref) continue;
+      const df = rel(first.finalLoss, ref.finalLoss);
+      const de = rel(first.loss, ref.loss);
+      const pathOk = label !== 'generic path' || ref.path === 'generic';
+      checks.push({
+        ok: df <= TOL.final && de <= TOL.epoch && pathOk,
+        text: `${name}: ${first.path} vs ${label}: trained model's loss ${first.finalLoss.toFixed(6)} vs ${ref.finalLoss.toFixed(6)} (relative ${df.toExponential(1)} ≤ ${TOL.final}), epoch loss ${first.loss.toFixed(6)} vs ${ref.loss.toFixed(6)} (${de.toExponential(1)} ≤ ${TOL.epoch}); it runs at ${fmt(ref.samplesPerSecond)}/s`,
+      });
+    }
+  }
+  console.log('\nChecks');
+  for (const c of checks) console.log(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.text}`);
+  const failed = checks.filter((c) => !c.ok).length;
+
+  for (const n of opts.threads) {
+    const info = rows.flatMap((r) => r.torch.get(n) ?? [])[0];
+    if (!info) continue;
+    const b = info.blas;
+    console.log(`${n === opts.threads[0] ? '\n' : ''}PyTorch ${info.torch}, ${info.threads} thread(s): BLAS ${b.openblas ?? b.torchBlasInfo ?? '?'}${b.openblasThreads ? ` with ${b.openblasThreads} thread(s)` : ''}; ${b.libraries.join(', ') || 'no BLAS library mapped'}`);
+  }
+  const outFile = path.resolve(opts.out);
+  mkdirSync(path.dirname(outFile), { recursive: true });
+  writeFileSync(outFile, JSON.stringify({
+    date: new Date().toISOString(), durationSeconds: (Date.now() - started) / 1000,
+    machine: { cpus: cpu.length, model: cpu[0]?.model, loadAverage: os.loadavg(), node: process.version, tfjs: tf.version.tfjs },
+    options: { ...opts, python: opts.python }, torch: torchNote, skipped, matmul: mm, flopsPerSample: { vanilla: flopsPerSample('vanilla'), stacked: flopsPerSample('stacked') },
+    tolerances: TOL, table, checks,
+    runs: rows.map((r) => ({
+      ...r,
+      ours: r.ours.map(({ batchLosses, ...x }) => ({ ...x, batchLossesHead: batchLosses.slice(0, 10) })),
+      torch: Object.fromEntries([...r.torch].map(([n, runs]) => [`${n} threads`, runs.map(({ batchLosses, ...x }) => ({ ...x, batchLossesHead: batchLosses.slice(0, 10) }))])),
+      generic: r.generic && { ...r.generic, batchLosses: undefined },
+      layersFit: r.layersFit && { ...r.layersFit, batchLosses: undefined },
+    })),
+  }, null, 2) + '\n');
+  console.log(`\nwritten: ${path.relative(process.cwd(), outFile)} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  if (failed) {
+    console.log(`${failed} check(s) failed.`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
