@@ -1,6 +1,7 @@
 // Builds everything with esbuild:
 //   dist/   what ships in the extension (bundled, source maps)
-//   out/    tests and benchmarks (bundled, packages left external)
+//   out/    tests and benchmarks (bundled, packages left external; always with
+//           source maps, also with --production, which only changes dist/)
 // Usage: node scripts/build.mjs [--watch] [--production]
 import * as esbuild from 'esbuild';
 import { existsSync, mkdirSync, readdirSync, copyFileSync, rmSync, statSync } from 'node:fs';
@@ -69,7 +70,13 @@ const builds = [
     ...common,
     sourcemap: 'linked',
     minify: false,
-    entryPoints: [...findFiles('test', ['.test.ts']), ...findFiles('bench', ['.ts'])].filter((f) => !f.includes('/fixtures/')),
+    entryPoints: [
+      ...findFiles('test', ['.test.ts']),
+      ...findFiles('bench', ['.ts']),
+      // The integration suite (loaded by VS Code's extension host: CommonJS, `vscode`
+      // external like every package here) and its two launchers.
+      ...['test/vscode/index.ts', 'test/vscode/run-code-server.ts', 'test/vscode/run-electron.ts'].filter((f) => existsSync(join(root, f))),
+    ].filter((f) => !f.includes('/fixtures/')),
     outdir: 'out',
     outbase: '.',
     platform: 'node',

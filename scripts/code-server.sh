@@ -2,7 +2,7 @@
 # A real VS Code (code-server 4.100.3) for manual checks and integration tests.
 #
 #   bash scripts/code-server.sh install
-#   bash scripts/code-server.sh start <workspace> [port] [--dev [folder]] [--install-extension [folder]] [--state DIR] [--restricted]
+#   bash scripts/code-server.sh start <workspace> [port] [--dev [folder]] [--install-extension [folder]] [--vsix FILE] [--state DIR] [--restricted]
 #   bash scripts/code-server.sh url <workspace> <port> [--dev [folder]]
 #
 # code-server is installed into .cache/code-server/ (ignored by git). The logic

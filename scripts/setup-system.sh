@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests and benchmarks use (Debian/Ubuntu):
 #   dataset-fashion-mnist  the official Fashion-MNIST files, read offline
-#   chromium               the browser the renderer tests drive
+#   chromium               the browser the renderer, integration and E2E tests drive
+#   libkrb5-dev ripgrep    what installing code-server needs (the integration and
+#   g++ make               E2E tests' VS Code; see test/support/code-server.ts)
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
-wanted=(dataset-fashion-mnist chromium)
+wanted=(dataset-fashion-mnist chromium libkrb5-dev ripgrep g++ make)
 missing=()
 for p in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,14 +5,18 @@
 //        --dev [extension folder]             print a URL that loads the extension in development mode
 //                                             (default folder: the repository)
 //        --install-extension [folder]         link the extension into the extensions folder instead
+//        --vsix <file>                        install a packaged extension (npm run package) instead
 //        --state <dir>                        keep user data here (default: a temporary folder)
 //        --restricted                         do not trust the workspace (Restricted Mode)
 //   url <workspace> <port> [--dev [folder]]   print the workbench URL
-import { findRepoRoot, installCodeServer, startCodeServer, workbenchUrl } from './code-server';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findRepoRoot, installCodeServer, installVsix, startCodeServer, workbenchUrl } from './code-server';
 
 const USAGE = `Usage: bash scripts/code-server.sh <command>
   install
-  start <workspace> [port] [--dev [folder]] [--install-extension [folder]] [--state DIR] [--restricted]
+  start <workspace> [port] [--dev [folder]] [--install-extension [folder]] [--vsix FILE] [--state DIR] [--restricted]
   url <workspace> <port> [--dev [folder]]`;
 
 function optionalValue(args: string[], flag: string, fallback: string): string | undefined {
@@ -38,13 +42,18 @@ async function main(argv: string[]): Promise<number> {
       const dev = optionalValue(args, '--dev', findRepoRoot());
       const ext = optionalValue(args, '--install-extension', findRepoRoot());
       const state = optionalValue(args, '--state', '');
+      const vsix = optionalValue(args, '--vsix', '');
       const restricted = args.includes('--restricted');
       const [workspace, port] = args.filter((a) => !a.startsWith('--'));
       if (!workspace) throw new Error(`start needs a workspace folder.\n${USAGE}`);
+      if (vsix === '') throw new Error(`--vsix needs the .vsix file.\n${USAGE}`);
+      // A .vsix goes into the server's extensions folder, so the state must exist before the server starts.
+      const stateDir = state || (vsix ? mkdtempSync(join(tmpdir(), 'aenb-code-server-')) : undefined);
+      if (vsix) console.log(`installed ${installVsix(vsix, { stateDir: stateDir as string, log: (l) => console.log(l) })}`);
       const server = await startCodeServer({
         workspace,
         port: port ? Number(port) : undefined,
-        stateDir: state || undefined,
+        stateDir,
         trustWorkspace: !restricted,
         extensions: ext ? [ext] : [],
       });
@@ -52,7 +61,10 @@ async function main(argv: string[]): Promise<number> {
       console.log(server.workbenchUrl({ extensionDevelopmentPath: dev }));
       const stop = () => {
         console.log('stopping code-server');
-        void server.stop().then(() => process.exit(0));
+        void server.stop().then(() => {
+          if (vsix && !state && stateDir) rmSync(stateDir, { recursive: true, force: true });
+          process.exit(0);
+        });
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

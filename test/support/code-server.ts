@@ -3,6 +3,7 @@
 // extension host), installed into an ignored cache folder of the repository.
 //
 //   installCodeServer()            idempotent; apt packages + npm install into .cache/code-server
+//   installVsix(vsix, { stateDir }) install a packaged extension as users do (--install-extension)
 //   startCodeServer({ workspace }) a fresh user-data/extensions/config folder per server
 //   server.workbenchUrl({ ... })   the page to open, optionally with this extension in
 //                                  development mode and an extension test module
@@ -15,7 +16,7 @@
 //
 // No vscode import and no playwright here: this runs in plain Node.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, lstatSync, readlinkSync, unlinkSync } from 'node:fs';
+import { copyFileSync, cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, lstatSync, readlinkSync, unlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -27,7 +28,9 @@ export const BUNDLED_VSCODE_VERSION = '1.100.3';
 /** @vscode/ripgrep version code-server 4.100.3 depends on, and the ripgrep build its postinstall looks for. */
 const RIPGREP_PACKAGE_VERSION = '1.15.11';
 const RIPGREP_BUILD = 'v13.0.0-10';
-const APT_PACKAGES = ['chromium', 'libkrb5-dev', 'ripgrep'];
+// chromium drives the workbench; libkrb5-dev, g++ and make build code-server's native
+// modules (node-gyp); ripgrep stands in for the binary @vscode/ripgrep would download.
+const APT_PACKAGES = ['chromium', 'libkrb5-dev', 'ripgrep', 'g++', 'make'];
 
 /** The repository root: the nearest folder above this file (or the working directory) with our package.json. */
 export function findRepoRoot(): string {
@@ -211,8 +214,12 @@ export interface CodeServer {
   readonly logFile: string;
   /** The page to open in a browser. */
   workbenchUrl(opts?: WorkbenchUrlOptions): string;
-  /** Stops the server and waits for it to exit (the temporary state folder is removed). */
-  stop(): Promise<void>;
+  /**
+   * Stops the server and waits for it to exit (the temporary state folder is
+   * removed). With `saveLogsTo`, the server's log and its logs folder (window,
+   * extension host, output channels) are copied there first.
+   */
+  stop(opts?: { saveLogsTo?: string }): Promise<void>;
 }
 
 export const QUIET_SETTINGS: Record<string, unknown> = {
@@ -228,6 +235,9 @@ export const QUIET_SETTINGS: Record<string, unknown> = {
   'window.restoreWindows': 'none',
   'chat.commandCenter.enabled': false,
   'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  // Desktop VS Code's default. In a browser VS Code saves every change after a
+  // second, so a test could not tell a saved notebook from an edited one.
+  'files.autoSave': 'off',
 };
 
 function freePort(): Promise<number> {
@@ -279,6 +289,52 @@ export function linkExtension(extensionsDir: string, extensionDir: string): stri
   return link;
 }
 
+/** The folders of a server state: user data, extensions, config, data. */
+function stateFolders(stateDir: string) {
+  return {
+    userDataDir: join(stateDir, 'user-data'),
+    extensionsDir: join(stateDir, 'extensions'),
+    configDir: join(stateDir, 'config'),
+    dataDir: join(stateDir, 'data'),
+  };
+}
+
+/** The environment code-server runs with: no marketplace, config and data inside the state folder. */
+function serverEnv(stateDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const f = stateFolders(stateDir);
+  return {
+    ...process.env,
+    ...extra,
+    // No marketplace: these machines cannot reach one, and tests must not depend on it.
+    EXTENSIONS_GALLERY: '{}',
+    XDG_CONFIG_HOME: f.configDir,
+    XDG_DATA_HOME: f.dataDir,
+  };
+}
+
+/**
+ * Installs a packaged extension (.vsix) into the extensions folder of a server
+ * state, as `code-server --install-extension` does for users; start the server
+ * with the same `stateDir` to use it. Returns the installed extension's folder.
+ */
+export function installVsix(vsix: string, opts: { stateDir: string; cacheDir?: string; log?: (line: string) => void }): string {
+  const cacheDir = opts.cacheDir ?? defaultCacheDir();
+  if (installedVersion(cacheDir) !== CODE_SERVER_VERSION) {
+    throw new Error(`code-server ${CODE_SERVER_VERSION} is not installed in ${cacheDir}: run \`bash scripts/code-server.sh install\` first.`);
+  }
+  if (!existsSync(vsix)) throw new Error(`${vsix} does not exist: run npm run package first.`);
+  const f = stateFolders(resolve(opts.stateDir));
+  for (const d of Object.values(f)) mkdirSync(d, { recursive: true });
+  const args = ['--install-extension', resolve(vsix), '--force', '--extensions-dir', f.extensionsDir, '--user-data-dir', f.userDataDir];
+  (opts.log ?? (() => undefined))(`code-server ${args.join(' ')}`);
+  const r = spawnSync(codeServerBin(cacheDir), args, { env: serverEnv(resolve(opts.stateDir)), encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`code-server --install-extension ${vsix} failed (${r.error?.message ?? `exit ${r.status}`}): ${r.stderr || r.stdout}`);
+  const pkg = JSON.parse(readFileSync(join(findRepoRoot(), 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };
+  const installed = join(f.extensionsDir, `${pkg.publisher}.${pkg.name}-${pkg.version}`);
+  if (!existsSync(join(installed, 'package.json'))) throw new Error(`After installing ${vsix}, ${installed} is missing. code-server said: ${r.stdout}${r.stderr}`);
+  return installed;
+}
+
 /** Starts code-server on 127.0.0.1 and waits until it answers. */
 export async function startCodeServer(opts: StartOptions): Promise<CodeServer> {
   const cacheDir = opts.cacheDir ?? defaultCacheDir();
@@ -293,9 +349,8 @@ export async function startCodeServer(opts: StartOptions): Promise<CodeServer> {
   if (await healthy(url)) throw new Error(`Something already answers on ${url}; stop it or pick another port.`);
   const temporary = opts.stateDir === undefined;
   const stateDir = resolve(opts.stateDir ?? mkdtempSync(join(tmpdir(), 'aenb-code-server-')));
-  const userDataDir = join(stateDir, 'user-data');
-  const extensionsDir = join(stateDir, 'extensions');
-  for (const d of [join(userDataDir, 'User'), extensionsDir, join(stateDir, 'config'), join(stateDir, 'data')]) mkdirSync(d, { recursive: true });
+  const { userDataDir, extensionsDir, configDir, dataDir } = stateFolders(stateDir);
+  for (const d of [join(userDataDir, 'User'), extensionsDir, configDir, dataDir]) mkdirSync(d, { recursive: true });
   const settingsFile = join(userDataDir, 'User', 'settings.json');
   let existing: Record<string, unknown> = {};
   if (existsSync(settingsFile)) {
@@ -322,14 +377,7 @@ export async function startCodeServer(opts: StartOptions): Promise<CodeServer> {
   const logFile = join(stateDir, `code-server-${port}.log`);
   const logStream = createWriteStream(logFile, { flags: 'a' });
   const child: ChildProcess = spawn(bin, args, {
-    env: {
-      ...process.env,
-      ...opts.env,
-      // No marketplace: these machines cannot reach one, and tests must not depend on it.
-      EXTENSIONS_GALLERY: '{}',
-      XDG_CONFIG_HOME: join(stateDir, 'config'),
-      XDG_DATA_HOME: join(stateDir, 'data'),
-    },
+    env: serverEnv(stateDir, opts.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(logStream, { end: false });
@@ -339,14 +387,20 @@ export async function startCodeServer(opts: StartOptions): Promise<CodeServer> {
   child.once('exit', (code, signal) => (exitInfo = signal ? `signal ${signal}` : `exit code ${code}`));
   writeFileSync(join(stateDir, `code-server-${port}.pid`), `${child.pid}\n`);
 
-  const stop = async () => {
+  const stop = async (o: { saveLogsTo?: string } = {}) => {
     if (exitInfo === undefined) {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
       clearTimeout(timer);
     }
-    logStream.end();
+    await new Promise<void>((r) => logStream.end(r));
+    if (o.saveLogsTo) {
+      mkdirSync(o.saveLogsTo, { recursive: true });
+      if (existsSync(logFile)) copyFileSync(logFile, join(o.saveLogsTo, 'code-server.log'));
+      const logs = join(userDataDir, 'logs');
+      if (existsSync(logs)) cpSync(logs, join(o.saveLogsTo, 'server-logs'), { recursive: true });
+    }
     rmSync(join(stateDir, `code-server-${port}.pid`), { force: true });
     if (temporary) rmSync(stateDir, { recursive: true, force: true });
   };

@@ -2,7 +2,7 @@
 // Debian's Chromium through playwright-core: open it, run commands, open
 // files, reach notebook outputs, take screenshots.
 import { chromium, type BrowserContext, type FrameLocator, type Page } from 'playwright-core';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -16,8 +16,24 @@ export interface Workbench {
   close(): Promise<void>;
 }
 
+export interface OpenWorkbenchOptions {
+  width?: number;
+  height?: number;
+  profileDir?: string;
+  timeoutMs?: number;
+  /**
+   * Functions the page may call, exposed before it loads: e.g. `codeAutomationExit`
+   * and `codeAutomationLog`, which the workbench calls when an extension test
+   * module (`extensionTestsPath`) has finished or logs.
+   */
+  expose?: Record<string, (...args: any[]) => unknown>;
+  /** Every console message of the page (the workbench forwards the extension host's console there). */
+  onConsole?: (type: string, text: string) => void;
+}
+
 /** Opens the workbench page in a fresh headless Chromium profile and waits until the workbench is up. */
-export async function openWorkbench(url: string, opts: { width?: number; height?: number; profileDir?: string; timeoutMs?: number } = {}): Promise<Workbench> {
+export async function openWorkbench(url: string, opts: OpenWorkbenchOptions = {}): Promise<Workbench> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or set AENB_CHROMIUM).`);
   const temporary = opts.profileDir === undefined;
   const profile = opts.profileDir ?? mkdtempSync(join(tmpdir(), 'aenb-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
@@ -26,7 +42,12 @@ export async function openWorkbench(url: string, opts: { width?: number; height?
     args: CHROMIUM_ARGS,
     viewport: { width: opts.width ?? 1400, height: opts.height ?? 900 },
   });
+  for (const [name, fn] of Object.entries(opts.expose ?? {})) await context.exposeFunction(name, fn);
   const page = context.pages()[0] ?? (await context.newPage());
+  if (opts.onConsole) {
+    const onConsole = opts.onConsole;
+    page.on('console', (m) => onConsole(m.type(), m.text()));
+  }
   await page.goto(url);
   await page.locator('.monaco-workbench').waitFor({ timeout: opts.timeoutMs ?? 60_000 });
   // The extension host and the explorer need a moment after the workbench appears.
@@ -102,4 +123,153 @@ export async function statusBarText(page: Page, itemId: string): Promise<string 
 /** A button of the visible notebook editor's toolbar by its label ("Run All", "Interrupt", "Restart Kernel", "Go To"...). */
 export function notebookToolbarButton(page: Page, label: string) {
   return page.locator('.notebook-toolbar-container:visible').getByText(label, { exact: true });
+}
+
+/** Waits for a modal dialog, returns its text and presses one of its buttons (by label). */
+export async function answerDialog(page: Page, button: string, timeoutMs = 30_000): Promise<string> {
+  const dialog = page.locator('.monaco-dialog-box');
+  await dialog.waitFor({ timeout: timeoutMs });
+  const text = (await dialog.innerText()).replace(/\s+/g, ' ').trim();
+  await dialog.locator('.dialog-buttons a.monaco-button, .dialog-buttons .monaco-button', { hasText: button }).first().click();
+  await dialog.waitFor({ state: 'detached', timeout: 10_000 });
+  return text;
+}
+
+/** Waits for a notification toast whose message contains `contains`, returns its message and closes it. */
+export async function takeNotification(page: Page, contains: string, timeoutMs = 30_000): Promise<string> {
+  const toast = page.locator('.notifications-toasts .notification-list-item', { hasText: contains }).first();
+  await toast.waitFor({ timeout: timeoutMs });
+  const message = (await toast.locator('.notification-list-item-message').innerText()).replace(/\s+/g, ' ').trim();
+  await toast.hover();
+  await toast.locator('.codicon-notifications-clear').first().click();
+  await toast.waitFor({ state: 'detached', timeout: 10_000 });
+  return message;
+}
+
+/**
+ * What the renderer drew for the active notebook. The notebook's webview holds
+ * the outputs of every cell, also of cells scrolled out of view (their text is
+ * read with textContent, which does not depend on being on screen). Waits up to
+ * `timeoutMs` for at least one output of ours, then until the counts stop changing.
+ */
+export interface RenderedOutputs {
+  summaryTotals: string[];
+  trainingBadges: string[];
+  trainingCharts: number;
+  imageRows: string[];
+  images: number;
+}
+
+export async function renderedOutputs(page: Page, opts: { timeoutMs?: number } = {}): Promise<RenderedOutputs> {
+  const frame = outputsFrame(page);
+  const texts = async (selector: string) =>
+    [...new Set((await frame.locator(selector).evaluateAll((els) => els.map((e) => e.textContent ?? '')).catch(() => [] as string[])).map((t) => t.replace(/\s+/g, ' ').trim()))].filter(Boolean);
+  const collect = async (): Promise<RenderedOutputs> => ({
+    summaryTotals: await texts('.aenb-summary .aenb-total'),
+    trainingBadges: await texts('.aenb-training .aenb-badge'),
+    trainingCharts: await frame.locator('.aenb-training .aenb-chart canvas').count().catch(() => 0),
+    imageRows: await texts('.aenb-images .aenb-row-title'),
+    images: await frame.locator('.aenb-images canvas.aenb-pixels').count().catch(() => 0),
+  });
+  const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
+  let last = await collect();
+  for (;;) {
+    await page.waitForTimeout(500);
+    const now = await collect();
+    const found = now.summaryTotals.length + now.trainingCharts + now.images > 0;
+    if ((found && JSON.stringify(now) === JSON.stringify(last)) || Date.now() > deadline) return now;
+    last = now;
+  }
+}
+
+/** The notebook cell row that has the focus. */
+export function focusedCell(page: Page) {
+  return page.locator('.notebookOverlay .monaco-list-row.focused');
+}
+
+/**
+ * Moves the focus to the first cell whose text contains `text` (from the top,
+ * one cell at a time with the arrow keys, as a user would) and centers it.
+ */
+export async function focusCell(page: Page, text: string, maxCells = 60): Promise<void> {
+  await page.keyboard.press('Escape');
+  // Into the editor of a code cell on screen and out of it again: the notebook
+  // list has the keyboard focus, in command mode. (The list also keeps rows
+  // just outside the viewport.)
+  const list = await page.locator('.notebookOverlay .monaco-list').first().boundingBox();
+  if (!list) throw new Error('No notebook editor is visible.');
+  const points = await page
+    .locator('.notebookOverlay .monaco-list-row.code-cell-row .monaco-editor .view-lines')
+    .evaluateAll((els) => els.map((e) => e.getBoundingClientRect()).map((r) => ({ x: r.x + Math.min(60, r.width / 2), y: r.y + Math.min(8, r.height / 2) })));
+  const target = points.find((p) => p.y > list.y + 4 && p.y < list.y + list.height - 4);
+  if (!target) throw new Error('No code cell is on screen to click into.');
+  await page.mouse.click(target.x, target.y);
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+Home');
+  for (let i = 0; i < maxCells; i++) {
+    // The editor draws spaces as no-break spaces.
+    if (((await focusedCell(page).first().textContent({ timeout: 1000 }).catch(() => '')) ?? '').replace(/\u00a0/g, ' ').includes(text)) {
+      await page.keyboard.press('Control+L');
+      await page.waitForTimeout(300);
+      return;
+    }
+    await page.keyboard.press('ArrowDown');
+    await page.waitForTimeout(80);
+  }
+  throw new Error(`No cell among the first ${maxCells} contains ${JSON.stringify(text)}.`);
+}
+
+/** Replaces the text of the focused cell by typing, as a user would (select all, then type). */
+export async function replaceFocusedCellText(page: Page, text: string): Promise<void> {
+  await page.keyboard.press('Enter');
+  const editor = focusedCell(page).first().locator('.monaco-editor').first();
+  await editor.locator('.view-lines').first().waitFor({ timeout: 10_000 });
+  await page.keyboard.press('Control+A');
+  await page.keyboard.insertText(text);
+  const shown = (await editor.locator('.view-lines').innerText({ timeout: 5000 })).replace(/\u00a0/g, ' ');
+  const want = text.trimEnd().split('\n')[0];
+  if (!shown.includes(want)) throw new Error(`The cell editor shows ${JSON.stringify(shown)}, not the typed text.`);
+}
+
+/** Waits until the notebook toolbar offers "Run All" again (nothing runs), after it showed "Interrupt". */
+export async function waitForRunAllIdle(page: Page, timeoutMs: number): Promise<void> {
+  await notebookToolbarButton(page, 'Run All').waitFor({ timeout: timeoutMs });
+}
+
+/** Runs the focused cell with its own run button ("Execute Cell"). */
+export async function runFocusedCell(page: Page): Promise<void> {
+  await focusedCell(page).first().locator('a.action-label.codicon-notebook-execute').first().click();
+}
+
+/** Scrolls the notebook (with the mouse wheel) until the focused cell is at the top, so that its output shows below it. */
+export async function scrollFocusedCellToTop(page: Page, margin = 8): Promise<void> {
+  const list = await page.locator('.notebookOverlay .monaco-list').first().boundingBox();
+  if (!list) throw new Error('No notebook editor is visible.');
+  await page.mouse.move(list.x + list.width / 2, list.y + list.height / 2);
+  for (let i = 0; i < 80; i++) {
+    const box = await focusedCell(page).first().boundingBox();
+    if (!box) return;
+    const delta = box.y - (list.y + margin);
+    if (Math.abs(delta) < 40) return;
+    await page.mouse.wheel(0, Math.sign(delta) * Math.min(Math.abs(delta), 120));
+    await page.waitForTimeout(40);
+  }
+}
+
+/**
+ * A screenshot of one rendered output (inside the notebook's webview), cut
+ * from the page: the part of it that is on screen in the notebook editor.
+ */
+export async function outputScreenshot(page: Page, selector: string, file: string): Promise<void> {
+  const el = outputsFrame(page).locator(selector).first();
+  const box = await el.boundingBox();
+  const list = await page.locator('.notebookOverlay .monaco-list').first().boundingBox();
+  if (!box || !list) throw new Error(`${selector} is not on screen.`);
+  const top = Math.max(box.y, list.y);
+  const bottom = Math.min(box.y + box.height, list.y + list.height);
+  if (bottom - top < 20) throw new Error(`${selector} is not on screen (it is at y=${Math.round(box.y)}, the notebook shows ${Math.round(list.y)}..${Math.round(list.y + list.height)}).`);
+  mkdirSync(dirname(file), { recursive: true });
+  // Away from the notebook: hovering shows the "+ Code / + Markdown" bar between cells.
+  await page.mouse.move(2, 2);
+  await page.screenshot({ path: file, clip: { x: box.x - 8, y: top - 6, width: Math.min(box.width + 16, list.x + list.width - box.x + 8), height: bottom - top + 10 }, animations: 'disabled' });
 }

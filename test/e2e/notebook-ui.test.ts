@@ -1,0 +1,370 @@
+// End-to-end: the packaged extension (the .vsix that `npm run package` builds)
+// installed into code-server with --install-extension, as users get it, and
+// driven through the real workbench in headless Chromium: the command
+// palette, the notebook toolbar, the cell editor, and the renderer's output
+// webview. MNIST is downloaded on first use as it is for users, from a mirror
+// on 127.0.0.1 (these machines have no internet).
+//
+// Screenshots go to test-results/e2e/ (kept as artifacts); a failed test adds
+// a screenshot of the page as it was, and the servers' logs are saved next to
+// them. With AENB_E2E_UPDATE_SCREENSHOTS=1 the README's screenshots in
+// media/screenshots/ are replaced by this run's.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import type { FrameLocator, Page } from 'playwright-core';
+import { parseNotebook } from '../../src/common/aenb';
+import { findRepoRoot, installCodeServer, installVsix, startCodeServer, type CodeServer } from '../support/code-server';
+import { startMnistMirror, type Mirror } from '../support/mnist-mirror';
+import { processesIn, reapProcessesIn } from '../support/processes';
+import {
+  answerDialog,
+  focusCell,
+  focusedCell,
+  notebookToolbarButton,
+  openFile,
+  openWorkbench,
+  outputScreenshot,
+  outputsFrame,
+  pickQuickItem,
+  renderedOutputs,
+  replaceFocusedCellText,
+  runCommand,
+  runFocusedCell,
+  scrollFocusedCellToTop,
+  statusBarText,
+  waitForRunAllIdle,
+  type Workbench,
+} from '../support/workbench';
+
+const ROOT = findRepoRoot();
+const RESULTS = join(ROOT, 'test-results', 'e2e');
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; publisher: string; version: string };
+const VSIX = process.env.AENB_VSIX ?? join(ROOT, `${pkg.name}-${pkg.version}.vsix`);
+const STATUS_ITEM = `${pkg.publisher}.${pkg.name}.autoencoderNotebooks.kernel`;
+const KERNEL = /dist[\\/]kernel\.js/;
+
+// What the test types into the parameters cell, and what follows from it.
+const EPOCHS = 3;
+const TRAIN_SAMPLES = 30_000;
+const BATCH_SIZE = 32;
+const N_IMAGES = 3;
+const BATCHES_PER_EPOCH = Math.ceil(TRAIN_SAMPLES / BATCH_SIZE);
+const params = (epochs: number) =>
+  [
+    `const epochs = ${epochs};`,
+    `const batchSize = ${BATCH_SIZE};`,
+    'const latentDim = 64;',
+    `const trainSamples = ${TRAIN_SAMPLES};`,
+    'const noiseFactor = 0.3;',
+    `const nImages = ${N_IMAGES};`,
+  ].join('\n');
+
+let failed = false;
+let workspace = '';
+let page: Page;
+
+async function shot(name: string): Promise<string> {
+  const file = join(RESULTS, `${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+/** A screenshot of one rendered output, after scrolling its cell to the top. */
+async function outputShot(selector: string, name: string): Promise<void> {
+  await scrollFocusedCellToTop(page);
+  await page.waitForTimeout(300);
+  await outputScreenshot(page, selector, join(RESULTS, `${name}.png`));
+}
+
+/** A test that leaves a screenshot of the page when it fails. */
+function step(name: string, timeoutMs: number, fn: () => Promise<void>): void {
+  test(name, { timeout: timeoutMs }, async () => {
+    try {
+      await fn();
+    } catch (e) {
+      failed = true;
+      if (page) await shot(`FAILED-${name.replace(/[^\w]+/g, '-').slice(0, 60)}`).catch(() => undefined);
+      throw e;
+    }
+  });
+}
+
+async function poll<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs: number, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => relative(dir, join(d.parentPath ?? (d as unknown as { path: string }).path, d.name)))
+    .sort();
+}
+
+before(() => {
+  rmSync(RESULTS, { recursive: true, force: true });
+  mkdirSync(RESULTS, { recursive: true });
+  if (!existsSync(VSIX)) throw new Error(`${VSIX} is missing: run npm run package first (npm run test:e2e does).`);
+  const newest = Math.max(...['extension.js', 'kernel.js', 'renderer.js'].map((f) => statSync(join(ROOT, 'dist', f)).mtimeMs));
+  if (statSync(VSIX).mtimeMs < newest - 60_000) throw new Error(`${VSIX} is older than dist/: run npm run package again.`);
+  installCodeServer({ log: (l) => console.log(`[e2e] ${l}`) });
+  workspace = mkdtempSync(join(tmpdir(), 'aenb-e2e-ws-'));
+});
+
+after(async () => {
+  const left = workspace ? await reapProcessesIn(workspace, KERNEL) : [];
+  if (workspace) rmSync(workspace, { recursive: true, force: true });
+  if (left.length) console.error(`[e2e] kernel processes outlived code-server and were killed: ${left.map((p) => p.pid).join(', ')}`);
+  if (failed || left.length) console.error(`[e2e] FAILED: screenshots and server logs are in ${RESULTS}`);
+  else console.log(`[e2e] screenshots and server logs: ${RESULTS}`);
+  if (process.env.AENB_E2E_UPDATE_SCREENSHOTS === '1' && !failed) {
+    const target = join(ROOT, 'media', 'screenshots');
+    mkdirSync(target, { recursive: true });
+    const pictures: Record<string, string> = { '03-training-live': 'workbench', 'training-live': 'training-live', summary: 'summary', reconstructions: 'reconstructions' };
+    for (const [from, to] of Object.entries(pictures)) {
+      if (existsSync(join(RESULTS, `${from}.png`))) copyFileSync(join(RESULTS, `${from}.png`), join(target, `${to}.png`));
+      else console.error(`[e2e] no ${from}.png in this run; media/screenshots/${to}.png was not replaced`);
+    }
+    console.log(`[e2e] updated the README's screenshots in ${target}`);
+  }
+});
+
+describe('the packaged extension in code-server, trusted workspace', () => {
+  let stateDir = '';
+  let server: CodeServer | undefined;
+  let wb: Workbench | undefined;
+  let mirror: Mirror | undefined;
+  let installed = '';
+  let frame: FrameLocator;
+
+  before(async () => {
+    stateDir = mkdtempSync(join(tmpdir(), 'aenb-e2e-state-'));
+    installed = installVsix(VSIX, { stateDir, log: (l) => console.log(`[e2e] ${l}`) });
+    mirror = await startMnistMirror();
+    server = await startCodeServer({ workspace, stateDir, settings: { 'autoencoderNotebooks.downloadMirror': mirror.url } });
+    wb = await openWorkbench(server.workbenchUrl(), { width: 1400, height: 1000 });
+    page = wb.page;
+    frame = outputsFrame(page);
+  });
+
+  after(async () => {
+    await wb?.close().catch(() => undefined);
+    await server?.stop({ saveLogsTo: join(RESULTS, 'server-trusted') });
+    await mirror?.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  step('the VSIX holds the bundles, the wasm binaries and the samples; no sources, tests, data sets or source maps', 30_000, async () => {
+    const files = listFiles(installed);
+    for (const f of ['package.json', 'dist/extension.js', 'dist/kernel.js', 'dist/renderer.js', 'samples/vanilla-mnist.aenb', 'samples/stacked-fashion-mnist.aenb', 'media/icon.png']) {
+      assert.ok(files.includes(f), `${f} is in the installed extension`);
+    }
+    assert.deepEqual(files.filter((f) => f.startsWith('dist/wasm/')), ['dist/wasm/tfjs-backend-wasm-simd.wasm', 'dist/wasm/tfjs-backend-wasm-threaded-simd.wasm', 'dist/wasm/tfjs-backend-wasm.wasm']);
+    const unwanted = files.filter((f) => /\.(ts|map)$|^(src|test|out|bench|node_modules|demo-output|scripts|\.cache)\/|ubyte|\.vsix$/.test(f));
+    assert.deepEqual(unwanted, [], 'nothing that users do not need');
+    assert.doesNotMatch(readFileSync(join(installed, 'dist', 'extension.js'), 'utf8').slice(-300), /sourceMappingURL/, 'a production build');
+  });
+
+  step('"New Notebook from a Sample" from the command palette opens the vanilla sample', 60_000, async () => {
+    await runCommand(page, 'Autoencoder Notebooks: New Notebook from a Sample');
+    await pickQuickItem(page, 'A vanilla autoencoder on MNIST');
+    await page.locator('.tabs-container .tab', { hasText: 'vanilla-mnist.aenb' }).first().waitFor({ timeout: 30_000 });
+    await page.locator('.notebookOverlay .monaco-list-row.code-cell-row').first().waitFor({ timeout: 30_000 });
+    assert.ok(existsSync(join(workspace, 'vanilla-mnist.aenb')), 'the sample was copied into the workspace');
+    await shot('01-sample-opened');
+  });
+
+  step('tiny parameters typed into the cell tagged "parameters"', 30_000, async () => {
+    await focusCell(page, 'const epochs =');
+    await replaceFocusedCellText(page, params(EPOCHS));
+    await page.keyboard.press('Escape');
+    await shot('02-parameters');
+  });
+
+  let liveProgress = '';
+  step('Run All: the loss chart draws live, with a progress bar that counts epochs and batches', 240_000, async () => {
+    await focusCell(page, 'autoencoder.fit(');
+    await scrollFocusedCellToTop(page);
+    await notebookToolbarButton(page, 'Run All').click();
+    await page.mouse.move(2, 2); // no tooltip over the toolbar in the screenshots
+    const running = frame.locator('.aenb-training:has(.aenb-badge-running)').first();
+    liveProgress = await poll(
+      async () => {
+        if (!(await running.locator('.aenb-progress').isVisible())) return undefined;
+        const text = await running.locator('.aenb-bar').getAttribute('aria-valuetext', { timeout: 200 });
+        const m = /epoch (\d+) of (\d+), batch (\d+) of (\d+)/.exec(text ?? '');
+        return m && Number(m[3]) > 0 ? (text as string) : undefined;
+      },
+      'a training chart with a running progress bar',
+      180_000,
+    );
+    assert.match(liveProgress, new RegExp(`epoch [1-${EPOCHS}] of ${EPOCHS}, batch \\d+ of ${BATCHES_PER_EPOCH}$`));
+    assert.equal(await running.locator('.aenb-badge').textContent(), 'Training');
+    assert.ok(await running.locator('.aenb-stop').isVisible(), 'a Stop button while training runs');
+    assert.ok((await running.locator('.aenb-chart canvas').count()) > 0, 'a chart is drawn');
+    // For the picture: a curve with some history, if training still runs by then.
+    await poll(async () => (/epoch [2-9]/.test((await running.locator('.aenb-bar').getAttribute('aria-valuetext', { timeout: 200 })) ?? '') ? true : undefined), 'epoch 2', 20_000).catch(() => undefined);
+    if (await running.count()) {
+      await shot('03-training-live');
+      await outputScreenshot(page, '.aenb-training:has(.aenb-badge-running)', join(RESULTS, 'training-live.png'));
+    }
+    await waitForRunAllIdle(page, 200_000);
+    const kernels = processesIn(workspace, KERNEL);
+    assert.equal(kernels.length, 1, 'one kernel process for the notebook');
+    assert.ok(kernels[0].cmdline.includes(join(installed, 'dist', 'kernel.js')), `the kernel runs from the installed VSIX: ${kernels[0].cmdline}`);
+    // The wasm backend starts only when it finds its binaries; without them the kernel falls back to cpu and says so.
+    assert.match((await statusBarText(page, STATUS_ITEM)) ?? '', /wasm · idle/, 'the kernel runs on the wasm binaries shipped in the VSIX');
+  });
+
+  step('the chart ends as Done after the epochs asked for', 30_000, async () => {
+    const done = frame.locator('.aenb-training:has(.aenb-badge-done)').first();
+    await done.waitFor({ state: 'attached', timeout: 10_000 });
+    const status = (await done.locator('.aenb-status-line').textContent()) ?? '';
+    assert.match(status, new RegExp(`^${EPOCHS} epochs · .* · loss 0\\.\\d{4}`), status);
+    assert.equal(await done.locator('.aenb-progress').isVisible(), false, 'no progress bar once done');
+    assert.match((await done.locator('.aenb-chart').getAttribute('aria-label')) ?? '', new RegExp(`${EPOCHS} of ${EPOCHS} epochs`));
+    await shot('04-training-done');
+    await outputShot('.aenb-training:has(.aenb-badge-done)', 'training-done');
+  });
+
+  step('the model summary table counts 101,200 parameters', 30_000, async () => {
+    await focusCell(page, 'new Autoencoder(');
+    const summary = frame.locator('.aenb-summary').first();
+    await summary.waitFor({ timeout: 10_000 });
+    assert.match((await summary.locator('.aenb-total').textContent()) ?? '', /Total params\s*101,200/);
+    assert.match((await summary.locator('.aenb-trainable').textContent()) ?? '', /Trainable params\s*101,200/);
+    const layers = (await summary.locator('.aenb-layer-name').allTextContents()).map((t) => t.trim());
+    for (const l of ['Encoder', 'dense', 'Decoder', 'dense_1']) assert.ok(layers.includes(l), `layer ${l} is listed: ${layers.join(', ')}`);
+    await outputShot('.aenb-summary', 'summary');
+  });
+
+  step('the image grids show originals above reconstructions, nImages of each, drawn', 60_000, async () => {
+    await focusCell(page, 'show.reconstructions(autoencoder, xTest');
+    const grid = frame.locator('.aenb-images', { hasText: 'Test images' }).first();
+    await grid.waitFor({ timeout: 15_000 });
+    assert.deepEqual((await grid.locator('.aenb-row-title').allTextContents()).map((t) => t.trim()), ['Original', 'Reconstructed']);
+    const canvases = grid.locator('canvas.aenb-pixels');
+    assert.equal(await canvases.count(), 2 * N_IMAGES);
+    const captions = await grid.locator('.aenb-caption').allTextContents();
+    assert.equal(captions.filter((c) => /^mse 0\.\d{4}$/.test(c.trim())).length, N_IMAGES, `each reconstruction shows its error: ${captions.join(' | ')}`);
+    const inked = await canvases.evaluateAll((els) =>
+      els.map((c) => {
+        const cv = c as HTMLCanvasElement;
+        const d = (cv.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, cv.width, cv.height).data;
+        const first = d[0] + d[1] + d[2];
+        let differ = 0;
+        for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i] + d[i + 1] + d[i + 2] - first) > 60) differ++;
+        return differ;
+      }),
+    );
+    assert.ok(inked.every((n) => n > 20), `every image shows a digit (pixels that differ from the background: ${inked.join(', ')})`);
+    await shot('notebook');
+    await outputShot('.aenb-images:has-text("Test images")', 'reconstructions');
+    await focusCell(page, 'addNoise(clean, noiseFactor)');
+    const denoise = frame.locator('.aenb-images', { hasText: 'Rebuilt by the autoencoder' }).first();
+    await denoise.waitFor({ timeout: 15_000 });
+    assert.equal(await denoise.locator('canvas.aenb-pixels').count(), 3 * N_IMAGES);
+    await outputShot('.aenb-images:has-text("Rebuilt by the autoencoder")', 'denoising');
+  });
+
+  step('MNIST was downloaded on first use from the mirror setting, and verified', 10_000, async () => {
+    const files = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
+    for (const f of files) assert.ok(mirror?.requests.includes(`/mnist/${f}.gz`), `${f}.gz was requested: ${mirror?.requests.join(', ')}`);
+  });
+
+  step('Ctrl+S saves the notebook with its outputs', 30_000, async () => {
+    assert.equal(await page.locator('.tabs-container .tab.dirty', { hasText: 'vanilla-mnist.aenb' }).count(), 1, 'the run left the notebook modified, not saved');
+    await page.keyboard.press('Control+S');
+    await poll(async () => ((await page.locator('.tabs-container .tab.dirty').count()) === 0 ? true : undefined), 'the notebook tab to be saved', 10_000);
+    const nb = parseNotebook(readFileSync(join(workspace, 'vanilla-mnist.aenb'), 'utf8'));
+    const mimes = nb.cells.flatMap((c) => (c.kind === 'code' ? c.outputs.flatMap((o) => o.items.map((i) => i.mime)) : []));
+    for (const m of ['application/vnd.aenb.training+json', 'application/vnd.aenb.summary+json', 'application/vnd.aenb.images+json']) assert.ok(mimes.includes(m), `the file holds a ${m} output`);
+    assert.match(nb.cells.find((c) => (c.metadata.tags as string[] | undefined)?.includes('parameters'))?.source ?? '', new RegExp(`const epochs = ${EPOCHS};`));
+  });
+
+  step('Stop on the chart ends a longer training: the cell ends and the chart says Stopped', 120_000, async () => {
+    const LONG = 40;
+    await focusCell(page, 'const epochs =');
+    await replaceFocusedCellText(page, params(LONG));
+    await page.keyboard.press('Escape');
+    await runFocusedCell(page);
+    await focusCell(page, 'autoencoder.fit(');
+    await runFocusedCell(page);
+    const running = frame.locator('.aenb-training:has(.aenb-badge-running)').first();
+    await poll(
+      async () => {
+        const text = (await running.locator('.aenb-bar').getAttribute('aria-valuetext', { timeout: 200 })) ?? '';
+        const m = new RegExp(`epoch (\\d+) of ${LONG}, batch (\\d+) of`).exec(text);
+        return m && Number(m[2]) > 50 ? true : undefined;
+      },
+      `training of ${LONG} epochs to make progress`,
+      60_000,
+    );
+    await running.locator('.aenb-stop').click();
+    const t0 = Date.now();
+    const stopped = frame.locator('.aenb-training:has(.aenb-badge-stopped)').first();
+    await stopped.waitFor({ state: 'attached', timeout: 15_000 });
+    const took = Date.now() - t0;
+    await waitForRunAllIdle(page, 15_000);
+    assert.equal(await stopped.locator('.aenb-badge').textContent(), 'Stopped');
+    const status = (await stopped.locator('.aenb-status-line').textContent()) ?? '';
+    const m = new RegExp(`^Stopped after (\\d+) of ${LONG} epochs`).exec(status);
+    assert.ok(m && Number(m[1]) < LONG, `the chart says when it stopped: ${status}`);
+    assert.equal(await stopped.locator('.aenb-stop').isVisible(), false, 'no Stop button once stopped');
+    assert.ok(took < 10_000, `training ended ${took} ms after Stop`);
+    await poll(async () => ((await focusedCell(page).locator('.codicon-notebook-state-error').count()) > 0 ? true : undefined), 'the cell to show that it did not finish', 10_000);
+    await shot('05-training-stopped');
+    await outputShot('.aenb-training:has(.aenb-badge-stopped)', 'training-stopped');
+  });
+});
+
+describe('the packaged extension in code-server, Restricted Mode', () => {
+  let stateDir = '';
+  let server: CodeServer | undefined;
+  let wb: Workbench | undefined;
+
+  before(async () => {
+    stateDir = mkdtempSync(join(tmpdir(), 'aenb-e2e-state-'));
+    installVsix(VSIX, { stateDir });
+    // The same folder, now untrusted (a fresh server state has trusted nothing).
+    server = await startCodeServer({ workspace, stateDir, trustWorkspace: false });
+    wb = await openWorkbench(server.workbenchUrl());
+    page = wb.page;
+  });
+
+  after(async () => {
+    await wb?.close().catch(() => undefined);
+    await server?.stop({ saveLogsTo: join(RESULTS, 'server-restricted') });
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  step('the notebook saved above opens and its outputs render: summary, chart, image grids', 60_000, async () => {
+    assert.ok(existsSync(join(workspace, 'vanilla-mnist.aenb')), 'the trusted run saved the notebook');
+    await openFile(page, 'vanilla-mnist.aenb');
+    const seen = await renderedOutputs(page);
+    assert.ok(seen.summaryTotals.some((t) => t.includes('101,200')), `summary table: ${JSON.stringify(seen)}`);
+    assert.ok(seen.trainingCharts >= 1, `loss chart: ${JSON.stringify(seen)}`);
+    assert.deepEqual(seen.trainingBadges, ['Done'], 'the charts of the saved run (the stopped run after it was not saved)');
+    assert.ok(seen.imageRows.includes('Reconstructed') && seen.images >= 2 * N_IMAGES, `image grids: ${JSON.stringify(seen)}`);
+    assert.match((await statusBarText(page, STATUS_ITEM)) ?? '', /Restricted Mode/);
+    await shot('06-restricted-outputs');
+  });
+
+  step('Run All asks for trust and says why; after Cancel no cell has run and no kernel started', 60_000, async () => {
+    await notebookToolbarButton(page, 'Run All').click();
+    const text = await answerDialog(page, 'Cancel');
+    assert.match(text, /Executing a notebook cell will run code from this workspace/, text);
+    await page.waitForTimeout(2000);
+    assert.deepEqual(processesIn(workspace, KERNEL), [], 'no kernel process');
+    assert.equal(await notebookToolbarButton(page, 'Run All').isVisible(), true, 'nothing is running');
+    await shot('07-restricted-after-cancel');
+  });
+});

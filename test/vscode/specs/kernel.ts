@@ -1,0 +1,230 @@
+/// <reference types="mocha" />
+// Kernel behaviour through VS Code: cells run with `notebook.cell.execute`,
+// live progress, errors with the cell's line numbers, interrupt (our command
+// and VS Code's Interrupt), re-running a cell, restart and backend choice.
+// The notebook is test/vscode/fixtures/kernel.aenb, copied into the workspace
+// by the launcher.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { TRAINING_MIME, type TrainingPayload } from '../../../src/common/outputs';
+import type { KernelBackendInfo } from '../../../src/common/protocol';
+import {
+  COMMANDS,
+  ERROR_MIME,
+  EXTENSION_ID,
+  type ErrorData,
+  assertSucceeded,
+  cellWith,
+  closeAll,
+  describeCell,
+  finishedSince,
+  json,
+  kernelChanges,
+  kernelPids,
+  kernelProcesses,
+  onlyItem,
+  recordOutputs,
+  runCells,
+  showNotebook,
+  sleep,
+  startCells,
+  stdout,
+  trainingStep,
+  valueText,
+  waitFor,
+  waitForCells,
+  workspaceFile,
+} from '../helpers';
+
+/** Line (1-based) of the first line of `cell` that contains `needle`. */
+function lineOf(cell: vscode.NotebookCell, needle: string): number {
+  const i = cell.document.getText().split('\n').findIndex((l) => l.includes(needle));
+  assert.ok(i >= 0, `${needle} is in the cell`);
+  return i + 1;
+}
+
+/** Waits until the training output of `cell` reports progress past its first batch. */
+async function waitForTraining(cell: vscode.NotebookCell): Promise<TrainingPayload> {
+  return waitFor(
+    () => {
+      const item = cell.outputs.flatMap((o) => o.items).find((i) => i.mime === TRAINING_MIME);
+      const p = item && json<TrainingPayload>(item);
+      return p && p.state === 'running' && trainingStep(p) > 0 ? p : undefined;
+    },
+    () => `training progress in ${describeCell(cell)}`,
+    60_000,
+  );
+}
+
+export function defineKernelTests(): void {
+  describe('Kernel behaviour (kernel.aenb)', function () {
+    this.timeout(120_000);
+    let doc: vscode.NotebookDocument;
+    /** The process of this notebook's kernel (other notebooks of the suite may still have theirs). */
+    let kernelPid = -1;
+    const cell = (needle: string) => cellWith(doc, needle);
+
+    before(async () => {
+      const editor = await showNotebook(workspaceFile('kernel.aenb'));
+      doc = editor.notebook;
+    });
+
+    after(async () => {
+      await closeAll();
+    });
+
+    it('runs a cell with notebook.cell.execute and shows its value', async () => {
+      const setup = cell("'ready'");
+      const { started } = await kernelChanges(() => runCells(doc, [setup]));
+      assertSucceeded(setup);
+      assert.equal(valueText(setup), 'ready');
+      assert.equal(started.length, 1, `one kernel process started for the notebook: ${kernelProcesses().join(' | ')}`);
+      kernelPid = started[0];
+    });
+
+    it('fit: live progress replaces one output several times while training runs', async () => {
+      const fit = cell('const paced =');
+      const rec = recordOutputs<TrainingPayload>(fit, TRAINING_MIME);
+      try {
+        await runCells(doc, [fit]);
+      } finally {
+        rec.dispose();
+      }
+      assertSucceeded(fit);
+      const seen = rec.changes.filter((c) => c.items.length > 0);
+      assert.ok(seen.every((c) => c.items.length === 1), 'the cell never had a second training output');
+      assert.equal(new Set(seen.map((c) => c.items[0].outputId)).size, 1, 'the same output was replaced each time');
+      const running = seen.filter((c) => c.items[0].payload.state === 'running');
+      const steps = running.map((c) => trainingStep(c.items[0].payload));
+      assert.ok(new Set(steps).size >= 3, `at least 3 distinct progress updates while running, saw steps ${steps.join(', ')}`);
+      steps.slice(1).forEach((s, i) => assert.ok(s >= steps[i], `progress never goes back: ${steps.join(', ')}`));
+      assert.ok(running[running.length - 1].at - running[0].at >= 200, 'the updates were spread over the run, not sent at the end');
+      const last = json<TrainingPayload>(onlyItem(fit, TRAINING_MIME));
+      assert.equal(last.state, 'done');
+      assert.equal(last.epoch, 2);
+      assert.equal(last.batchesPerEpoch, 32);
+      assert.equal(last.batches?.count, 64);
+      assert.equal(valueText(fit), '2');
+    });
+
+    it('an error shows a readable message and the cell\'s own line number', async () => {
+      const bad = cell('o.missing.deep');
+      await runCells(doc, [bad]);
+      assert.equal(bad.executionSummary?.success, false, describeCell(bad));
+      const e = json<ErrorData>(onlyItem(bad, ERROR_MIME));
+      assert.equal(e.name, 'TypeError');
+      assert.equal(e.message, "Cannot read properties of undefined (reading 'deep')");
+      const cellName = `Cell ${bad.index + 1}`;
+      const line = lineOf(bad, 'o.missing.deep');
+      assert.match(e.stack ?? '', new RegExp(`at explode \\(${cellName}:${line}:\\d+\\)`), `the stack points at line ${line} of ${cellName}: ${e.stack}`);
+      assert.doesNotMatch(e.stack ?? '', /kernel\.js|node:internal|runtime\.ts/, 'no kernel internals in the stack');
+    });
+
+    it('a syntax error names the cell and line', async () => {
+      const bad = cell('const b = ;');
+      await runCells(doc, [bad]);
+      assert.equal(bad.executionSummary?.success, false);
+      const e = json<ErrorData>(onlyItem(bad, ERROR_MIME));
+      assert.equal(e.name, 'SyntaxError');
+      assert.match(e.message, new RegExp(`Cell ${bad.index + 1}:${lineOf(bad, 'const b = ;')}:\\d+`), e.message);
+    });
+
+    it('cells queued behind a failing cell do not run', async () => {
+      const bad = cell('o.missing.deep');
+      const next = cell('runs += 1;');
+      const before = next.executionSummary;
+      const since = await startCells(doc, [bad, next]);
+      await waitForCells([bad], since);
+      // Give a cell that was wrongly left in the queue time to run before looking.
+      await sleep(1500);
+      assert.equal(finishedSince(next, since), false, `the cell after the failure did not run: ${describeCell(next)}`);
+      assert.equal(next.executionSummary?.executionOrder, before?.executionOrder);
+    });
+
+    it('Interrupt Kernel during training stops at the next batch; the model and the kernel live on', async () => {
+      const fit = cell('const long =');
+      const since = await startCells(doc, [fit]);
+      const progress = await waitForTraining(fit);
+      const t0 = Date.now();
+      const r = await vscode.commands.executeCommand<string>(COMMANDS.interruptKernel, doc.uri);
+      assert.equal(r, 'interrupting');
+      await waitForCells([fit], since, 30_000);
+      const took = Date.now() - t0;
+      assert.ok(took < 2500, `the cell ended ${took} ms after the interrupt (training stops at the next batch, well before the 3 s grace period)`);
+      assert.equal(fit.executionSummary?.success, false, 'an interrupted cell is not a success');
+      const p = json<TrainingPayload>(onlyItem(fit, TRAINING_MIME));
+      assert.equal(p.state, 'stopped', `the chart says stopped: ${JSON.stringify({ ...p, history: undefined, batches: undefined })}`);
+      assert.ok(p.epoch < p.epochs && trainingStep(p) >= trainingStep(progress), 'stopped part-way, after the progress seen');
+      assert.ok(kernelPids().includes(kernelPid), 'the same kernel process is still running');
+      const check = cell('long.stopped');
+      await runCells(doc, [check]);
+      assertSucceeded(check);
+      assert.equal(valueText(check), 'stopped: true, batches: true', 'fit returned a history that says it stopped');
+    });
+
+    it('VS Code\'s own Interrupt (notebook toolbar) stops training too', async () => {
+      const fit = cell('const long =');
+      const since = await startCells(doc, [fit]);
+      await waitForTraining(fit);
+      await vscode.commands.executeCommand('notebook.interruptExecution', doc.uri);
+      await waitForCells([fit], since, 30_000);
+      assert.equal(json<TrainingPayload>(onlyItem(fit, TRAINING_MIME)).state, 'stopped');
+    });
+
+    it('re-running a cell replaces its outputs; the kernel keeps its variables', async () => {
+      const c = cell('runs += 1;');
+      await runCells(doc, [c]);
+      assertSucceeded(c);
+      const first = { order: c.executionSummary?.executionOrder ?? 0, runs: Number(valueText(c)) };
+      assert.equal(stdout(c), `run ${first.runs}\n`);
+      await runCells(doc, [c]);
+      assertSucceeded(c);
+      assert.equal(Number(valueText(c)), first.runs + 1, 'the counter declared in an earlier cell went up');
+      assert.equal(stdout(c), `run ${first.runs + 1}\n`, 'the console output of the first run was replaced, not appended to');
+      assert.equal(c.outputs.length, 2, 'one console output and one value');
+      assert.ok((c.executionSummary?.executionOrder ?? 0) > first.order, 'a new execution order');
+    });
+
+    it('Restart Kernel starts a fresh kernel: variables are gone, execution order restarts', async () => {
+      const probe = cell('typeof data');
+      await runCells(doc, [probe]);
+      assert.equal(valueText(probe), 'object');
+      assert.ok(kernelPids().includes(kernelPid), 'the kernel from the first test still runs');
+      let info: KernelBackendInfo | undefined;
+      const { started, ended } = await kernelChanges(async () => {
+        info = await vscode.commands.executeCommand<KernelBackendInfo | undefined>(COMMANDS.restartKernel, doc.uri);
+      });
+      assert.ok(info && typeof info.name === 'string', `the command returns the backend info, got ${JSON.stringify(info)}`);
+      assert.ok(['wasm', 'cpu', 'tensorflow'].includes(info.name), info.name);
+      assert.ok(info.reason.length > 10, `it says why this backend: ${info.reason}`);
+      if (info.name === 'wasm') {
+        const ext = vscode.extensions.getExtension(EXTENSION_ID);
+        assert.equal(info.wasmDir, join(ext?.extensionPath ?? '?', 'dist', 'wasm'), 'the wasm binaries come from the extension\'s dist/wasm');
+      }
+      assert.ok(ended.includes(kernelPid), `the old kernel process ${kernelPid} ended`);
+      assert.equal(started.length, 1, `one new kernel process: ${kernelProcesses().join(' | ')}`);
+      kernelPid = started[0];
+      await runCells(doc, [probe]);
+      assert.equal(valueText(probe), 'undefined', 'state from before the restart is gone');
+      assert.equal(probe.executionSummary?.executionOrder, 1, 'execution order starts again at 1');
+    });
+
+    it('Select Backend "cpu" with restart: the kernel restarts on the plain JavaScript backend', async () => {
+      const cfg = () => vscode.workspace.getConfiguration('autoencoderNotebooks');
+      const previous = cfg().inspect<string>('backend')?.globalValue;
+      try {
+        const chosen = await vscode.commands.executeCommand<string>(COMMANDS.selectBackend, { backend: 'cpu', target: 'user', restart: true });
+        assert.equal(chosen, 'cpu');
+        assert.equal(cfg().get('backend'), 'cpu', 'the setting was written');
+        const info = await vscode.commands.executeCommand<KernelBackendInfo | undefined>(COMMANDS.restartKernel, doc.uri);
+        assert.equal(info?.name, 'cpu', `the kernel runs on cpu: ${JSON.stringify(info)}`);
+        const probe = cell('typeof data');
+        await runCells(doc, [probe]);
+        assertSucceeded(probe);
+      } finally {
+        await cfg().update('backend', previous, vscode.ConfigurationTarget.Global);
+      }
+    });
+  });
+}
