@@ -4,9 +4,14 @@
 #   chromium               the browser the renderer, integration and E2E tests drive
 #   libkrb5-dev ripgrep    what installing code-server needs (the integration and
 #   g++ make               E2E tests' VS Code; see test/support/code-server.ts)
-# Safe to run again: it installs only what is missing.
+# Safe to run again: it installs only what is missing. Given package names as
+# arguments, it installs those instead (scripts/bench-setup.sh does).
 set -euo pipefail
-wanted=(dataset-fashion-mnist chromium libkrb5-dev ripgrep g++ make)
+if [ $# -gt 0 ]; then
+  wanted=("$@")
+else
+  wanted=(dataset-fashion-mnist chromium libkrb5-dev ripgrep g++ make)
+fi
 missing=()
 for p in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

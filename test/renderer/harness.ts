@@ -6,25 +6,11 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { findRepoRoot } from '../support/code-server';
 
-/** The repository root: the nearest folder above this file (or the working directory) with our package.json. */
-function findRoot(): string {
-  for (const start of [__dirname, process.cwd()]) {
-    let dir = resolve(start);
-    for (;;) {
-      const pkg = join(dir, 'package.json');
-      if (existsSync(pkg) && /"name":\s*"autoencoder-notebooks"/.test(readFileSync(pkg, 'utf8'))) return dir;
-      const up = dirname(dir);
-      if (up === dir) break;
-      dir = up;
-    }
-  }
-  throw new Error('cannot find the repository root (package.json of autoencoder-notebooks)');
-}
-
-export const ROOT = findRoot();
+export const ROOT = findRepoRoot();
 export const RENDERER_JS = join(ROOT, 'dist', 'renderer.js');
 export const SHOTS = join(ROOT, 'test-results', 'renderer');
 

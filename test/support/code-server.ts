@@ -192,6 +192,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** How long to wait for /healthz. Default 30 s. */
   startTimeoutMs?: number;
+  /** More command-line arguments for code-server (e.g. `--log trace`). */
+  args?: string[];
 }
 
 export interface WorkbenchUrlOptions {
@@ -373,11 +375,14 @@ export async function startCodeServer(opts: StartOptions): Promise<CodeServer> {
     '--extensions-dir', extensionsDir,
   ];
   if (opts.trustWorkspace !== false) args.push('--disable-workspace-trust');
-  args.push(workspace);
+  args.push(...(opts.args ?? []), workspace);
   const logFile = join(stateDir, `code-server-${port}.log`);
   const logStream = createWriteStream(logFile, { flags: 'a' });
   const child: ChildProcess = spawn(bin, args, {
     env: serverEnv(stateDir, opts.env),
+    // Not the caller's folder (e.g. this repository): VS Code's TypeScript server works from
+    // here and would pick up this repository's node_modules/@types for untitled files.
+    cwd: workspace,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(logStream, { end: false });
@@ -387,14 +392,20 @@ export async function startCodeServer(opts: StartOptions): Promise<CodeServer> {
   child.once('exit', (code, signal) => (exitInfo = signal ? `signal ${signal}` : `exit code ${code}`));
   writeFileSync(join(stateDir, `code-server-${port}.pid`), `${child.pid}\n`);
 
-  const stop = async (o: { saveLogsTo?: string } = {}) => {
+  let logClosed: Promise<void> | undefined;
+  /** Ends the process and closes its log (once); the state folder is still there. */
+  const halt = async () => {
     if (exitInfo === undefined) {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
       clearTimeout(timer);
     }
-    await new Promise<void>((r) => logStream.end(r));
+    logClosed ??= new Promise<void>((r) => logStream.end(() => r()));
+    await logClosed;
+  };
+  const stop = async (o: { saveLogsTo?: string } = {}) => {
+    await halt();
     if (o.saveLogsTo) {
       mkdirSync(o.saveLogsTo, { recursive: true });
       if (existsSync(logFile)) copyFileSync(logFile, join(o.saveLogsTo, 'code-server.log'));
@@ -408,8 +419,10 @@ export async function startCodeServer(opts: StartOptions): Promise<CodeServer> {
   const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
   while (!(await healthy(url))) {
     if (exitInfo !== undefined) {
+      await halt();
+      const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-15).join('\n') : '';
       await stop().catch(() => undefined);
-      throw new Error(`code-server exited during start-up (${exitInfo}); see ${temporary ? 'its output' : logFile}.`);
+      throw new Error(`code-server exited during start-up (${exitInfo})${tail ? `; its last output:\n${tail}` : ''}`);
     }
     if (Date.now() > deadline) {
       await stop();

@@ -12,6 +12,9 @@
 //                  Mode suite (AENB_VSCODE_SUITE=restricted) instead of the main one
 //   --grep RE      only the tests whose full title matches
 //
+// Environment: AENB_VSCODE_GREP (as --grep), AENB_VSCODE_TIMEOUT_MS (default 15
+// minutes), AENB_CODE_SERVER_ARGS (more code-server arguments, e.g. "--log trace").
+//
 // Artifacts (the report, the workbench's and the server's logs, a screenshot
 // of the page at the end) go to test-results/vscode/<suite>/; the path is
 // printed at the end, and on failure they are all kept there.
@@ -84,6 +87,7 @@ async function main(): Promise<number> {
     server = await startCodeServer({
       workspace,
       trustWorkspace: !restricted,
+      args: process.env.AENB_CODE_SERVER_ARGS ? process.env.AENB_CODE_SERVER_ARGS.split(' ') : [],
       env: {
         AENB_VSCODE_SUITE: suite,
         AENB_TEST_RESULTS: join(artifacts, 'results.json'),

@@ -63,8 +63,11 @@ function checkGrid(p: ImagesPayload, expected: { title?: string; rows: string[];
       assert.equal(img.height, IMAGE_SIDE, `${where}: image height`);
       const px = base64ToBytes(img.data);
       assert.equal(px.length, PIXELS, `${where}: ${row.title} image has 28x28 grayscale pixels`);
-      const inked = px.filter((v) => v > 64).length;
-      assert.ok(inked > 10 && inked < PIXELS - 10, `${where}: ${row.title} image shows something (${inked} of ${PIXELS} pixels above 64)`);
+      // A picture, not a blank or flat square: contrast, and enough pixels off the background
+      // (digits may be nearly black and white; garments may fill the whole frame).
+      const [min, max] = [Math.min(...px), Math.max(...px)];
+      const drawn = px.filter((v) => v - min > 50).length;
+      assert.ok(max - min >= 100 && drawn >= 20, `${where}: ${row.title} image shows something (values ${min}..${max}, ${drawn} pixels above the background)`);
     }
   }
 }
