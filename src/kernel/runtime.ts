@@ -50,6 +50,8 @@ interface Execution {
   lastSent: Map<string, number>;
   pendingLive: Map<string, { output: AenbOutput; timer: NodeJS.Timeout }>;
   finished: boolean;
+  /** Aborted by an interrupt: cancels data-set downloads (their partial files are removed). */
+  abort: AbortController;
 }
 
 /** The module names a cell may import. */
@@ -89,9 +91,11 @@ export class KernelRuntime {
     const withProgress = (name: data.DatasetName) => (opts: data.LoadOptions = {}) => {
       const exec = this.context.getStore();
       const key = `download:${name}:${Date.now()}`;
+      const signals = [exec?.abort.signal, opts.signal].filter((x): x is AbortSignal => x !== undefined);
       return data.loadData(name, {
         ...dataOptions(),
         ...opts,
+        signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
         onProgress: (p) => {
           opts.onProgress?.(p);
           if (!exec) return;
@@ -315,7 +319,10 @@ export class KernelRuntime {
   // Running cells
 
   interrupt(): void {
-    if (this.current) this.current.interrupted = true;
+    if (this.current) {
+      this.current.interrupted = true;
+      this.current.abort.abort();
+    }
     stopAllTraining('interrupted by the user');
     for (const m of this.tfjsFits) m.stopTraining = true;
   }
@@ -329,6 +336,7 @@ export class KernelRuntime {
       lastSent: new Map(),
       pendingLive: new Map(),
       finished: false,
+      abort: new AbortController(),
     };
     this.current = exec;
     const t0 = performance.now();

@@ -1,8 +1,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { createGzip, gzipSync } from 'node:zlib';
 import { downloadVerified, type DownloadProgress, type DownloadTarget } from '../../src/lib/data/download';
 import { DatasetError, type DatasetErrorCode } from '../../src/lib/data/errors';
 import { encodeIdx } from '../../src/lib/data/idx';
@@ -20,6 +22,12 @@ const content = encodeIdx('uint8', [40, 28, 28], Array.from({ length: 40 * 784 }
 const gz = gzipSync(content, { level: 1 });
 const wrong = encodeIdx('uint8', [40, 28, 28], new Array(40 * 784).fill(3));
 const SHA = sha256(content);
+// The same file cut short (its header promises 40 images), and bytes that are not IDX at all.
+const short = content.subarray(0, content.length - 5000);
+const notIdx = Buffer.from(Array.from({ length: 2000 }, (_, i) => (i * 37 + 11) % 256));
+notIdx[0] = 0x42;
+// 40 MB of zeros: about 40 kB gzipped.
+const bomb = gzipSync(Buffer.alloc(40_000_000));
 assert.ok(gz.length > 20_000, `the gzipped test file is large (${gz.length} bytes)`);
 
 let server: TestServer;
@@ -67,6 +75,47 @@ before(async () => {
       }
       case '/no-headers':
         return; // never answers
+      case '/trickle': {
+        // A byte now and then: never silent long enough to stall.
+        res.writeHead(200, { 'content-length': String(gz.length) });
+        let at = 0;
+        const timer = setInterval(() => {
+          if (res.destroyed || at >= gz.length) return clearInterval(timer);
+          res.write(gz.subarray(at, at + 1));
+          at += 1;
+        }, 10);
+        res.on('close', () => clearInterval(timer));
+        return;
+      }
+      case '/endless': {
+        // No Content-Length, and data for ever (not gzip).
+        res.writeHead(200);
+        const chunk = Buffer.alloc(64 * 1024, 7);
+        const pump = () => {
+          while (!res.destroyed && res.write(chunk));
+        };
+        res.on('drain', pump);
+        pump();
+        return;
+      }
+      case '/endless.gz': {
+        // A gzip stream of zeros that never ends.
+        res.writeHead(200);
+        const zeros = Buffer.alloc(64 * 1024);
+        const source = new Readable({ read() { this.push(zeros); } });
+        const gzip = createGzip({ level: 1 });
+        source.pipe(gzip).pipe(res);
+        res.on('close', () => source.destroy());
+        return;
+      }
+      case '/bomb.gz': return send(200, bomb);
+      case '/huge': {
+        res.writeHead(200, { 'content-length': String(10_000_000_000) });
+        res.write(Buffer.alloc(1000));
+        return;
+      }
+      case '/short': return send(200, short);
+      case '/not-idx': return send(200, notIdx);
       default: return send(404, 'not here');
     }
   });
@@ -79,7 +128,10 @@ after(async () => {
 
 function target(path: string, sha = SHA): DownloadTarget {
   n++;
-  return { url: `${server.url}${path}`, dest: join(cache.path, `case${n}`, 'train-images-idx3-ubyte'), sha256: sha, dataset: 'fake', file: 'train-images-idx3-ubyte' };
+  return {
+    url: `${server.url}${path}`, dest: join(cache.path, `case${n}`, 'train-images-idx3-ubyte'), sha256: sha, size: content.length,
+    expect: { dtype: 'uint8', dims: [null, 28, 28] }, dataset: 'fake', file: 'train-images-idx3-ubyte',
+  };
 }
 
 /** Runs a download that must fail with `code`; checks the message and that nothing is left in its folder. */
@@ -115,18 +167,24 @@ describe('download', () => {
     for (let i = 1; i < progress.length; i++) assert.ok(progress[i].bytes >= progress[i - 1].bytes, 'bytes never go down');
   });
 
-  test('temporary files left by a dead process are swept; recent ones (a live download) are kept', async () => {
+  test('temporary files of a process that is gone are swept at once, old ones too; a live download\'s are kept', async () => {
     const t = target('good.gz');
     const dir = join(t.dest, '..');
     await mkdir(dir, { recursive: true });
-    const stale = join(dir, '.train-images-idx3-ubyte.99999.deadbeef.part');
-    const fresh = join(dir, '.train-images-idx3-ubyte.99998.cafebabe.part');
+    // A process that has exited: its pid is free (for now).
+    const gone = spawn(process.execPath, ['-e', '']);
+    const deadPid = gone.pid;
+    await new Promise((r) => gone.once('exit', r));
+    const dead = join(dir, `.train-images-idx3-ubyte.${deadPid}.deadbeef.part`);
+    const stale = join(dir, `.train-images-idx3-ubyte.${process.ppid}.0badf00d.part`);
+    const live = join(dir, `.train-images-idx3-ubyte.${process.ppid}.cafebabe.part`);
+    await writeFile(dead, 'left behind by Ctrl-C');
     await writeFile(stale, 'old');
-    await writeFile(fresh, 'in progress');
+    await writeFile(live, 'in progress');
     const old = new Date(Date.now() - 2 * 60 * 60 * 1000);
     await utimes(stale, old, old);
     await downloadVerified(t);
-    assert.deepEqual(await listFiles(dir), ['.train-images-idx3-ubyte.99998.cafebabe.part', 'train-images-idx3-ubyte']);
+    assert.deepEqual(await listFiles(dir), [`.train-images-idx3-ubyte.${process.ppid}.cafebabe.part`, 'train-images-idx3-ubyte']);
   });
 
   test('progress is throttled', async () => {
@@ -218,5 +276,42 @@ describe('download', () => {
 
   test('a non-http URL is refused', async () => {
     await fails({ ...target('x'), url: 'ftp://127.0.0.1/x.gz' }, 'bad-option', /only http and https/);
+  });
+
+  test('a server that trickles a byte now and then fails with "too slow" (it never stalls)', { timeout: 30_000 }, async () => {
+    const e = await fails(target('trickle'), 'too-slow', /is too slow: \d+ bytes in the last 0\.3 s, below the minimum of 1000 bytes\/s \(after \d+ of \d+ bytes\)/,
+      { timeoutMs: 300, minBytesPerSecond: 1000 });
+    assert.ok(!/stalled/.test(e.message));
+  });
+
+  test('an overall deadline ends a download that keeps going, however steadily', { timeout: 30_000 }, async () => {
+    await fails(target('slow'), 'timeout', /did not finish within 0\.2 s \(got \d+ of \d+ bytes, .*\/s on average\)/, { deadlineMs: 200, minBytesPerSecond: 0 });
+  });
+
+  test('an endless stream stops at the expected size, with nothing kept', { timeout: 30_000 }, async () => {
+    const progress: DownloadProgress[] = [];
+    await fails(target('endless'), 'too-large', /stopped: the server sent more than/, { progressIntervalMs: 0, onProgress: (p) => progress.push(p) });
+    const most = Math.max(...progress.map((p) => p.bytes));
+    assert.ok(most <= content.length + content.length / 64 + 64 * 1024, `no more than the file's size was taken (${most} bytes)`);
+  });
+
+  test('an endless gzip stream stops at the expected size after decompression', { timeout: 30_000 }, async () => {
+    await fails(target('endless.gz'), 'too-large', new RegExp(`decompresses to more than ${Math.round(content.length / 1000)} kB, the size of the official file`));
+  });
+
+  test('a gzip bomb is not decompressed beyond the expected size', { timeout: 30_000 }, async () => {
+    await fails(target('bomb.gz'), 'too-large', /decompresses to more than .* \(an endless stream, a gzip bomb or another file\)/);
+  });
+
+  test('a server announcing more than the file can be is refused before anything is written', async () => {
+    await fails(target('huge'), 'too-large', /the server announces 10000\.0 MB, but the file is \d+ kB uncompressed/, { timeoutMs: 5000 });
+  });
+
+  test('wrong content is described by the IDX reader: a file cut short', async () => {
+    await fails(target('short'), 'checksum', new RegExp(`What is wrong with it: data too short: expected ${40 * 784} bytes of data \\(40x28x28 uint8\\) after the 16-byte header, found ${40 * 784 - 5000} bytes \\(5000 missing\\)`));
+  });
+
+  test('wrong content is described by the IDX reader: not an IDX file', async () => {
+    await fails(target('not-idx'), 'checksum', /What is wrong with it: wrong magic number: expected 00 00 <type> <rank>.*found 42 /);
   });
 });

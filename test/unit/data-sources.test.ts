@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import {
@@ -132,8 +132,72 @@ describe('sources, in order', () => {
     assert.deepEqual(warnings, raw.warnings);
     assert.equal(warnings.length, 3, warnings.join('\n'));
     assert.match(warnings[0], new RegExp(`^Skipped ${f.data}/train-images-idx3-ubyte \\(configured data folder\\): SHA-256 mismatch: expected ${ds.manifest.files.trainImages.sha256}, found ${other.manifest.files.trainImages.sha256}`));
-    assert.match(warnings[1], /train-labels-idx1-ubyte \(configured data folder\): SHA-256 mismatch: .*\(0 bytes\)/);
+    assert.match(warnings[1], /train-labels-idx1-ubyte \(configured data folder\): wrong magic number: .*found \(nothing: the file is empty\)/);
     assert.match(warnings[2], /train-labels-idx1-ubyte\.gz \(configured data folder\): gzip data ended early/);
+  });
+
+  test('damaged copies are described by the IDX reader, not just as a checksum mismatch', async () => {
+    const f = folders();
+    // train images: the header promises 3 images, the file stops after the first one.
+    await writeDataset(f.data, ds, false, { trainImages: ds.files.trainImages.subarray(0, 16 + 784) });
+    // train labels: the right length, but not an IDX file (a text file of the same size).
+    await writeFile(join(f.data, 'train-labels-idx1-ubyte'), Buffer.alloc(ds.files.trainLabels.length, 'x'));
+    // test images: an absurd header (2^32 - 1 images), the right length.
+    const absurd = Uint8Array.from(ds.files.testImages);
+    absurd.set([0xff, 0xff, 0xff, 0xff], 4);
+    await writeFile(join(f.data, 't10k-images-idx3-ubyte'), absurd);
+    await writeDataset(join(f.cache, 'mnist'), ds, false);
+    const raw = await loadRaw('mnist', f.opts);
+    assertData(raw);
+    const [images, labels, testImages] = raw.warnings;
+    assert.equal(raw.warnings.length, 3, raw.warnings.join('\n'));
+    assert.match(images, new RegExp(`^Skipped ${f.data}/train-images-idx3-ubyte \\(configured data folder\\): data too short: expected 2352 bytes of data \\(3x28x28 uint8\\) after the 16-byte header, found 784 bytes \\(1568 missing\\)\\. The file is truncated`));
+    assert.match(labels, /train-labels-idx1-ubyte \(configured data folder\): wrong magic number: expected 00 00 <type> <rank> .*found 78 78 78 78\. This is not an IDX file/);
+    assert.match(labels, /\(SHA-256 [0-9a-f]{64} instead of the official [0-9a-f]{64}\.\)$/);
+    assert.match(testImages, /t10k-images-idx3-ubyte \(configured data folder\): implausible size of dimension 0: expected a size below 2\^31, found 4294967295\. The header is damaged/);
+  });
+
+  test('a huge file in the data folder is judged by its header, never read whole', async () => {
+    const f = folders();
+    await writeDataset(join(f.cache, 'mnist'), ds, false);
+    await mkdir(f.data, { recursive: true });
+    // 1 GB (sparse: it takes no room on disk) that starts like the real file.
+    const huge = join(f.data, 'train-images-idx3-ubyte');
+    await writeFile(huge, ds.files.trainImages.subarray(0, 16));
+    await truncate(huge, 1024 ** 3);
+    const raw = await loadRaw('mnist', f.opts);
+    assertData(raw);
+    assert.equal(raw.warnings.length, 1);
+    assert.match(raw.warnings[0], /train-images-idx3-ubyte \(configured data folder\): trailing bytes after the data: expected 2352 bytes of data .* found 1073741808 bytes \(1073739456 extra\)\. .*\(Not read: it is larger than the official file's 2,368 bytes\.\)$/);
+  });
+
+  test('a gzip bomb in the data folder is decompressed no further than the official size', async () => {
+    const f = folders();
+    await writeDataset(join(f.cache, 'mnist'), ds, false);
+    await mkdir(f.data, { recursive: true });
+    // 50 MB of zeros, about 50 kB gzipped.
+    await writeFile(join(f.data, 'train-images-idx3-ubyte.gz'), gzipSync(Buffer.alloc(50_000_000), { level: 9 }));
+    const raw = await loadRaw('mnist', f.opts);
+    assertData(raw);
+    assert.equal(raw.warnings.length, 1);
+    assert.match(raw.warnings[0], /train-images-idx3-ubyte\.gz \(configured data folder\): it decompresses to more than 2,368 bytes, the size of the official file \(a gzip bomb or another file\); decompression stopped there/);
+  });
+
+  test('a gzip file larger than the whole uncompressed file is not read', async () => {
+    const f = folders();
+    await writeDataset(join(f.cache, 'mnist'), ds, false);
+    await mkdir(f.data, { recursive: true });
+    let x = 2463534242;
+    const noise = Buffer.from(Array.from({ length: 200_000 }, () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return x & 0xff;
+    }));
+    await writeFile(join(f.data, 't10k-labels-idx1-ubyte.gz'), gzipSync(noise));
+    const raw = await loadRaw('mnist', f.opts);
+    assertData(raw);
+    assert.match(raw.warnings.join('\n'), /t10k-labels-idx1-ubyte\.gz \(configured data folder\): a gzip file of [\d,]+ bytes, larger than the whole official file uncompressed \(10 bytes\)/);
   });
 
   test('a bad copy in the cache is replaced by a download', async () => {
@@ -156,7 +220,7 @@ describe('sources, in order', () => {
       assert.equal(e.code, 'not-found');
       assert.match(e.message, /No usable copy of Fake 1's train-images-idx3-ubyte: .*download: false/);
       for (const dir of [join(f.data, 'mnist'), f.data, join(f.cache, 'mnist'), f.system]) assert.ok(e.message.includes(dir), `names ${dir}`);
-      assert.match(e.message, /Skipped:\n {2}Skipped .*garbage|Skipped:\n {2}Skipped .*SHA-256 mismatch/);
+      assert.match(e.message, /Skipped:\n {2}Skipped \S+train-images-idx3-ubyte \(configured data folder\): wrong magic number: .*found 67 61 72 62/);
       assert.match(e.message, /To fix: .*allow downloads/);
       return true;
     });
@@ -198,6 +262,7 @@ describe('sources, in order', () => {
     const files = { ...small.files, trainImages: odd };
     const m = fakeDataset(3).manifest;
     m.files.trainImages.sha256 = sha256(odd);
+    m.files.trainImages.size = odd.length;
     await writeDataset(f.system, { ...small, files }, false);
     await assert.rejects(loadRaw('mnist', { ...f.opts, manifest: manifest(m) }), (e: unknown) => e instanceof IdxError && /wrong dimensions/.test(e.message));
   });

@@ -2,11 +2,13 @@
  * Downloads one data-set file into the cache: streamed to a temporary file,
  * decompressed on the fly if gzipped, verified by the SHA-256 of the
  * decompressed bytes, and only then renamed into place. Every failure
- * (HTTP error, truncation, checksum mismatch, cancellation, stall) removes
- * the temporary file.
+ * (HTTP error, truncation, checksum mismatch, cancellation, stall, a rate
+ * below the minimum, the overall deadline, more data than the file has, a
+ * full disk) removes the temporary file; so does the process exiting, and a
+ * temporary file of a process that died anyway is swept by the next download.
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, unlinkSync, type WriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -15,6 +17,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import { DatasetError } from './errors';
+import { checkIdxHeader, IdxError, type IdxExpectation } from './idx';
 import { identifyChecksum, MANIFESTS } from './manifest';
 
 /** Progress of one file's download. */
@@ -36,8 +39,19 @@ export interface DownloadOptions {
   signal?: AbortSignal;
   /** Called with progress, at most every `progressIntervalMs`, and once at the end. */
   onProgress?: (progress: DownloadProgress) => void;
-  /** Give up (`stalled`) when no byte arrives for this long. Default 30 000 ms. */
+  /**
+   * Give up (`stalled`) when no byte arrives for this long; also the window
+   * over which the minimum rate is checked. Default 30 000 ms.
+   */
   timeoutMs?: number;
+  /**
+   * Give up (`too-slow`) when fewer bytes than this per second arrive over a
+   * whole window of `timeoutMs` (a mirror that trickles a byte now and then
+   * would otherwise never time out). Default 4096; 0 turns the check off.
+   */
+  minBytesPerSecond?: number;
+  /** Give up (`timeout`) when the file has not arrived after this long in all. Default 30 minutes. */
+  deadlineMs?: number;
   /** How many HTTP redirects to follow. Default 5. */
   maxRedirects?: number;
   /** Minimum time between two progress reports. Default 250 ms. */
@@ -51,6 +65,14 @@ export interface DownloadTarget {
   dest: string;
   /** Expected SHA-256 (hex) of the uncompressed content. */
   sha256: string;
+  /**
+   * Expected size of the uncompressed content. A server that sends more (an
+   * endless stream, a gzip bomb) is cut off there; one that announces more is
+   * refused before anything is written.
+   */
+  size?: number;
+  /** What the file must be (for saying what is wrong with wrong content). */
+  expect?: IdxExpectation;
   /** For progress reports and messages. */
   dataset: string;
   file: string;
@@ -69,6 +91,8 @@ export interface DownloadResult {
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_MIN_BYTES_PER_SECOND = 4096;
+export const DEFAULT_DEADLINE_MS = 30 * 60 * 1000;
 const DEFAULT_MAX_REDIRECTS = 5;
 const DEFAULT_PROGRESS_INTERVAL_MS = 250;
 /** Temporary files untouched for this long belong to a process that died; they are swept. */
@@ -78,6 +102,59 @@ const TEMP_SUFFIX = '.part';
 /** True for the names of this module's temporary files. */
 export function isTempFileName(name: string): boolean {
   return name.startsWith('.') && name.endsWith(TEMP_SUFFIX);
+}
+
+/** The process id in a temporary file's name (`.<file>.<pid>.<random>.part`). */
+function tempOwner(name: string): number | undefined {
+  const m = /\.(\d+)\.[0-9a-f]+\.part$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Temporary files of downloads in progress in this process, removed if the process exits meanwhile. */
+const inFlight = new Set<string>();
+let exitHookInstalled = false;
+
+function track(temp: string): void {
+  inFlight.add(temp);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const f of inFlight) {
+      try {
+        unlinkSync(f);
+      } catch {
+        // Gone already.
+      }
+    }
+  });
+}
+
+/** Most bytes a server may send for a file of `size` uncompressed bytes (gzip adds a little to data it cannot shrink). */
+function networkLimit(size: number): number {
+  return size + Math.ceil(size / 64) + 64 * 1024;
+}
+
+function formatBytes(n: number): string {
+  if (n < 10_000) return `${n} bytes`;
+  if (n < 10_000_000) return `${(n / 1000).toFixed(0)} kB`;
+  return `${(n / 1e6).toFixed(1)} MB`;
+}
+
+/** Thrown inside the pipeline when the server sends more than the file can hold. */
+class TooLarge extends Error {
+  constructor(readonly kind: 'network' | 'content', readonly limit: number) {
+    super(`more than ${limit} bytes`);
+  }
 }
 
 /** Passes gzip data through a gunzip stream and anything else through unchanged. */
@@ -139,15 +216,28 @@ class MaybeGunzip extends Transform {
   }
 }
 
-/** Counts bytes and hashes them on their way through; keeps the first bytes to describe wrong content. */
+const HEAD_BYTES = 64;
+
+/**
+ * Counts bytes and hashes them on their way through; keeps the first bytes to
+ * describe wrong content; stops the stream at `limit` bytes.
+ */
 class Digest extends Transform {
   readonly hash: Hash = createHash('sha256');
   size = 0;
   head = Buffer.alloc(0);
 
+  constructor(private readonly limit: number | undefined) {
+    super();
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.limit !== undefined && this.size + chunk.length > this.limit) {
+      callback(new TooLarge('content', this.limit));
+      return;
+    }
     this.hash.update(chunk);
-    if (this.head.length < 16) this.head = Buffer.concat([this.head, chunk.subarray(0, 16 - this.head.length)]);
+    if (this.head.length < HEAD_BYTES) this.head = Buffer.concat([this.head, chunk.subarray(0, HEAD_BYTES - this.head.length)]);
     this.size += chunk.length;
     callback(null, chunk);
   }
@@ -164,6 +254,7 @@ class Meter extends Transform {
     private readonly report: ((p: DownloadProgress) => void) | undefined,
     private readonly base: { dataset: string; file: string; total?: number },
     private readonly intervalMs: number,
+    private readonly limit: number | undefined,
   ) {
     super();
   }
@@ -188,6 +279,10 @@ class Meter extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.limit !== undefined && this.bytes + chunk.length > this.limit) {
+      callback(new TooLarge('network', this.limit));
+      return;
+    }
     this.bytes += chunk.length;
     this.onChunk();
     this.reportProgress(false);
@@ -247,13 +342,20 @@ async function get(start: string, signal: AbortSignal, maxRedirects: number, onA
   }
 }
 
-function describeContent(head: Buffer, sha256: string): string {
+/** Says what is wrong with content whose checksum does not match: the IDX reader's verdict on its header and length. */
+function describeContent(head: Buffer, size: number, sha256: string, target: DownloadTarget): string {
   const known = identifyChecksum(sha256);
   if (known !== undefined) return ` This is ${MANIFESTS[known.dataset].title}'s ${MANIFESTS[known.dataset].files[known.role].name}: the source serves the wrong file.`;
   const text = head.toString('latin1');
   if (/^\s*</.test(text)) return ' The server sent text that looks like an HTML page (a login or error page?), not the data.';
-  if (head.length >= 2 && head[0] === 0 && head[1] === 0) return ' It looks like an IDX file, but not the official one.';
-  return '';
+  try {
+    const header = checkIdxHeader(head, size, target.file, target.expect);
+    const shape = header.shape.join('x');
+    return ` It is a well-formed IDX file (${shape} ${header.dtype}) but not the official one: different or altered data.`;
+  } catch (err) {
+    if (err instanceof IdxError) return ` What is wrong with it: ${err.problem}: expected ${err.expected}, found ${err.found}.`;
+    return '';
+  }
 }
 
 /** Closes `stream` (destroying it if still open) and waits until its file descriptor is released. */
@@ -266,7 +368,10 @@ function closed(stream: WriteStream): Promise<void> {
   });
 }
 
-/** Removes temporary files that a dead process left behind (best effort). */
+/**
+ * Removes temporary files that a dead process left behind (best effort): those
+ * whose process is gone, and any untouched for an hour.
+ */
 async function sweepStaleTemps(dir: string): Promise<void> {
   let names: string[];
   try {
@@ -277,6 +382,12 @@ async function sweepStaleTemps(dir: string): Promise<void> {
   const now = Date.now();
   await Promise.all(names.filter(isTempFileName).map(async (name) => {
     try {
+      const owner = tempOwner(name);
+      if (owner !== undefined && owner !== process.pid && !processAlive(owner)) {
+        // Its download ended with its process (killed, or Ctrl-C in a terminal).
+        await rm(join(dir, name), { force: true });
+        return;
+      }
       const st = await stat(join(dir, name));
       if (now - st.mtimeMs > STALE_TEMP_MS) await rm(join(dir, name), { force: true });
     } catch {
@@ -289,10 +400,13 @@ async function sweepStaleTemps(dir: string): Promise<void> {
  * Downloads `target.url` to `target.dest` (uncompressed), verifying the SHA-256
  * of the uncompressed content before the file appears at `dest`.
  * @throws DatasetError with code http-status, redirect, network, truncated,
- *   corrupt, checksum, cancelled, stalled, bad-option or io
+ *   corrupt, checksum, too-large, cancelled, stalled, too-slow, timeout,
+ *   disk-full, bad-option or io
  */
 export async function downloadVerified(target: DownloadTarget, opts: DownloadOptions = {}): Promise<DownloadResult> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const minRate = opts.minBytesPerSecond ?? DEFAULT_MIN_BYTES_PER_SECOND;
+  const deadlineMs = opts.deadlineMs ?? DEFAULT_DEADLINE_MS;
   const what = `${target.file} (${target.dataset})`;
   const cancelled = (bytes: number) =>
     new DatasetError('cancelled', `Download of ${what} from ${target.url} was cancelled${bytes > 0 ? ` after ${bytes} bytes` : ''}; nothing was kept.`, { url: target.url, file: target.file });
@@ -308,20 +422,25 @@ export async function downloadVerified(target: DownloadTarget, opts: DownloadOpt
   const temp = join(dir, `.${basename(target.dest)}.${process.pid}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`);
 
   const controller = new AbortController();
-  let reason: 'cancelled' | 'stalled' | undefined;
-  const onAbort = () => {
-    reason ??= 'cancelled';
+  let reason: 'cancelled' | 'stalled' | 'too-slow' | 'timeout' | undefined;
+  const stop = (why: NonNullable<typeof reason>) => {
+    reason ??= why;
     controller.abort();
   };
+  const onAbort = () => stop('cancelled');
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   let watchdog: NodeJS.Timeout | undefined;
+  let lastActivity = Date.now();
   const kick = () => {
+    lastActivity = Date.now();
     clearTimeout(watchdog);
-    watchdog = setTimeout(() => {
-      reason ??= 'stalled';
-      controller.abort();
-    }, timeoutMs);
+    watchdog = setTimeout(() => stop('stalled'), timeoutMs);
   };
+  const started = Date.now();
+  const deadline = setTimeout(() => stop('timeout'), deadlineMs);
+  let rateCheck: NodeJS.Timeout | undefined;
+  let windowStartBytes = 0;
+  let slowWindowBytes = 0;
 
   let out: WriteStream | undefined;
   let meter: Meter | undefined;
@@ -337,7 +456,9 @@ export async function downloadVerified(target: DownloadTarget, opts: DownloadOpt
         opening.once('open', () => resolve());
         opening.once('error', reject);
       });
+      track(temp);
     } catch (err) {
+      if (isDiskFull(err)) throw diskFull(err, 0);
       throw new DatasetError('io', `Cannot write in the cache folder ${dir}: ${(err as Error).message}. Set another cache folder or fix its permissions.`, { file: temp, cause: err });
     }
     kick();
@@ -345,10 +466,30 @@ export async function downloadVerified(target: DownloadTarget, opts: DownloadOpt
     url = response.url.href;
     const length = Number(response.res.headers['content-length']);
     total = Number.isFinite(length) && length >= 0 ? length : undefined;
-    meter = new Meter(kick, opts.onProgress, { dataset: target.dataset, file: target.file, total }, opts.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS);
+    const limit = target.size === undefined ? undefined : networkLimit(target.size);
+    if (total !== undefined && limit !== undefined && total > limit) {
+      response.res.destroy();
+      throw new DatasetError('too-large',
+        `Refused ${what} from ${url}: the server announces ${formatBytes(total)}, but the file is ${formatBytes(target.size!)} uncompressed. ` +
+        'The address serves something else; check the mirror setting.', { url, file: target.file });
+    }
+    meter = new Meter(kick, opts.onProgress, { dataset: target.dataset, file: target.file, total }, opts.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS, limit);
     meter.reportProgress(true);
+    if (minRate > 0) {
+      const counted = meter;
+      rateCheck = setInterval(() => {
+        const got = counted.bytes - windowStartBytes;
+        windowStartBytes = counted.bytes;
+        // Silence (no byte lately) is the stall watchdog's case; a trickle is this one's.
+        const silent = Date.now() - lastActivity >= timeoutMs / 2;
+        if (got > 0 && !silent && got < (minRate * timeoutMs) / 1000) {
+          slowWindowBytes = got;
+          stop('too-slow');
+        }
+      }, timeoutMs);
+    }
     decoder = new MaybeGunzip();
-    const digest = new Digest();
+    const digest = new Digest(target.size);
     await pipeline(response.res, meter, decoder, digest, out, { signal: controller.signal });
     clearTimeout(watchdog);
     if (total !== undefined && meter.bytes !== total) {
@@ -357,7 +498,7 @@ export async function downloadVerified(target: DownloadTarget, opts: DownloadOpt
     const actual = digest.hash.digest('hex');
     if (actual !== target.sha256) {
       throw new DatasetError('checksum',
-        `Checksum mismatch for ${what} from ${url}: expected SHA-256 ${target.sha256}, got ${actual} (${digest.size} bytes after decompression).${describeContent(digest.head, actual)} The file was not kept.`,
+        `Checksum mismatch for ${what} from ${url}: expected SHA-256 ${target.sha256}, got ${actual} (${digest.size} bytes after decompression).${describeContent(digest.head, digest.size, actual, target)} The file was not kept.`,
         { url, file: target.file });
     }
     await closed(out);
@@ -373,22 +514,56 @@ export async function downloadVerified(target: DownloadTarget, opts: DownloadOpt
     throw classify(err);
   } finally {
     clearTimeout(watchdog);
+    clearTimeout(deadline);
+    clearInterval(rateCheck);
     opts.signal?.removeEventListener('abort', onAbort);
     if (!done) {
       if (out !== undefined) await closed(out);
       await rm(temp, { force: true }).catch(() => undefined);
     }
+    inFlight.delete(temp);
+  }
+
+  function diskFull(err: unknown, written: number): DatasetError {
+    const need = target.size === undefined ? '' : ` The file needs ${formatBytes(target.size)}.`;
+    return new DatasetError('disk-full',
+      `Cannot store ${what}: the disk that holds ${dir} is full (${(err as NodeJS.ErrnoException).code}${written > 0 ? `, after writing ${formatBytes(written)}` : ''}).${need} ` +
+      'Free some space there, or set another cache folder, then try again. Nothing was kept.',
+      { url, file: target.file, cause: err });
   }
 
   function classify(err: unknown): DatasetError {
     const got = meter?.bytes ?? 0;
+    const of = `${got}${total === undefined ? '' : ` of ${total}`} bytes`;
     if (reason === 'cancelled') return cancelled(got);
     if (reason === 'stalled') {
       return new DatasetError('stalled',
-        `Download of ${what} from ${url} stalled: no data for ${timeoutMs / 1000} s (after ${got}${total === undefined ? '' : ` of ${total}`} bytes). Check the network or the mirror, then try again.`,
+        `Download of ${what} from ${url} stalled: no data for ${timeoutMs / 1000} s (after ${of}). Check the network or the mirror, then try again.`,
+        { url, file: target.file, cause: err });
+    }
+    if (reason === 'too-slow') {
+      return new DatasetError('too-slow',
+        `Download of ${what} from ${url} is too slow: ${slowWindowBytes} bytes in the last ${timeoutMs / 1000} s, below the minimum of ${formatBytes(minRate)}/s (after ${of}). ` +
+        'Check the network or use another mirror, then try again.',
+        { url, file: target.file, cause: err });
+    }
+    if (reason === 'timeout') {
+      const seconds = (Date.now() - started) / 1000;
+      return new DatasetError('timeout',
+        `Download of ${what} from ${url} did not finish within ${deadlineMs / 1000} s (got ${of}, ${formatBytes(Math.round(got / Math.max(seconds, 1e-3)))}/s on average). ` +
+        'Try again on a faster connection or use a closer mirror.',
         { url, file: target.file, cause: err });
     }
     if (err instanceof DatasetError) return err;
+    if (err instanceof TooLarge) {
+      const message = err.kind === 'network'
+        ? `the server sent more than ${formatBytes(err.limit)}, more than the file (${formatBytes(target.size!)} uncompressed) can take`
+        : decoder?.gzipped
+          ? `the data decompresses to more than ${formatBytes(err.limit)}, the size of the official file (an endless stream, a gzip bomb or another file)`
+          : `the server sent more than ${formatBytes(err.limit)}, the size of the official file (an endless stream or another file)`;
+      return new DatasetError('too-large', `Download of ${what} from ${url} stopped: ${message}. Nothing was kept; check the mirror setting.`, { url, file: target.file, cause: err });
+    }
+    if (isDiskFull(err)) return diskFull(err, out?.bytesWritten ?? 0);
     const e = err as NodeJS.ErrnoException;
     if (total !== undefined && got < total) {
       return new DatasetError('truncated', `Download of ${what} from ${url} is truncated: got ${got} of ${total} bytes before the connection ended (${e.message}). Try again.`, { url, file: target.file, cause: err });
@@ -404,4 +579,9 @@ export async function downloadVerified(target: DownloadTarget, opts: DownloadOpt
     }
     return new DatasetError('network', `Download of ${what} from ${url} failed after ${got} bytes: ${e.message}${e.code ? ` (${e.code})` : ''}. Try again.`, { url, file: target.file, cause: err });
   }
+}
+
+function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
 }

@@ -13,6 +13,14 @@ export type DatasetErrorCode =
   | 'checksum'
   /** The content is not valid gzip (but was not cut short). */
   | 'corrupt'
+  /** The server sent (or announced) more than the file can be; nothing is kept. */
+  | 'too-large'
+  /** The disk (or quota) is full; nothing is kept. */
+  | 'disk-full'
+  /** Data arrived, but slower than the minimum rate. */
+  | 'too-slow'
+  /** The download took longer than the overall deadline. */
+  | 'timeout'
   /** The caller's AbortSignal fired. */
   | 'cancelled'
   /** No byte arrived for longer than the timeout. */

@@ -130,30 +130,47 @@ export function parseIdx(bytes: Uint8Array, name = 'IDX data', expect: IdxExpect
   return parseRawIdx(raw, name, expect);
 }
 
-/** Like {@link parseIdx} for data known not to be gzipped. */
-export function parseRawIdx(bytes: Uint8Array, name = 'IDX data', expect: IdxExpectation = {}): IdxArray {
-  if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) {
+/** What an IDX header says, once checked: see {@link checkIdxHeader}. */
+export interface IdxHeader {
+  dtype: IdxDtype;
+  shape: number[];
+  /** Bytes before the data: 4 + 4 x rank. */
+  headerLength: number;
+}
+
+/**
+ * Checks the header of an IDX file against the file's total length and the
+ * caller's requirements, without needing the data: `head` is the start of the
+ * file (at least 4 + 4 x rank bytes, e.g. its first 64 bytes, or all of it)
+ * and `totalLength` the length of the whole (uncompressed) file. Lets a
+ * caller say what is wrong with a huge or damaged file without reading it.
+ * @throws IdxError wrong magic number, unknown type, implausible sizes, wrong
+ *   kind of file, or a length that does not match the header
+ */
+export function checkIdxHeader(head: Uint8Array, totalLength: number, name = 'IDX data', expect: IdxExpectation = {}): IdxHeader {
+  if (totalLength < 4 || head.length < 4 || head[0] !== 0 || head[1] !== 0) {
     throw new IdxError(name, 'wrong magic number', '00 00 <type> <rank> (IDX starts with two zero bytes)',
-      `${hex(bytes, 4)}${guessFormat(bytes)}`,
+      `${hex(head, Math.min(4, totalLength))}${guessFormat(head)}`,
       'This is not an IDX file; use the uncompressed or gzipped IDX files of the data set (e.g. train-images-idx3-ubyte.gz).');
   }
-  const type = TYPES.get(bytes[2]);
+  const type = TYPES.get(head[2]);
   if (type === undefined) {
     throw new IdxError(name, 'unknown element type', `one of ${TYPE_LIST}`,
-      `0x${bytes[2].toString(16).padStart(2, '0').toUpperCase()}`,
+      `0x${head[2].toString(16).padStart(2, '0').toUpperCase()}`,
       'The file is damaged or not an IDX file; fetch it again.');
   }
-  const rank = bytes[3];
+  const rank = head[3];
   if (rank === 0) {
     throw new IdxError(name, 'wrong rank', 'at least one dimension', 'rank 0',
       'The file is damaged or not an IDX file; fetch it again.');
   }
   const headerLength = 4 + 4 * rank;
-  if (bytes.length < headerLength) {
+  if (totalLength < headerLength) {
     throw new IdxError(name, 'header cut short', `${headerLength} header bytes for rank ${rank}`,
-      `${bytes.length} bytes in the whole file`, 'The file is truncated; fetch it again.');
+      `${totalLength} bytes in the whole file`, 'The file is truncated; fetch it again.');
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (head.length < headerLength) throw new RangeError(`checkIdxHeader: ${head.length} bytes given, the header of rank ${rank} needs ${headerLength}`);
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const shape: number[] = [];
   let count = 1;
   for (let i = 0; i < rank; i++) {
@@ -187,7 +204,7 @@ export function parseRawIdx(bytes: Uint8Array, name = 'IDX data', expect: IdxExp
     });
   }
 
-  const dataLength = bytes.length - headerLength;
+  const dataLength = totalLength - headerLength;
   const wanted = count * type.size;
   if (dataLength !== wanted) {
     const what = `${wanted} bytes of data (${describeShape(shape)} ${type.dtype}) after the ${headerLength}-byte header`;
@@ -198,7 +215,15 @@ export function parseRawIdx(bytes: Uint8Array, name = 'IDX data', expect: IdxExp
     throw new IdxError(name, 'trailing bytes after the data', what, `${dataLength} bytes (${dataLength - wanted} extra)`,
       'The file is damaged or was written wrongly; fetch it again.');
   }
-  return { dtype: type.dtype, shape, data: decode(bytes, headerLength, count, type.dtype, view) };
+  return { dtype: type.dtype, shape, headerLength };
+}
+
+/** Like {@link parseIdx} for data known not to be gzipped. */
+export function parseRawIdx(bytes: Uint8Array, name = 'IDX data', expect: IdxExpectation = {}): IdxArray {
+  const { dtype, shape, headerLength } = checkIdxHeader(bytes, bytes.length, name, expect);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const count = shape.reduce((a, b) => a * b, 1);
+  return { dtype, shape, data: decode(bytes, headerLength, count, dtype, view) };
 }
 
 function decode(bytes: Uint8Array, offset: number, count: number, dtype: IdxDtype, view: DataView): IdxTypedArray {

@@ -5,14 +5,16 @@
  * the SHA-256 of its uncompressed bytes; a bad copy is reported and skipped.
  */
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import { join, resolve } from 'node:path';
 import { DatasetError } from './errors';
 import { downloadVerified, type DownloadProgress } from './download';
-import { gunzipIfNeeded, IdxError, parseRawIdx, type IdxExpectation } from './idx';
+import { checkIdxHeader, IdxError, isGzip, parseRawIdx, type IdxExpectation } from './idx';
 import {
   defaultCacheDir, defaultSystemDirs, FILE_ROLES, identifyChecksum, MANIFESTS,
-  type DatasetManifest, type DatasetName, type FileRole,
+  type DatasetManifest, type DatasetName, type FileRole, type FileSpec,
 } from './manifest';
 
 export interface LoadOptions {
@@ -50,6 +52,10 @@ export interface LoadOptions {
   onProgress?: (progress: DownloadProgress) => void;
   /** A download that receives no byte for this long fails with code `stalled`. Default 30 000 ms. */
   timeoutMs?: number;
+  /** A download slower than this (bytes per second, over `timeoutMs`) fails with code `too-slow`. Default 4096; 0: no minimum. */
+  minBytesPerSecond?: number;
+  /** A download that takes longer than this in all fails with code `timeout`. Default 30 minutes. */
+  deadlineMs?: number;
   /** Minimum time between two progress reports of a download. Default 250 ms. */
   progressIntervalMs?: number;
   /** How many HTTP redirects a download follows. Default 5. */
@@ -201,6 +207,82 @@ interface Found {
   raw?: Uint8Array;
 }
 
+const gunzipAsync = promisify(gunzip);
+const HEAD_BYTES = 64;
+
+/** What is expected of each file's content. */
+function expectation(role: FileRole): IdxExpectation {
+  return role.endsWith('Images') ? IMAGES : LABELS;
+}
+
+function formatBytes(n: number): string {
+  return `${n.toLocaleString('en-US')} bytes`;
+}
+
+/** A local copy that is not the official file, and what is wrong with it. */
+class BadCopy extends Error {}
+
+/** The first bytes of a file (fewer if it is shorter). */
+async function readHead(path: string, count: number): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(count);
+    const { bytesRead } = await handle.read(buf, 0, count, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The IDX reader's verdict on content that is not the official file: what is
+ * wrong with its header or length (`problem: expected ..., found .... hint`),
+ * or undefined when it is a well-formed IDX file of the kind wanted.
+ */
+function idxProblem(head: Uint8Array, totalLength: number, path: string, role: FileRole): string | undefined {
+  try {
+    checkIdxHeader(head, totalLength, path, expectation(role));
+    return undefined;
+  } catch (err) {
+    if (err instanceof IdxError) return `${err.problem}: expected ${err.expected}, found ${err.found}. ${err.hint}`;
+    return undefined;
+  }
+}
+
+/**
+ * Reads a local copy, uncompressed, never more than the official file's size:
+ * a raw file of another size is judged by its header alone, and a gzip file is
+ * decompressed only up to that size (a gzip bomb stops there).
+ * @throws BadCopy saying what is wrong, IdxError for broken gzip data
+ */
+async function readCopy(path: string, fileSize: number, spec: FileSpec, role: FileRole): Promise<Uint8Array> {
+  const head = await readHead(path, HEAD_BYTES);
+  if (!isGzip(head)) {
+    if (fileSize !== spec.size) {
+      const why = idxProblem(head, fileSize, path, role) ?? `it is ${formatBytes(fileSize)}, the official file ${formatBytes(spec.size)}; delete or replace it.`;
+      throw new BadCopy(`${why}${fileSize > spec.size ? ` (Not read: it is larger than the official file's ${formatBytes(spec.size)}.)` : ''}`);
+    }
+    return readFile(path);
+  }
+  // Gzip adds a little to data it cannot shrink; anything much larger cannot be this file.
+  if (fileSize > spec.size + Math.ceil(spec.size / 64) + 64 * 1024) {
+    throw new BadCopy(`a gzip file of ${formatBytes(fileSize)}, larger than the whole official file uncompressed (${formatBytes(spec.size)}): another file. Not read; delete or replace it.`);
+  }
+  const compressed = await readFile(path);
+  try {
+    return await gunzipAsync(compressed, { maxOutputLength: spec.size });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {
+      throw new BadCopy(`it decompresses to more than ${formatBytes(spec.size)}, the size of the official file (a gzip bomb or another file); decompression stopped there. Delete or replace it.`);
+    }
+    if (e.code === 'Z_BUF_ERROR' || /unexpected end/i.test(e.message ?? '')) {
+      throw new BadCopy(`gzip data ended early: the file stops after ${formatBytes(compressed.length)} (an interrupted download or copy); delete it and fetch it again.`);
+    }
+    throw new BadCopy(`corrupt gzip data (zlib: "${e.message}"): the file is damaged; delete it and fetch it again.`);
+  }
+}
+
 /** The first local copy of a file, verified (reading it) or merely present. */
 async function findLocal(ctx: Context, role: FileRole, verify: boolean): Promise<Found | undefined> {
   const spec = ctx.manifest.files[role];
@@ -208,12 +290,14 @@ async function findLocal(ctx: Context, role: FileRole, verify: boolean): Promise
     for (const path of [join(place.dir, spec.name), join(place.dir, `${spec.name}.gz`)]) {
       throwIfCancelled(ctx);
       const where = `${path} (${KIND_LABEL[place.kind]})`;
+      let size: number;
       try {
         const st = await stat(path);
         if (!st.isFile()) {
           warn(ctx, `Skipped ${where}: not a regular file.`);
           continue;
         }
+        size = st.size;
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code !== 'ENOENT' && code !== 'ENOTDIR') warn(ctx, `Skipped ${where}: ${(err as Error).message}.`);
@@ -222,19 +306,24 @@ async function findLocal(ctx: Context, role: FileRole, verify: boolean): Promise
       if (!verify) return { kind: place.kind, path };
       let raw: Uint8Array;
       try {
-        raw = await gunzipIfNeeded(await readFile(path), path);
+        raw = await readCopy(path, size, spec, role);
       } catch (err) {
-        const why = err instanceof IdxError ? `${err.problem} (${err.found}). ${err.hint}` : `cannot read it: ${(err as Error).message}.`;
+        const why = err instanceof BadCopy ? err.message : `cannot read it: ${(err as Error).message}.`;
         warn(ctx, `Skipped ${where}: ${why}`);
         continue;
       }
       const actual = sha256(raw);
       if (actual !== spec.sha256) {
         const known = identifyChecksum(actual);
-        const what = known === undefined
-          ? 'The file is damaged or is not the official one; delete or replace it.'
-          : `It is ${MANIFESTS[known.dataset].title}'s ${MANIFESTS[known.dataset].files[known.role].name}; put each data set's files in its own folder.`;
-        warn(ctx, `Skipped ${where}: SHA-256 mismatch: expected ${spec.sha256}, found ${actual} (${raw.length} bytes). ${what}`);
+        const mismatch = `SHA-256 ${actual} instead of the official ${spec.sha256}`;
+        const problem = known === undefined ? idxProblem(raw.subarray(0, HEAD_BYTES), raw.length, path, role) : undefined;
+        if (problem !== undefined) warn(ctx, `Skipped ${where}: ${problem} (${mismatch}.)`);
+        else {
+          const what = known === undefined
+            ? `It is a well-formed IDX file but not the official one (different or altered data); delete or replace it.`
+            : `It is ${MANIFESTS[known.dataset].title}'s ${MANIFESTS[known.dataset].files[known.role].name}; put each data set's files in its own folder.`;
+          warn(ctx, `Skipped ${where}: SHA-256 mismatch: expected ${spec.sha256}, found ${actual} (${raw.length} bytes). ${what}`);
+        }
         continue;
       }
       return { kind: place.kind, path, raw };
@@ -266,9 +355,10 @@ function cachePath(ctx: Context, role: FileRole): string {
 async function download(ctx: Context, role: FileRole): Promise<{ path: string; url: string }> {
   const spec = ctx.manifest.files[role];
   const result = await downloadVerified(
-    { url: fileUrl(ctx, role), dest: cachePath(ctx, role), sha256: spec.sha256, dataset: ctx.name, file: spec.name },
+    { url: fileUrl(ctx, role), dest: cachePath(ctx, role), sha256: spec.sha256, size: spec.size, expect: expectation(role), dataset: ctx.name, file: spec.name },
     {
       signal: ctx.opts.signal, onProgress: ctx.opts.onProgress, timeoutMs: ctx.opts.timeoutMs,
+      minBytesPerSecond: ctx.opts.minBytesPerSecond, deadlineMs: ctx.opts.deadlineMs,
       maxRedirects: ctx.opts.maxRedirects, progressIntervalMs: ctx.opts.progressIntervalMs,
     },
   );
