@@ -26,6 +26,16 @@ if ! command -v apt-get >/dev/null; then
 fi
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+# A mirror that answers slowly or drops a connection fails a whole CI run:
+# each apt step is tried three times, a little apart, before giving up.
+retry() {
+  local n
+  for n in 1 2 3; do
+    "$@" && return 0
+    [ "$n" -lt 3 ] && { echo "[setup-system] '$*' failed (attempt $n of 3); trying again" >&2; sleep $((n * 10)); }
+  done
+  return 1
+}
 echo "[setup-system] installing ${missing[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+retry $SUDO apt-get update -qq
+retry $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"

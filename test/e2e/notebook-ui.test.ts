@@ -28,6 +28,8 @@ import {
   openWorkbench,
   outputScreenshot,
   outputsFrame,
+  waitForCommand,
+  waitForStableBox,
   pickQuickItem,
   renderedOutputs,
   replaceFocusedCellText,
@@ -75,21 +77,35 @@ async function shot(name: string): Promise<string> {
 /** A screenshot of one rendered output, after scrolling its cell to the top. */
 async function outputShot(selector: string, name: string): Promise<void> {
   await scrollFocusedCellToTop(page);
-  await page.waitForTimeout(300);
+  await waitForStableBox(page, outputsFrame(page).locator(selector).first());
   await outputScreenshot(page, selector, join(RESULTS, `${name}.png`));
 }
 
-/** A test that leaves a screenshot of the page when it fails. */
-function step(name: string, timeoutMs: number, fn: () => Promise<void>): void {
-  test(name, { timeout: timeoutMs }, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      failed = true;
-      if (page) await shot(`FAILED-${name.replace(/[^\w]+/g, '-').slice(0, 60)}`).catch(() => undefined);
-      throw e;
-    }
-  });
+/**
+ * The steps of one story (a describe block) run in order, each on the state
+ * the previous ones left. A step that fails leaves a screenshot of the page;
+ * the steps after it are not run and say so (they are reported as skipped,
+ * naming the step that failed), instead of failing for a reason that is not
+ * theirs. `independent` steps run anyway.
+ */
+function story() {
+  let broken: string | undefined;
+  return (name: string, timeoutMs: number, fn: () => Promise<void>, opts: { independent?: boolean } = {}): void => {
+    test(name, { timeout: timeoutMs }, async (t) => {
+      if (broken && !opts.independent) {
+        t.skip(`not run: the step "${broken}" failed, and this one needs the state it leaves`);
+        return;
+      }
+      try {
+        await fn();
+      } catch (e) {
+        failed = true;
+        broken ??= name;
+        if (page) await shot(`FAILED-${name.replace(/[^\w]+/g, '-').slice(0, 60)}`).catch(() => undefined);
+        throw e;
+      }
+    });
+  };
 }
 
 async function poll<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs: number, everyMs = 100): Promise<T> {
@@ -138,6 +154,7 @@ after(async () => {
 });
 
 describe('the packaged extension in code-server, trusted workspace', () => {
+  const step = story();
   let stateDir = '';
   let server: CodeServer | undefined;
   let wb: Workbench | undefined;
@@ -149,10 +166,21 @@ describe('the packaged extension in code-server, trusted workspace', () => {
     stateDir = mkdtempSync(join(tmpdir(), 'aenb-e2e-state-'));
     installed = installVsix(VSIX, { stateDir, log: (l) => console.log(`[e2e] ${l}`) });
     mirror = await startMnistMirror();
-    server = await startCodeServer({ workspace, stateDir, settings: { 'autoencoderNotebooks.downloadMirror': mirror.url } });
+    server = await startCodeServer({
+      workspace,
+      stateDir,
+      settings: {
+        'autoencoderNotebooks.downloadMirror': mirror.url,
+        // Stop and Interrupt end training at the next batch; on a loaded machine that
+        // batch may take long, and the kernel must not be restarted meanwhile.
+        'autoencoderNotebooks.interruptGracePeriod': 120,
+      },
+    });
     wb = await openWorkbench(server.workbenchUrl(), { width: 1400, height: 1000 });
     page = wb.page;
     frame = outputsFrame(page);
+    // Readiness: the extension host has scanned the installed VSIX and registered its commands.
+    await waitForCommand(page, 'Autoencoder Notebooks: New Notebook from a Sample');
   });
 
   after(async () => {
@@ -171,7 +199,7 @@ describe('the packaged extension in code-server, trusted workspace', () => {
     const unwanted = files.filter((f) => /\.(ts|map)$|^(src|test|out|bench|node_modules|demo-output|scripts|\.cache)\/|ubyte|\.vsix$/.test(f));
     assert.deepEqual(unwanted, [], 'nothing that users do not need');
     assert.doesNotMatch(readFileSync(join(installed, 'dist', 'extension.js'), 'utf8').slice(-300), /sourceMappingURL/, 'a production build');
-  });
+  }, { independent: true });
 
   step('"New Notebook from a Sample" from the command palette opens the vanilla sample', 60_000, async () => {
     await runCommand(page, 'Autoencoder Notebooks: New Notebook from a Sample');
@@ -226,7 +254,7 @@ describe('the packaged extension in code-server, trusted workspace', () => {
 
   step('the chart ends as Done after the epochs asked for', 30_000, async () => {
     const done = frame.locator('.aenb-training:has(.aenb-badge-done)').first();
-    await done.waitFor({ state: 'attached', timeout: 10_000 });
+    await done.waitFor({ state: 'attached', timeout: 60_000 });
     const status = (await done.locator('.aenb-status-line').textContent()) ?? '';
     assert.match(status, new RegExp(`^${EPOCHS} epochs · .* · loss 0\\.\\d{4}`), status);
     assert.equal(await done.locator('.aenb-progress').isVisible(), false, 'no progress bar once done');
@@ -238,7 +266,7 @@ describe('the packaged extension in code-server, trusted workspace', () => {
   step('the model summary table counts 101,200 parameters', 30_000, async () => {
     await focusCell(page, 'new Autoencoder(');
     const summary = frame.locator('.aenb-summary').first();
-    await summary.waitFor({ timeout: 10_000 });
+    await summary.waitFor({ timeout: 60_000 });
     assert.match((await summary.locator('.aenb-total').textContent()) ?? '', /Total params\s*101,200/);
     assert.match((await summary.locator('.aenb-trainable').textContent()) ?? '', /Trainable params\s*101,200/);
     const layers = (await summary.locator('.aenb-layer-name').allTextContents()).map((t) => t.trim());
@@ -249,7 +277,7 @@ describe('the packaged extension in code-server, trusted workspace', () => {
   step('the image grids show originals above reconstructions, nImages of each, drawn', 60_000, async () => {
     await focusCell(page, 'show.reconstructions(autoencoder, xTest');
     const grid = frame.locator('.aenb-images', { hasText: 'Test images' }).first();
-    await grid.waitFor({ timeout: 15_000 });
+    await grid.waitFor({ timeout: 60_000 });
     assert.deepEqual((await grid.locator('.aenb-row-title').allTextContents()).map((t) => t.trim()), ['Original', 'Reconstructed']);
     const canvases = grid.locator('canvas.aenb-pixels');
     assert.equal(await canvases.count(), 2 * N_IMAGES);
@@ -270,12 +298,12 @@ describe('the packaged extension in code-server, trusted workspace', () => {
     await outputShot('.aenb-images:has-text("Test images")', 'reconstructions');
     await focusCell(page, 'addNoise(clean, noiseFactor)');
     const denoise = frame.locator('.aenb-images', { hasText: 'Rebuilt by the autoencoder' }).first();
-    await denoise.waitFor({ timeout: 15_000 });
+    await denoise.waitFor({ timeout: 60_000 });
     assert.equal(await denoise.locator('canvas.aenb-pixels').count(), 3 * N_IMAGES);
     await outputShot('.aenb-images:has-text("Rebuilt by the autoencoder")', 'denoising');
   });
 
-  step('MNIST was downloaded on first use from the mirror setting, and verified', 10_000, async () => {
+  step('MNIST was downloaded on first use from the mirror setting, and verified', 30_000, async () => {
     const files = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
     for (const f of files) assert.ok(mirror?.requests.includes(`/mnist/${f}.gz`), `${f}.gz was requested: ${mirror?.requests.join(', ')}`);
   });
@@ -283,14 +311,14 @@ describe('the packaged extension in code-server, trusted workspace', () => {
   step('Ctrl+S saves the notebook with its outputs', 30_000, async () => {
     assert.equal(await page.locator('.tabs-container .tab.dirty', { hasText: 'vanilla-mnist.aenb' }).count(), 1, 'the run left the notebook modified, not saved');
     await page.keyboard.press('Control+S');
-    await poll(async () => ((await page.locator('.tabs-container .tab.dirty').count()) === 0 ? true : undefined), 'the notebook tab to be saved', 10_000);
+    await poll(async () => ((await page.locator('.tabs-container .tab.dirty').count()) === 0 ? true : undefined), 'the notebook tab to be saved', 60_000);
     const nb = parseNotebook(readFileSync(join(workspace, 'vanilla-mnist.aenb'), 'utf8'));
     const mimes = nb.cells.flatMap((c) => (c.kind === 'code' ? c.outputs.flatMap((o) => o.items.map((i) => i.mime)) : []));
     for (const m of ['application/vnd.aenb.training+json', 'application/vnd.aenb.summary+json', 'application/vnd.aenb.images+json']) assert.ok(mimes.includes(m), `the file holds a ${m} output`);
     assert.match(nb.cells.find((c) => (c.metadata.tags as string[] | undefined)?.includes('parameters'))?.source ?? '', new RegExp(`const epochs = ${EPOCHS};`));
   });
 
-  step('Stop on the chart ends a longer training: the cell ends and the chart says Stopped', 120_000, async () => {
+  step('Stop on the chart ends a longer training: the cell ends and the chart says Stopped', 300_000, async () => {
     const LONG = 40;
     await focusCell(page, 'const epochs =');
     await replaceFocusedCellText(page, params(LONG));
@@ -306,27 +334,28 @@ describe('the packaged extension in code-server, trusted workspace', () => {
         return m && Number(m[2]) > 50 ? true : undefined;
       },
       `training of ${LONG} epochs to make progress`,
-      60_000,
+      120_000,
     );
+    const kernelsBefore = processesIn(workspace, KERNEL).map((p) => p.pid);
     await running.locator('.aenb-stop').click();
-    const t0 = Date.now();
     const stopped = frame.locator('.aenb-training:has(.aenb-badge-stopped)').first();
-    await stopped.waitFor({ state: 'attached', timeout: 15_000 });
-    const took = Date.now() - t0;
-    await waitForRunAllIdle(page, 15_000);
+    await stopped.waitFor({ state: 'attached', timeout: 120_000 });
+    await waitForRunAllIdle(page, 60_000);
     assert.equal(await stopped.locator('.aenb-badge').textContent(), 'Stopped');
     const status = (await stopped.locator('.aenb-status-line').textContent()) ?? '';
     const m = new RegExp(`^Stopped after (\\d+) of ${LONG} epochs`).exec(status);
     assert.ok(m && Number(m[1]) < LONG, `the chart says when it stopped: ${status}`);
     assert.equal(await stopped.locator('.aenb-stop').isVisible(), false, 'no Stop button once stopped');
-    assert.ok(took < 10_000, `training ended ${took} ms after Stop`);
-    await poll(async () => ((await focusedCell(page).locator('.codicon-notebook-state-error').count()) > 0 ? true : undefined), 'the cell to show that it did not finish', 10_000);
+    // Training stopped by itself at a batch boundary: the kernel that ran it lives on (it was not killed and replaced).
+    assert.deepEqual(processesIn(workspace, KERNEL).map((p) => p.pid), kernelsBefore, 'the same kernel process runs after Stop');
+    await poll(async () => ((await focusedCell(page).locator('.codicon-notebook-state-error').count()) > 0 ? true : undefined), 'the cell to show that it did not finish', 30_000);
     await shot('05-training-stopped');
     await outputShot('.aenb-training:has(.aenb-badge-stopped)', 'training-stopped');
   });
 });
 
 describe('the packaged extension in code-server, Restricted Mode', () => {
+  const step = story();
   let stateDir = '';
   let server: CodeServer | undefined;
   let wb: Workbench | undefined;
@@ -347,7 +376,9 @@ describe('the packaged extension in code-server, Restricted Mode', () => {
   });
 
   step('the notebook saved above opens and its outputs render: summary, chart, image grids', 60_000, async () => {
-    assert.ok(existsSync(join(workspace, 'vanilla-mnist.aenb')), 'the trusted run saved the notebook');
+    const saved = join(workspace, 'vanilla-mnist.aenb');
+    const outputs = existsSync(saved) ? parseNotebook(readFileSync(saved, 'utf8')).cells.filter((c) => c.kind === 'code' && c.outputs.length > 0).length : 0;
+    assert.ok(outputs > 0, 'the trusted story saved the notebook with its outputs (if it failed, see its first failure)');
     await openFile(page, 'vanilla-mnist.aenb');
     const seen = await renderedOutputs(page);
     assert.ok(seen.summaryTotals.some((t) => t.includes('101,200')), `summary table: ${JSON.stringify(seen)}`);
@@ -362,6 +393,7 @@ describe('the packaged extension in code-server, Restricted Mode', () => {
     await notebookToolbarButton(page, 'Run All').click();
     const text = await answerDialog(page, 'Cancel');
     assert.match(text, /Executing a notebook cell will run code from this workspace/, text);
+    // No signal to wait for: after Cancel nothing may happen. Watch a while for anything that does.
     await page.waitForTimeout(2000);
     assert.deepEqual(processesIn(workspace, KERNEL), [], 'no kernel process');
     assert.equal(await notebookToolbarButton(page, 'Run All').isVisible(), true, 'nothing is running');

@@ -147,7 +147,7 @@ export function installCodeServer(opts: InstallOptions = {}): string {
     // A half-finished install (scripts skipped or failed) is not repaired by `npm install`: start clean.
     rmSync(join(cacheDir, 'node_modules'), { recursive: true, force: true });
     rmSync(join(cacheDir, 'package-lock.json'), { force: true });
-    run('npm', ['install', '--no-audit', '--no-fund', '--prefix', cacheDir, `code-server@${CODE_SERVER_VERSION}`], {
+    const install = () => run('npm', ['install', '--no-audit', '--no-fund', '--fetch-retries=4', '--prefix', cacheDir, `code-server@${CODE_SERVER_VERSION}`], {
       log,
       env: {
         ...process.env,
@@ -159,6 +159,15 @@ export function installCodeServer(opts: InstallOptions = {}): string {
         npm_config_nodedir: process.env.npm_config_nodedir ?? (existsSync('/usr/include/node/node.h') ? '/usr' : ''),
       },
     });
+    try {
+      install();
+    } catch (e) {
+      // A dropped connection to the registry should not fail a whole CI run: once more, from clean.
+      log(`${(e as Error).message}; trying once more from a clean folder`);
+      rmSync(join(cacheDir, 'node_modules'), { recursive: true, force: true });
+      rmSync(join(cacheDir, 'package-lock.json'), { force: true });
+      install();
+    }
     writeFileSync(installMarker(cacheDir), JSON.stringify({ version: CODE_SERVER_VERSION, installedAt: new Date().toISOString() }) + '\n');
     const now = installedVersion(cacheDir);
     if (now !== CODE_SERVER_VERSION) throw new Error(`code-server install finished but ${codeServerBin(cacheDir)} is not version ${CODE_SERVER_VERSION} (found ${now ?? 'nothing'}).`);

@@ -62,32 +62,77 @@ export async function openWorkbench(url: string, opts: OpenWorkbenchOptions = {}
   };
 }
 
-/** Runs a command from the command palette by its title (as shown, with the category), e.g. "Autoencoder Notebooks: Restart Kernel". */
-export async function runCommand(page: Page, title: string): Promise<void> {
-  await page.keyboard.press('F1');
+/**
+ * Opens the command palette (if it is not open) and shows the commands
+ * matching `text`; resolves with the matching row once it is listed, or
+ * undefined after `timeoutMs`. The palette lists the commands registered when
+ * its filter changes, so the filter is typed again every second: commands an
+ * extension registers meanwhile show up.
+ */
+async function findPaletteRow(page: Page, text: string, timeoutMs: number) {
   const input = page.locator('.quick-input-widget input.input');
-  await input.waitFor();
-  await input.fill(`>${title}`);
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-  await row.waitFor({ timeout: 10_000 });
-  await input.press('Enter');
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!(await input.isVisible())) await page.keyboard.press('F1');
+    await input.waitFor({ timeout: 10_000 });
+    await input.fill('>');
+    await input.fill(`>${text}`);
+    const left = deadline - Date.now();
+    if (await row.waitFor({ timeout: Math.max(100, Math.min(1000, left)) }).then(() => true, () => false)) return row;
+    if (Date.now() > deadline) return undefined;
+  }
 }
 
-/** Picks an item of an open quick pick by (part of) its label. */
-export async function pickQuickItem(page: Page, label: string): Promise<void> {
-  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: label }).first();
-  await row.waitFor({ timeout: 10_000 });
+/**
+ * Waits until the workbench knows an extension's commands: they are listed in
+ * the command palette. On a fresh or busy machine the extension host scans and
+ * registers extensions well after the workbench appears, and a command run
+ * before that is not found. `title` is one of the extension's command titles.
+ */
+export async function waitForCommand(page: Page, title: string, timeoutMs = 180_000): Promise<void> {
+  const row = await findPaletteRow(page, title, timeoutMs);
+  const listed = row ? '' : (await page.locator('.quick-input-list .monaco-list-row').allInnerTexts().catch(() => [] as string[])).join(' | ');
+  await page.keyboard.press('Escape');
+  if (!row) throw new Error(`The command palette did not list "${title}" within ${timeoutMs / 1000} s (it listed: ${listed || 'nothing'}): the extension's commands were not registered.`);
+}
+
+/** Runs a command from the command palette by its title (as shown, with the category), e.g. "Autoencoder Notebooks: Restart Kernel". */
+export async function runCommand(page: Page, title: string, timeoutMs = 60_000): Promise<void> {
+  const row = await findPaletteRow(page, title, timeoutMs);
+  if (!row) {
+    const listed = (await page.locator('.quick-input-list .monaco-list-row').allInnerTexts().catch(() => [] as string[])).join(' | ');
+    await page.keyboard.press('Escape');
+    throw new Error(`The command palette did not list "${title}" within ${timeoutMs / 1000} s (it listed: ${listed || 'nothing'}).`);
+  }
   await row.click();
 }
 
-/** Opens a file of the workspace with Quick Open. */
-export async function openFile(page: Page, name: string): Promise<void> {
-  await page.keyboard.press('Control+P');
+/** Picks an item of an open quick pick by (part of) its label. */
+export async function pickQuickItem(page: Page, label: string, timeoutMs = 60_000): Promise<void> {
+  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: label }).first();
+  await row.waitFor({ timeout: timeoutMs });
+  await row.click();
+}
+
+/**
+ * Opens a file of the workspace with Quick Open. The file search answers once
+ * the workspace has been searched; until then the name is typed again every
+ * second.
+ */
+export async function openFile(page: Page, name: string, timeoutMs = 60_000): Promise<void> {
   const input = page.locator('.quick-input-widget input.input');
-  await input.waitFor();
-  await input.fill(name);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 15_000 });
-  await input.press('Enter');
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!(await input.isVisible())) await page.keyboard.press('Control+P');
+    await input.waitFor({ timeout: 10_000 });
+    await input.fill('');
+    await input.fill(name);
+    if (await row.waitFor({ timeout: 1000 }).then(() => true, () => false)) break;
+    if (Date.now() > deadline) throw new Error(`Quick Open did not find ${name} within ${timeoutMs / 1000} s.`);
+  }
+  await row.click();
 }
 
 /** The notebook editor's webview, where renderer outputs live (two iframes down). */
@@ -131,7 +176,7 @@ export async function answerDialog(page: Page, button: string, timeoutMs = 30_00
   await dialog.waitFor({ timeout: timeoutMs });
   const text = (await dialog.innerText()).replace(/\s+/g, ' ').trim();
   await dialog.locator('.dialog-buttons a.monaco-button, .dialog-buttons .monaco-button', { hasText: button }).first().click();
-  await dialog.waitFor({ state: 'detached', timeout: 10_000 });
+  await dialog.waitFor({ state: 'detached', timeout: 30_000 });
   return text;
 }
 
@@ -142,7 +187,7 @@ export async function takeNotification(page: Page, contains: string, timeoutMs =
   const message = (await toast.locator('.notification-list-item-message').innerText()).replace(/\s+/g, ' ').trim();
   await toast.hover();
   await toast.locator('.codicon-notifications-clear').first().click();
-  await toast.waitFor({ state: 'detached', timeout: 10_000 });
+  await toast.waitFor({ state: 'detached', timeout: 30_000 });
   return message;
 }
 
@@ -187,6 +232,27 @@ export function focusedCell(page: Page) {
   return page.locator('.notebookOverlay .monaco-list-row.focused');
 }
 
+/** The list index (`data-index`) of the focused cell, or undefined when no cell has the focus. */
+async function focusedIndex(page: Page): Promise<string | undefined> {
+  return (await focusedCell(page).first().getAttribute('data-index', { timeout: 1000 }).catch(() => null)) ?? undefined;
+}
+
+/**
+ * Waits until an element stops moving: its box is the same in two animation
+ * frames in a row (after a scroll, a reveal or a layout change).
+ */
+export async function waitForStableBox(page: Page, locator: ReturnType<Page['locator']>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    const box = JSON.stringify(await locator.boundingBox().catch(() => null));
+    if (box === last && box !== 'null') return;
+    if (Date.now() > deadline) throw new Error(`An element kept moving (or vanished) for ${timeoutMs / 1000} s: ${box}`);
+    last = box;
+  }
+}
+
 /**
  * Moves the focus to the first cell whose text contains `text` (from the top,
  * one cell at a time with the arrow keys, as a user would) and centers it.
@@ -206,15 +272,22 @@ export async function focusCell(page: Page, text: string, maxCells = 60): Promis
   await page.mouse.click(target.x, target.y);
   await page.keyboard.press('Escape');
   await page.keyboard.press('Control+Home');
+  await focusedCell(page).first().waitFor({ state: 'attached', timeout: 30_000 });
   for (let i = 0; i < maxCells; i++) {
     // The editor draws spaces as no-break spaces.
     if (((await focusedCell(page).first().textContent({ timeout: 1000 }).catch(() => '')) ?? '').replace(/\u00a0/g, ' ').includes(text)) {
       await page.keyboard.press('Control+L');
-      await page.waitForTimeout(300);
+      await waitForStableBox(page, focusedCell(page).first());
       return;
     }
+    const from = await focusedIndex(page);
     await page.keyboard.press('ArrowDown');
-    await page.waitForTimeout(80);
+    // The focus moves to the next cell (or stays, at the last one).
+    const deadline = Date.now() + 2000;
+    while ((await focusedIndex(page)) === from && Date.now() < deadline) {
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
+    }
+    if ((await focusedIndex(page)) === from) break;
   }
   throw new Error(`No cell among the first ${maxCells} contains ${JSON.stringify(text)}.`);
 }
@@ -223,12 +296,17 @@ export async function focusCell(page: Page, text: string, maxCells = 60): Promis
 export async function replaceFocusedCellText(page: Page, text: string): Promise<void> {
   await page.keyboard.press('Enter');
   const editor = focusedCell(page).first().locator('.monaco-editor').first();
-  await editor.locator('.view-lines').first().waitFor({ timeout: 10_000 });
+  await editor.locator('.view-lines').first().waitFor({ timeout: 30_000 });
   await page.keyboard.press('Control+A');
   await page.keyboard.insertText(text);
-  const shown = (await editor.locator('.view-lines').innerText({ timeout: 5000 })).replace(/\u00a0/g, ' ');
   const want = text.trimEnd().split('\n')[0];
-  if (!shown.includes(want)) throw new Error(`The cell editor shows ${JSON.stringify(shown)}, not the typed text.`);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const shown = (await editor.locator('.view-lines').innerText({ timeout: 5000 })).replace(/\u00a0/g, ' ');
+    if (shown.includes(want)) return;
+    if (Date.now() > deadline) throw new Error(`The cell editor shows ${JSON.stringify(shown)}, not the typed text.`);
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
+  }
 }
 
 /** Waits until the notebook toolbar offers "Run All" again (nothing runs), after it showed "Interrupt". */
@@ -252,7 +330,7 @@ export async function scrollFocusedCellToTop(page: Page, margin = 8): Promise<vo
     const delta = box.y - (list.y + margin);
     if (Math.abs(delta) < 40) return;
     await page.mouse.wheel(0, Math.sign(delta) * Math.min(Math.abs(delta), 120));
-    await page.waitForTimeout(40);
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   }
 }
 

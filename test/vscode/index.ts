@@ -53,10 +53,15 @@ class PrefixReporter {
       say(`${'  '.repeat(depth)}✔ ${t.title} (${t.duration ?? 0} ms)`);
       results.push({ title: t.fullTitle(), state: 'passed', durationMs: t.duration });
     });
+    /** The first failure in each group (describe): later failures in it may follow from that one, and the report says so. */
+    const firstFailureIn = new Map<Mocha.Suite | undefined, number>();
     runner.on(C.EVENT_TEST_FAIL, (t: Mocha.Test, err: Error) => {
       failures.push({ title: t.fullTitle(), err });
-      say(`${'  '.repeat(depth)}✘ ${t.title} [failure ${failures.length}]`);
-      results.push({ title: t.fullTitle(), state: 'failed', durationMs: t.duration, error: err?.message });
+      const earlier = firstFailureIn.get(t.parent);
+      if (earlier === undefined) firstFailureIn.set(t.parent, failures.length);
+      const note = earlier === undefined ? '' : ` (after failure ${earlier} in this group: it may follow from that one)`;
+      say(`${'  '.repeat(depth)}✘ ${t.title} [failure ${failures.length}]${note}`);
+      results.push({ title: t.fullTitle(), state: 'failed', durationMs: t.duration, error: `${err?.message}${note}` });
     });
     runner.on(C.EVENT_TEST_PENDING, (t: Mocha.Test) => {
       say(`${'  '.repeat(depth)}- ${t.title} (pending)`);

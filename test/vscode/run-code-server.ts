@@ -87,6 +87,9 @@ async function main(): Promise<number> {
     server = await startCodeServer({
       workspace,
       trustWorkspace: !restricted,
+      // Interrupts end training at the next batch; on a loaded machine that batch can
+      // take seconds, and the kernel must not be killed meanwhile for being late.
+      settings: { 'autoencoderNotebooks.interruptGracePeriod': 120 },
       args: process.env.AENB_CODE_SERVER_ARGS ? process.env.AENB_CODE_SERVER_ARGS.split(' ') : [],
       env: {
         AENB_VSCODE_SUITE: suite,

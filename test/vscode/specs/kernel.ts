@@ -136,8 +136,11 @@ export function defineKernelTests(): void {
       const before = next.executionSummary;
       const since = await startCells(doc, [bad, next]);
       await waitForCells([bad], since);
-      // Give a cell that was wrongly left in the queue time to run before looking.
-      await sleep(1500);
+      // Cells run in order from one queue: a cell wrongly left in it would have
+      // run by the time a cell queued after the failure has finished.
+      const probe = cell('typeof data');
+      await runCells(doc, [probe]);
+      assertSucceeded(probe);
       assert.equal(finishedSince(next, since), false, `the cell after the failure did not run: ${describeCell(next)}`);
       assert.equal(next.executionSummary?.executionOrder, before?.executionOrder);
     });
@@ -146,12 +149,11 @@ export function defineKernelTests(): void {
       const fit = cell('const long =');
       const since = await startCells(doc, [fit]);
       const progress = await waitForTraining(fit);
-      const t0 = Date.now();
       const r = await vscode.commands.executeCommand<string>(COMMANDS.interruptKernel, doc.uri);
       assert.equal(r, 'interrupting');
-      await waitForCells([fit], since, 30_000);
-      const took = Date.now() - t0;
-      assert.ok(took < 2500, `the cell ended ${took} ms after the interrupt (training stops at the next batch, well before the 3 s grace period)`);
+      // Training stops at its next batch: the cell ends by itself, long before the
+      // grace period (120 s in this workspace) would have the kernel killed.
+      await waitForCells([fit], since, 60_000);
       assert.equal(fit.executionSummary?.success, false, 'an interrupted cell is not a success');
       const p = json<TrainingPayload>(onlyItem(fit, TRAINING_MIME));
       assert.equal(p.state, 'stopped', `the chart says stopped: ${JSON.stringify({ ...p, history: undefined, batches: undefined })}`);
@@ -168,7 +170,7 @@ export function defineKernelTests(): void {
       const since = await startCells(doc, [fit]);
       await waitForTraining(fit);
       await vscode.commands.executeCommand('notebook.interruptExecution', doc.uri);
-      await waitForCells([fit], since, 30_000);
+      await waitForCells([fit], since, 60_000);
       assert.equal(json<TrainingPayload>(onlyItem(fit, TRAINING_MIME)).state, 'stopped');
     });
 
