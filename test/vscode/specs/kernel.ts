@@ -27,7 +27,6 @@ import {
   recordOutputs,
   runCells,
   showNotebook,
-  sleep,
   startCells,
   stdout,
   trainingStep,
