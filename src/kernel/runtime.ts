@@ -21,6 +21,7 @@ import { TransposedDense, LeakyReLUActivation } from '../lib/layers';
 import { Autoencoder, AutoencoderModel, StackedAutoencoder } from '../lib/models';
 import { loadModel } from '../lib/model-io';
 import { addNoise } from '../lib/noise';
+import { fitDecision } from '../lib/lean/fit';
 import { addTrainingObserver, History, stopAllTraining, TrainingProgress } from '../lib/training';
 import { describeModel } from '../lib/summary';
 import {
@@ -178,7 +179,12 @@ export class KernelRuntime {
     const proto = tf.LayersModel.prototype as unknown as { fit: tf.LayersModel['fit']; __aenbPatched?: boolean };
     if (proto.__aenbPatched) return;
     const original = proto.fit;
-    const kernel = { context: this.context, tfjsFits: this.tfjsFits, onTraining: (p: TrainingProgress) => this.onTraining(p) };
+    const kernel = {
+      context: this.context,
+      tfjsFits: this.tfjsFits,
+      onTraining: (p: TrainingProgress) => this.onTraining(p),
+      note: (text: string) => this.note(text),
+    };
     proto.fit = async function (this: tf.LayersModel, x, y, args = {}) {
       const exec = kernel.context.getStore();
       if (exec?.interrupted) throw interruptedError();
@@ -206,6 +212,10 @@ export class KernelRuntime {
       };
       const report = args.verbose !== 0;
       const callback = {
+        onTrainBegin: async () => {
+          const note = fitDecision(model)?.note;
+          if (note && report) kernel.note(note);
+        },
         onBatchEnd: async (batch: number, logs?: tf.Logs) => {
           const loss = Number(logs?.loss ?? NaN);
           batchLosses.push(loss);
@@ -295,9 +305,19 @@ export class KernelRuntime {
     if (close) exec.stream = undefined;
   }
 
+  /** A line under the running cell, like console.log's (say, why training is not on the fast path). */
+  private note(text: string): void {
+    const exec = this.context.getStore() ?? this.current;
+    if (!exec || exec.finished) return;
+    this.appendStream(exec, MIME.stdout, text + '\n');
+    this.flushStream(exec, true); // now: before the training output that follows
+
+  }
+
   private onTraining(p: TrainingProgress): void {
     const exec = this.context.getStore() ?? this.current;
     if (!exec) return;
+    if (p.phase === 'begin' && p.note) this.note(p.note);
     const final = p.phase === 'end';
     const payload = progressPayload(p);
     this.emitTo(exec, toOutput(trainingOutputItems(payload)), `train:${p.runId}`, !final && p.phase !== 'epoch' && p.phase !== 'begin');

@@ -11,6 +11,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import { installLeanLayersFit } from './lean/fit';
 import { installWasmMatMulFix } from './wasm-kernels';
 
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
@@ -150,7 +151,11 @@ async function tryWasm(options: BackendOptions, info: Partial<BackendInfo>): Pro
   } catch {
     // Already initialised earlier in this process with a path: keep that one.
   }
-  if (!options.disableWasmMatMulFix) installWasmMatMulFix();
+  if (!options.disableWasmMatMulFix) {
+    installWasmMatMulFix();
+    // tfjs's own LayersModel.fit takes the lean training step too, when the model allows (see lean/fit.ts).
+    installLeanLayersFit();
+  }
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
   info.simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') as boolean;
   info.wasmDir = dir;

@@ -7,12 +7,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LayerVariable } from '@tensorflow/tfjs-layers/dist/variables';
-import { activation, activationName, ActivationLike, ActivationSpec, kernelOf, LeakyReLUActivation, TransposedDense } from './layers';
+import { activation, activationName, ActivationSpec, TransposedDense } from './layers';
 import { LossFn, LossSpec, OptimizerSpec, resolveLoss, resolveOptimizer } from './losses';
 import { deriveSeed } from './random';
 import { describeModel, ModelSummary } from './summary';
 import { evaluateLoss, FitArgs, History, train, Trainable } from './training';
-import type { LeanActivation, LeanLayer, LeanPlan } from './wasm-train-step';
 
 export type InputShape = number | number[];
 
@@ -47,21 +46,6 @@ function checkUnits(value: unknown, what: string): number {
 }
 
 const product = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-
-/** An activation the lean wasm training step computes itself, or null. */
-function leanActivation(a: ActivationLike): LeanActivation | null {
-  if (a instanceof LeakyReLUActivation) return { kind: 'leakyRelu', alpha: a.alpha };
-  switch (a.getClassName()) {
-    case 'linear':
-      return { kind: 'linear' };
-    case 'relu':
-      return { kind: 'relu' };
-    case 'sigmoid':
-      return { kind: 'sigmoid' };
-    default:
-      return null;
-  }
-}
 
 /** Names layers as Keras does inside one model: dense, dense_1, dense_2... */
 class LayerNamer {
@@ -157,48 +141,9 @@ export abstract class AutoencoderModel implements Trainable {
     return this.model.apply(this.asInput(x), { training }) as tf.Tensor;
   }
 
-  /**
-   * The model as a chain of dense layers, for the lean training step on the
-   * wasm backend (see wasm-train-step.ts); null when some layer is not one
-   * it handles (the generic path then trains the model).
-   */
-  leanPlan(): LeanPlan | null {
-    const all = [...this.encoder.layers, ...this.decoder.layers];
-    const layers: LeanLayer[] = [];
-    for (let i = 0; i < all.length; i++) {
-      const layer = all[i];
-      if (!layer.trainable) return null;
-      const cls = layer.getClassName();
-      if (cls === 'Flatten' && i === 0) continue;
-      if (cls === 'Reshape' && i === all.length - 1) continue;
-      if (layer instanceof TransposedDense) {
-        const internals = layer as unknown as { bias: { read(): tf.Tensor } | null; activationFn: ActivationLike };
-        const act = leanActivation(internals.activationFn);
-        if (!act) return null;
-        layers.push({
-          kernel: kernelOf(layer.source).read() as tf.Variable,
-          transposed: true,
-          bias: internals.bias ? (internals.bias.read() as tf.Variable) : null,
-          activation: act,
-        });
-        continue;
-      }
-      if (cls !== 'Dense') return null;
-      const dense = layer as unknown as {
-        kernel: { read(): tf.Tensor } | null;
-        bias: { read(): tf.Tensor } | null;
-        activation: ActivationLike | null;
-      };
-      const act = dense.activation ? leanActivation(dense.activation) : { kind: 'linear' as const };
-      if (!dense.kernel || !act) return null;
-      layers.push({
-        kernel: dense.kernel.read() as tf.Variable,
-        transposed: false,
-        bias: dense.bias ? (dense.bias.read() as tf.Variable) : null,
-        activation: act,
-      });
-    }
-    return layers.length ? { inputSize: product(this.inputShape), layers } : null;
+  /** The whole network (for the lean training step on the wasm backend, which reads its layers: see lean/). */
+  network(): tf.LayersModel {
+    return this.model;
   }
 
   trainableVariables(): tf.Variable[] {

@@ -5,10 +5,12 @@
  * kernel) see every run without the user passing anything.
  */
 import * as tf from '@tensorflow/tfjs';
-import { binaryCrossentropy, meanSquaredError, type LossFn } from './losses';
+import type { LossFn } from './losses';
 import { makeRng, permutation } from './random';
 import { installWasmGatherFix, wasmMatMulFixInstalled } from './wasm-kernels';
-import { createLeanStep, type LeanPlan, type LeanStep } from './wasm-train-step';
+import { decideLeanStep, genericPathNote, type LeanStep } from './lean';
+
+export { setLeanTraining, leanTrainingEnabled } from './lean';
 
 export interface EpochLogs {
   loss: number;
@@ -77,6 +79,12 @@ export interface TrainingProgress {
   /** Set at 'end' when training ended early. */
   stopped?: boolean;
   stopReason?: string;
+  /**
+   * Set at 'begin': how the batches run. `note` (when set) says, once, what
+   * kept the run off the fast path on a backend that has one.
+   */
+  path?: TrainingPath;
+  note?: string;
 }
 
 /** What `fit` returns, shaped like Keras's History. */
@@ -141,49 +149,39 @@ export interface Trainable {
   trainableVariables(): tf.Variable[];
   /** Keras's `model.stop_training`: set true (from a callback, say) to stop at the next batch. */
   stopTraining: boolean;
-  /** The model as a chain of dense layers, when it is one: lets the wasm backend train it with the lean step. */
-  leanPlan?(): LeanPlan | null;
+  /** The network as a tfjs model whose layers the lean wasm step can read (see lean/), when there is one. */
+  network?(): tf.LayersModel;
 }
 
 /** How the last `train` call ran its batches: the lean wasm step, or tensors and `optimizer.minimize`. */
 export type TrainingPath = 'lean-wasm' | 'generic';
 
-let leanTraining = process.env.AENB_LEAN_TRAINING !== '0';
 let lastPath: TrainingPath | undefined;
-
-/**
- * Turns the lean wasm training step on or off for this process (default on;
- * the environment variable AENB_LEAN_TRAINING=0 starts with it off). For
- * benchmarks and tests that compare it with the generic path.
- */
-export function setLeanTraining(enabled: boolean): void {
-  leanTraining = enabled;
-}
-
-export function leanTrainingEnabled(): boolean {
-  return leanTraining;
-}
+let lastReason: string | undefined;
 
 /** Which path the most recent `train` call used. */
 export function lastTrainingPath(): TrainingPath | undefined {
   return lastPath;
 }
 
+/** Why the most recent `train` call did not take the lean step, when the backend has one. */
+export function lastTrainingPathReason(): string | undefined {
+  return lastReason;
+}
+
 /**
- * The lean step when everything fits: the wasm backend with this library's
- * kernel fixes on (a run with them off measures tfjs as is), a model that
- * describes itself as dense layers, the built-in binary cross-entropy or
- * mean squared error, and tfjs's Adam or SGD.
+ * The lean step when everything fits (see lean/decide.ts): the wasm backend
+ * with this library's kernels, a model whose network is a chain of layers
+ * the fast path has modules for, a loss and an optimizer it computes
+ * itself. Otherwise null and, when the backend could have, the reason.
  */
 function leanStepFor(
   model: Trainable, optimizer: tf.Optimizer, loss: LossFn, x: tf.Tensor, y: tf.Tensor, batchSize: number, variables: tf.Variable[],
-): LeanStep | null {
-  if (!leanTraining || tf.getBackend() !== 'wasm' || !wasmMatMulFixInstalled() || !model.leanPlan) return null;
-  const kind = loss === binaryCrossentropy ? 'binaryCrossentropy' : loss === meanSquaredError ? 'meanSquaredError' : null;
-  if (!kind) return null;
-  const plan = model.leanPlan();
-  if (!plan) return null;
-  return createLeanStep({ plan, loss: kind, optimizer, variables, x, y, batchSize });
+): { step: LeanStep | null; reason?: string } {
+  if (!model.network) return { step: null };
+  const d = decideLeanStep({ model: model.network(), loss, optimizer, variables, x, y, batchSize });
+  if ('step' in d) return { step: d.step };
+  return { step: null, reason: 'refused' in d ? d.refused : undefined };
 }
 
 let runCounter = 0;
@@ -319,10 +317,12 @@ export async function train(
 
   let lean: LeanStep | null = null;
   try {
-    lean = leanStepFor(model, optimizer, loss, trainX, trainY, batchSize, variables);
+    const decided = leanStepFor(model, optimizer, loss, trainX, trainY, batchSize, variables);
+    lean = decided.step;
     lastPath = lean ? 'lean-wasm' : 'generic';
+    lastReason = decided.reason;
     for (const c of callbacks) await c.onTrainBegin?.();
-    emit(progress('begin', initialEpoch, 0, NaN));
+    emit({ ...progress('begin', initialEpoch, 0, NaN), path: lastPath, ...(decided.reason ? { note: genericPathNote(decided.reason) } : {}) });
     for (let epoch = initialEpoch; epoch < epochs; epoch++) {
       for (const c of callbacks) await c.onEpochBegin?.(epoch);
       const order = args.shuffle === false ? null : permutation(n, rng);

@@ -10,9 +10,10 @@
  *   bceLogits    sigmoid + binary cross-entropy from the logits: one exp, one log,
  *                clip mask, dL/dz = (s-t)/n, Σ loss (f64)
  *   mse          dL/dy = 2(y-t)/n, Σ (y-t)² (f64)
- *   adam, sgd    tfjs's update rules, float32 operations in tfjs's order (bit-identical)
- *   leakyRelu / relu forward and backward, sigmoid backward (from the output)
- *   colSums      bias gradients;  addRowBias: a bias per row;  add: dst += src
+ *   adam, sgd, rmsprop (plain and centered)
+ *                tfjs's update rules, float32 operations in tfjs's order (bit-identical)
+ *   leakyRelu / relu forward and backward, sigmoid and tanh backward (from the output)
+ *   colSums      bias gradients;  addRowBias: a bias per row;  add: dst += src;  mul: dst = a·b
  *   transpose    4x4 blocks, in column tiles
  *
  * Every kernel handles the multiple-of-4 part of its input and reports how
@@ -364,6 +365,43 @@ function sgd(): Fn {
   return f;
 }
 
+/**
+ * tfjs's RMSPropOptimizer, one variable:
+ *   ms = ms·decay + g²·(1−decay)
+ *   (centered: mg = mg·decay + g·(1−decay); d = ms − (mg² + eps); else d = ms + eps)
+ *   mom = mom·momentum + (g·lr) / sqrt(d);   w = w − mom
+ */
+function rmsprop(centered: boolean): Fn {
+  // (w, g, ms, mom, mg, n, decay, 1-decay, momentum, lr, eps)
+  const f = new Fn([I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32], []);
+  const [w, g, ms, mom, mg, n] = [0, 1, 2, 3, 4, 5];
+  const end = f.vectorEnd(w, n);
+  const [decay, omd, momentum, lr, eps] = [6, 7, 8, 9, 10].map((p) => f.splat(p));
+  const [gv, msi, mgi, momi] = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
+  f.whileBelow(w, end, () => {
+    f.get(g).load().set(gv);
+    f.get(ms).load().get(decay).fMul().get(gv).get(gv).fMul().get(omd).fMul().fAdd().set(msi);
+    f.get(ms).get(msi).store();
+    // (g·lr) / sqrt(d)
+    f.get(gv).get(lr).fMul();
+    if (centered) {
+      f.get(mg).load().get(decay).fMul().get(gv).get(omd).fMul().fAdd().set(mgi);
+      f.get(mg).get(mgi).store();
+      f.get(msi).get(mgi).get(mgi).fMul().get(eps).fAdd().fSub();
+    } else {
+      f.get(msi).get(eps).fAdd();
+    }
+    f.fSqrt().fDiv();
+    // mom = mom·momentum + that
+    f.get(mom).load().get(momentum).fMul().fAdd().set(momi);
+    f.get(mom).get(momi).store();
+    f.get(w).get(w).load().get(momi).fSub().store();
+    f.bump(w, 16).bump(g, 16).bump(ms, 16).bump(mom, 16);
+    if (centered) f.bump(mg, 16);
+  });
+  return f;
+}
+
 function leakyReluForward(): Fn {
   // (x, n, alpha): x = x < 0 ? x·alpha : x
   const f = new Fn([I32, I32, F32], []);
@@ -380,21 +418,21 @@ function leakyReluForward(): Fn {
 }
 
 function reluForward(): Fn {
-  // (x, n): x = x < 0 ? 0 : x
+  // (x, n): x = x > 0 ? x : 0 (NaN becomes 0, as in the backend's own Relu)
   const f = new Fn([I32, I32], []);
   const [x, n] = [0, 1];
   const end = f.vectorEnd(x, n);
   const xv = f.local(V128);
   f.whileBelow(x, end, () => {
     f.get(x).load().set(xv);
-    f.get(x).get(xv).get(xv).f32x4(0).fLt().vAndNot().store();
+    f.get(x).get(xv).get(xv).f32x4(0).fGt().vAnd().store();
     f.bump(x, 16);
   });
   return f;
 }
 
 /** (dz, a, n[, alpha]): dz *= act'(a), from the activation's output a. */
-function activationBackward(kind: 'leakyRelu' | 'relu' | 'sigmoid'): Fn {
+function activationBackward(kind: 'leakyRelu' | 'relu' | 'sigmoid' | 'tanh'): Fn {
   const f = new Fn(kind === 'leakyRelu' ? [I32, I32, I32, F32] : [I32, I32, I32], []);
   const [dz, a, n] = [0, 1, 2];
   const end = f.vectorEnd(dz, n);
@@ -406,7 +444,8 @@ function activationBackward(kind: 'leakyRelu' | 'relu' | 'sigmoid'): Fn {
     f.get(dz);
     if (kind === 'leakyRelu') f.get(d).get(d).get(alpha).fMul().get(av).f32x4(0).fGt().bitselect();
     else if (kind === 'relu') f.get(d).get(av).f32x4(0).fGt().vAnd();
-    else f.get(d).get(av).f32x4(1).get(av).fSub().fMul().fMul();
+    else if (kind === 'sigmoid') f.get(d).get(av).f32x4(1).get(av).fSub().fMul().fMul();
+    else f.f32x4(1).get(av).get(av).fMul().fSub().get(d).fMul(); // (1 − a²)·dz, in tfjs's order
     f.store();
     f.bump(dz, 16).bump(a, 16);
   });
@@ -436,6 +475,18 @@ function colSums(): Fn {
       f.bump(p, 16).bump(q, 16);
     });
     f.get(row).get(cols).i32(2).shl().add().set(row);
+  });
+  return f;
+}
+
+function mulInto(): Fn {
+  // (dst, a, b, n): dst = a·b
+  const f = new Fn([I32, I32, I32, I32], []);
+  const [dst, a, b, n] = [0, 1, 2, 3];
+  const end = f.vectorEnd(dst, n);
+  f.whileBelow(dst, end, () => {
+    f.get(dst).get(a).load().get(b).load().fMul().store();
+    f.bump(dst, 16).bump(a, 16).bump(b, 16);
   });
   return f;
 }
@@ -534,11 +585,15 @@ interface Exports {
   mse(y: number, t: number, dz: number, n: number, scale: number): number;
   adam(w: number, g: number, m: number, v: number, n: number, b1: number, b2: number, omb1: number, omb2: number, oma1: number, oma2: number, eps: number, nlr: number): void;
   sgd(w: number, g: number, n: number, c: number): void;
+  rmsprop(w: number, g: number, ms: number, mom: number, mg: number, n: number, decay: number, omd: number, momentum: number, lr: number, eps: number): void;
+  rmspropCentered(w: number, g: number, ms: number, mom: number, mg: number, n: number, decay: number, omd: number, momentum: number, lr: number, eps: number): void;
   leakyReluForward(x: number, n: number, alpha: number): void;
   reluForward(x: number, n: number): void;
   leakyReluBackward(dz: number, a: number, n: number, alpha: number): void;
   reluBackward(dz: number, a: number, n: number): void;
   sigmoidBackward(dz: number, a: number, n: number): void;
+  tanhBackward(dz: number, a: number, n: number): void;
+  mul(dst: number, a: number, b: number, n: number): void;
   colSums(x: number, rows: number, cols: number, out: number): void;
   add(dst: number, src: number, n: number): void;
   transpose(src: number, rows: number, cols: number, dst: number): void;
@@ -556,11 +611,15 @@ export function simdModuleBytes(): Uint8Array {
     ['mse', mse()],
     ['adam', adam()],
     ['sgd', sgd()],
+    ['rmsprop', rmsprop(false)],
+    ['rmspropCentered', rmsprop(true)],
     ['leakyReluForward', leakyReluForward()],
     ['reluForward', reluForward()],
     ['leakyReluBackward', activationBackward('leakyRelu')],
     ['reluBackward', activationBackward('relu')],
     ['sigmoidBackward', activationBackward('sigmoid')],
+    ['tanhBackward', activationBackward('tanh')],
+    ['mul', mulInto()],
     ['colSums', colSums()],
     ['add', addInto()],
     ['transpose', transpose()],
@@ -663,6 +722,31 @@ export class SimdKernels {
     for (let i = this.from(n); i < n; i++) h[(w >>> 2) + i] = f32(f32(c * h[(g >>> 2) + i]) + h[(w >>> 2) + i]);
   }
 
+  /** tfjs's RMSprop (centered when `mg` is not 0): updates w, ms, mom (and mg) in place. */
+  rmsprop(w: number, g: number, ms: number, mom: number, mg: number, n: number, decay: number, omd: number, momentum: number, lr: number, eps: number): void {
+    const centered = mg !== 0;
+    if (centered) this.k?.rmspropCentered(w, g, ms, mom, mg, n, decay, omd, momentum, lr, eps);
+    else this.k?.rmsprop(w, g, ms, mom, mg, n, decay, omd, momentum, lr, eps);
+    const h = this.heap();
+    const [W, G, MS, MOM, MG] = [w >>> 2, g >>> 2, ms >>> 2, mom >>> 2, mg >>> 2];
+    for (let i = this.from(n); i < n; i++) {
+      const gi = h[G + i];
+      const msi = f32(f32(h[MS + i] * decay) + f32(f32(gi * gi) * omd));
+      h[MS + i] = msi;
+      let d: number;
+      if (centered) {
+        const mgi = f32(f32(h[MG + i] * decay) + f32(gi * omd));
+        h[MG + i] = mgi;
+        d = f32(msi - f32(f32(mgi * mgi) + eps));
+      } else {
+        d = f32(msi + eps);
+      }
+      const momi = f32(f32(h[MOM + i] * momentum) + f32(f32(gi * lr) / f32(Math.sqrt(d))));
+      h[MOM + i] = momi;
+      h[W + i] = f32(h[W + i] - momi);
+    }
+  }
+
   leakyReluForward(x: number, n: number, alpha: number): void {
     this.k?.leakyReluForward(x, n, alpha);
     const h = this.heap();
@@ -672,7 +756,7 @@ export class SimdKernels {
   reluForward(x: number, n: number): void {
     this.k?.reluForward(x, n);
     const h = this.heap();
-    for (let i = (x >>> 2) + this.from(n), end = (x >>> 2) + n; i < end; i++) if (h[i] < 0) h[i] = 0;
+    for (let i = (x >>> 2) + this.from(n), end = (x >>> 2) + n; i < end; i++) if (!(h[i] > 0)) h[i] = 0;
   }
 
   leakyReluBackward(dz: number, a: number, n: number, alpha: number): void {
@@ -694,6 +778,22 @@ export class SimdKernels {
       const y = h[(a >>> 2) + i];
       h[(dz >>> 2) + i] = f32(h[(dz >>> 2) + i] * f32(y * f32(1 - y)));
     }
+  }
+
+  tanhBackward(dz: number, a: number, n: number): void {
+    this.k?.tanhBackward(dz, a, n);
+    const h = this.heap();
+    for (let i = this.from(n); i < n; i++) {
+      const y = h[(a >>> 2) + i];
+      h[(dz >>> 2) + i] = f32(f32(1 - f32(y * y)) * h[(dz >>> 2) + i]);
+    }
+  }
+
+  /** dst = a·b (dst may be a or b). */
+  mul(dst: number, a: number, b: number, n: number): void {
+    this.k?.mul(dst, a, b, n);
+    const h = this.heap();
+    for (let i = this.from(n); i < n; i++) h[(dst >>> 2) + i] = f32(h[(a >>> 2) + i] * h[(b >>> 2) + i]);
   }
 
   /** out[j] = Σ_r x[r, j] (float32 sums, row by row). */

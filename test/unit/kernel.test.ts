@@ -152,10 +152,29 @@ describe('kernel process', () => {
       ].join('\n'),
     );
     assert.ok(r.result.success, JSON.stringify(r.result.error));
-    const p = item(r.outputs[0], TRAINING_MIME) as unknown as TrainingPayload;
+    // Said once, first: the user-defined layer keeps this model off the fast path.
+    assert.match(String(texts(r)[0]), /^Training on the generic path \(slower\): the fast path does not handle layer 'scale_\w+' \(Scale\)/);
+    assert.equal(texts(r).filter((t) => /generic path/.test(String(t))).length, 1);
+    const p = item(r.outputs[1], TRAINING_MIME) as unknown as TrainingPayload;
     assert.equal(p.state, 'done');
     assert.equal(p.history.loss.length, 2);
     assert.equal(texts(r).at(-1), '2');
+    // A model of supported layers says nothing and trains (on the fast path: see lean-layers.test.ts).
+    const fast = await run(
+      client,
+      [
+        'const fastModel = tf.sequential({ layers: [tf.layers.dense({ units: 4, inputShape: [6], activation: "relu" }), tf.layers.dense({ units: 6, activation: "sigmoid" })] });',
+        "fastModel.compile({ loss: 'binaryCrossentropy', optimizer: 'adam' });",
+        'const fastHistory = await fastModel.fit(xs, xs, { epochs: 2, batchSize: 32 });',
+      ].join('\n'),
+    );
+    assert.ok(fast.result.success, JSON.stringify(fast.result.error));
+    assert.equal(fast.outputs.length, 1, 'only the training output');
+    assert.ok(item(fast.outputs[0], TRAINING_MIME));
+    // Our own models say it too, when something keeps them off the fast path.
+    const ours = await run(client, "const mae = new Autoencoder({ inputShape: [6], latentDim: 2 });\nmae.compile({ loss: 'mae' });\nconst maeHistory = await mae.fit(xs, xs, { epochs: 1, batchSize: 64 });");
+    assert.ok(ours.result.success, JSON.stringify(ours.result.error));
+    assert.match(String(texts(ours)[0]), /^Training on the generic path \(slower\): the fast path does not handle the loss meanAbsoluteError/);
   });
 
   test('errors show the message and the cell\'s own line numbers, for runtime and syntax errors', async () => {

@@ -14,7 +14,7 @@ import { initBackend } from '../../src/lib/backend';
 import { Autoencoder, StackedAutoencoder, type AutoencoderModel } from '../../src/lib/models';
 import { addNoise } from '../../src/lib/noise';
 import { binaryCrossentropy } from '../../src/lib/losses';
-import { type History, lastTrainingPath, setLeanTraining } from '../../src/lib/training';
+import { type History, lastTrainingPath, lastTrainingPathReason, setLeanTraining } from '../../src/lib/training';
 import { installWasmGatherFix, wasmGatherFixInstalled } from '../../src/lib/wasm-kernels';
 import { SimdKernels, simdModuleBytes } from '../../src/lib/wasm-simd';
 import { createLeanStep, wasmInternals } from '../../src/lib/wasm-train-step';
@@ -141,7 +141,7 @@ describe('SIMD element-wise kernels', () => {
         assert.deepEqual(get(x, n), X.map((v) => (v < 0 ? f32(v * alpha) : v)));
         put(x, X);
         k.reluForward(x, n);
-        assert.deepEqual(get(x, n), X.map((v) => (v < 0 ? 0 : v)));
+        assert.deepEqual(get(x, n), X.map((v) => (v > 0 ? v : 0)));
         put(a, A);
         put(dz, D);
         k.leakyReluBackward(dz, a, n, alpha);
@@ -390,7 +390,7 @@ describe('lean training step: same results as the generic path', () => {
         const m = make();
         m.compile();
         const opt = (m as unknown as { optimizer: tf.Optimizer }).optimizer;
-        const step = createLeanStep({ plan: m.leanPlan()!, loss: 'binaryCrossentropy', optimizer: opt, variables: m.trainableVariables(), x: x2, y: x2, batchSize: 10, strategy });
+        const step = createLeanStep({ model: m.model, loss: 'binaryCrossentropy', optimizer: opt, variables: m.trainableVariables(), x: x2, y: x2, batchSize: 10, strategy });
         assert.ok(step, 'lean step available');
         for (let start = 0; start < 45; start += 10) step.step(null, start, Math.min(10, 45 - start));
         step.dispose();
@@ -409,9 +409,8 @@ describe('lean training step: same results as the generic path', () => {
       const m = new StackedAutoencoder({ inputShape: [8, 8], layers: [12, 5], seed: 1 });
       m.compile();
       const opt = (m as unknown as { optimizer: tf.Optimizer }).optimizer;
-      const plan = m.leanPlan()!;
       const x2 = x.reshape([40, 64]);
-      const step = createLeanStep({ plan, loss: 'binaryCrossentropy', optimizer: opt, variables: m.trainableVariables(), x: x2, y: x2, batchSize: 10, forceJs })!;
+      const step = createLeanStep({ model: m.model, loss: 'binaryCrossentropy', optimizer: opt, variables: m.trainableVariables(), x: x2, y: x2, batchSize: 10, forceJs })!;
       assert.ok(step, 'lean step available');
       for (let b = 0; b < 4; b++) step.step(null, b * 10, 10);
       step.dispose();
@@ -499,20 +498,21 @@ describe('lean training step: safety', () => {
     ae.dispose();
   });
 
-  test('anything the lean step does not handle trains on the generic path', async () => {
+  test('anything the lean step does not handle trains on the generic path, and the reason names it', async () => {
     const x = blobs(16, 9);
-    const cases: [string, () => AutoencoderModel, (m: AutoencoderModel) => void][] = [
-      ['custom loss', () => new Autoencoder({ inputShape: [8, 8], latentDim: 3 }), (m) => m.compile({ loss: (a, b) => tf.mean(tf.abs(tf.sub(a, b))) as tf.Scalar })],
-      ['RMSprop', () => new Autoencoder({ inputShape: [8, 8], latentDim: 3 }), (m) => m.compile({ optimizer: 'rmsprop' })],
-      ['an Adam subclass', () => new Autoencoder({ inputShape: [8, 8], latentDim: 3 }), (m) => m.compile({ optimizer: new (class extends tf.AdamOptimizer {})(0.001, 0.9, 0.999, 1e-7) })],
-      ['cross-entropy on a linear output', () => new StackedAutoencoder({ inputShape: [8, 8], layers: [4], outputActivation: 'linear' }), (m) => m.compile({ loss: 'binaryCrossentropy' })],
-      ['tanh hidden layers', () => new StackedAutoencoder({ inputShape: [8, 8], layers: [4], hiddenActivation: 'tanh' }), (m) => m.compile()],
+    const cases: [string, () => AutoencoderModel, (m: AutoencoderModel) => void, RegExp][] = [
+      ['custom loss', () => new Autoencoder({ inputShape: [8, 8], latentDim: 3 }), (m) => m.compile({ loss: (a, b) => tf.mean(tf.abs(tf.sub(a, b))) as tf.Scalar }), /the loss/],
+      ['Adagrad', () => new Autoencoder({ inputShape: [8, 8], latentDim: 3 }), (m) => m.compile({ optimizer: 'adagrad' }), /the optimizer AdagradOptimizer/],
+      ['an Adam subclass', () => new Autoencoder({ inputShape: [8, 8], latentDim: 3 }), (m) => m.compile({ optimizer: new (class MyAdam extends tf.AdamOptimizer {})(0.001, 0.9, 0.999, 1e-7) }), /the optimizer MyAdam/],
+      ['cross-entropy on a linear output', () => new StackedAutoencoder({ inputShape: [8, 8], layers: [4], outputActivation: 'linear' }), (m) => m.compile({ loss: 'binaryCrossentropy' }), /binary cross-entropy on an output without a sigmoid/],
+      ['softplus hidden layers', () => new StackedAutoencoder({ inputShape: [8, 8], layers: [4], hiddenActivation: 'softplus' }), (m) => m.compile(), /layer 'dense' \(Dense\) uses the softplus activation/],
     ];
-    for (const [label, make, compile] of cases) {
+    for (const [label, make, compile, reason] of cases) {
       const m = make();
       compile(m);
       await m.fit(x, x, { epochs: 1, batchSize: 8, verbose: 0 });
       assert.equal(lastTrainingPath(), 'generic', label);
+      assert.match(lastTrainingPathReason() ?? '', reason, label);
       m.dispose();
     }
     x.dispose();

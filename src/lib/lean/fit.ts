@@ -1,0 +1,122 @@
+/**
+ * tfjs's own `LayersModel.fit` on the lean step.
+ *
+ * `fit` keeps everything it does (batching, shuffling, validation,
+ * callbacks, History, `stopTraining`); only the function it calls for each
+ * batch (`makeTrainFunction`, which runs `optimizer.minimize` over the
+ * model) is replaced, for the duration of the call, by one that runs the
+ * lean step on the batch tfjs gathered. A model, loss or optimizer the lean
+ * step does not handle trains exactly as before, and the reason is kept for
+ * the training output (`fitDecision`).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { decideLeanStep, genericPathNote, leanOff, type LeanDecision } from './decide';
+import { kernelRegularizers } from './layers/util';
+import { chainOf } from './plan';
+import type { LeanStep } from './step';
+
+const PATCHED = Symbol.for('autoencoder-notebooks.leanLayersFit');
+
+interface LayersModelInternals {
+  optimizer_?: tf.Optimizer;
+  loss?: unknown;
+  lossFunctions?: unknown[];
+  metricsTensors?: unknown[];
+  collectedTrainableWeights?: { read(): tf.Tensor }[];
+  makeTrainFunction(): (data: tf.Tensor[]) => tf.Scalar[];
+  fit: tf.LayersModel['fit'];
+}
+
+/** What the fit of each model decided most recently (the kernel shows the reason once). */
+const decisions = new WeakMap<tf.LayersModel, { path: 'lean-wasm' | 'generic'; reason?: string }>();
+const sessions = new WeakMap<tf.LayersModel, LeanStep>();
+
+/** How the latest (or current) `fit` of this model trains: the lean step, or the generic path and why. */
+export function fitDecision(model: tf.LayersModel): { path: 'lean-wasm' | 'generic'; reason?: string; note?: string } | undefined {
+  // A Sequential's fit runs the fit of the functional model inside it.
+  const d = decisions.get(model) ?? decisions.get((model as unknown as { model?: tf.LayersModel }).model as tf.LayersModel);
+  return d && { ...d, ...(d.reason ? { note: genericPathNote(d.reason) } : {}) };
+}
+
+function single(v: unknown): tf.Tensor | null {
+  if (v instanceof tf.Tensor) return v;
+  if (Array.isArray(v) && v.length === 1 && v[0] instanceof tf.Tensor) return v[0];
+  return null;
+}
+
+/** Everything about a compiled model and a fit call that keeps it off the lean step, before the layers are looked at. */
+function precheck(model: tf.LayersModel, x: unknown, y: unknown, args: tf.ModelFitArgs): string | null {
+  const m = model as unknown as LayersModelInternals;
+  if (!m.optimizer_ || !m.lossFunctions?.length) return null; // not compiled: tfjs's fit says so
+  if (m.lossFunctions.length !== 1) return 'a model with several losses';
+  if (m.metricsTensors?.length) return 'metrics (compile without `metrics` to train on the fast path)';
+  if (args.sampleWeight || args.classWeight) return 'sample or class weights';
+  if (!single(x) || !single(y)) return 'inputs or targets given as several tensors';
+  for (const layer of model.layers) {
+    const extra = kernelRegularizers(layer);
+    if (extra) return `layer '${layer.name}' (${layer.getClassName()}) with a ${extra}`;
+  }
+  return null;
+}
+
+function decide(model: tf.LayersModel, x: unknown, y: unknown, args: tf.ModelFitArgs): LeanDecision | null {
+  const m = model as unknown as LayersModelInternals;
+  if (!m.optimizer_ || !m.lossFunctions?.length || !m.collectedTrainableWeights) return null;
+  const off = leanOff();
+  if (off) return { off };
+  const problem = precheck(model, x, y, args);
+  if (problem) return { refused: problem };
+  return decideLeanStep({
+    model,
+    loss: m.lossFunctions[0],
+    optimizer: m.optimizer_,
+    variables: m.collectedTrainableWeights.map((w) => w.read() as tf.Variable),
+    batchSize: args.batchSize ?? 32,
+  });
+}
+
+/**
+ * Makes `LayersModel.fit` train on the lean step whenever the model (a chain
+ * of supported layers), its loss and its optimizer allow it. Idempotent.
+ */
+export function installLeanLayersFit(): void {
+  const registry = globalThis as unknown as Record<symbol, boolean>;
+  if (registry[PATCHED]) return;
+  const proto = tf.LayersModel.prototype as unknown as LayersModelInternals;
+  const originalFit = proto.fit;
+  const originalMake = proto.makeTrainFunction;
+  proto.fit = async function (this: tf.LayersModel, x, y, args = {}) {
+    const decision = decide(this, x, y, args);
+    if (!decision || 'off' in decision) {
+      decisions.delete(this);
+      return originalFit.call(this, x, y, args);
+    }
+    if ('refused' in decision) {
+      decisions.set(this, { path: 'generic', reason: decision.refused });
+      return originalFit.call(this, x, y, args);
+    }
+    decisions.set(this, { path: 'lean-wasm' });
+    sessions.set(this, decision.step);
+    try {
+      return await originalFit.call(this, x, y, args);
+    } finally {
+      sessions.delete(this);
+      decision.step.dispose();
+    }
+  } as tf.LayersModel['fit'];
+  proto.makeTrainFunction = function (this: tf.LayersModel) {
+    const step = sessions.get(this);
+    if (!step) return originalMake.call(this);
+    // Like the generic train function, it reports the batch's loss and lets `fit` deal with it (a NaN included).
+    return (data: tf.Tensor[]) => [tf.scalar(step.stepOn(data[0], data[1]))];
+  };
+  registry[PATCHED] = true;
+}
+
+/** Whether `installLeanLayersFit` has run in this process. */
+export function leanLayersFitInstalled(): boolean {
+  return Boolean((globalThis as unknown as Record<symbol, boolean>)[PATCHED]);
+}
+
+/** The layers of a model as the fast path sees them (for messages and tests). */
+export { chainOf };

@@ -1,0 +1,308 @@
+/**
+ * The lean training step for any model of supported layers: tfjs models
+ * (sequential, functional chains, nested) trained with tfjs's own
+ * `model.fit`, each supported layer type, loss and optimizer, against the
+ * generic path from the same weights; and the reason given when a model is
+ * refused.
+ */
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/lib/backend';
+import { activation, TransposedDense } from '../../src/lib/layers';
+import { fitDecision, leanLayersFitInstalled, setLeanTraining, supportedLayerClasses, chainOf } from '../../src/lib/lean';
+
+before(async () => {
+  await initBackend('wasm');
+});
+
+after(() => setLeanTraining(true));
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** Smooth images in [0, 1]: n of h×w (×1 channel when `channels`). */
+function images(n: number, h: number, w: number, seed: number, channels = false): tf.Tensor {
+  return tf.tidy(() => {
+    const cy = tf.randomUniform([n, 1, 1], 1, h - 1, 'float32', seed);
+    const cx = tf.randomUniform([n, 1, 1], 1, w - 1, 'float32', seed + 1);
+    const d = tf.add(tf.square(tf.sub(tf.range(0, h).reshape([1, h, 1]), cy)), tf.square(tf.sub(tf.range(0, w).reshape([1, 1, w]), cx)));
+    const img = tf.exp(tf.mul(d, -0.25));
+    return channels ? img.expandDims(-1) : img;
+  });
+}
+
+type Build = () => tf.LayersModel;
+type Compile = (m: tf.LayersModel) => void;
+
+/**
+ * Builds the model twice with the same weights, trains one on the lean path
+ * and one on the generic path (tfjs's model.fit both times, no shuffling),
+ * and returns both with their per-batch losses.
+ */
+async function bothPaths(build: Build, compile: Compile, x: tf.Tensor, y: tf.Tensor, fitArgs: tf.ModelFitArgs) {
+  const lean = build();
+  const generic = build();
+  generic.setWeights(lean.getWeights());
+  compile(lean);
+  compile(generic);
+  const losses: number[][] = [[], []];
+  const run = async (m: tf.LayersModel, i: number, enabled: boolean) => {
+    setLeanTraining(enabled);
+    try {
+      await m.fit(x, y, { shuffle: false, verbose: 0, ...fitArgs, callbacks: { onBatchEnd: async (_b, logs) => void losses[i].push(logs?.loss as number) } });
+    } finally {
+      setLeanTraining(true);
+    }
+  };
+  await run(lean, 0, true);
+  const leanDecision = fitDecision(lean);
+  await run(generic, 1, false);
+  return { lean, generic, leanDecision, leanLosses: losses[0], genericLosses: losses[1] };
+}
+
+function assertSameWeights(a: tf.LayersModel, b: tf.LayersModel, tol: number, label: string): void {
+  const wa = a.getWeights();
+  const wb = b.getWeights();
+  assert.equal(wa.length, wb.length);
+  wa.forEach((w, i) => {
+    const d = maxAbsDiff(w.dataSync(), wb[i].dataSync());
+    assert.ok(d <= tol, `${label}: weight ${i} (${w.shape}) differs by ${d}`);
+  });
+}
+
+function assertSameLosses(a: number[], b: number[], tol: number, label: string): void {
+  assert.equal(a.length, b.length, `${label}: batch counts`);
+  a.forEach((l, i) => assert.ok(Math.abs(l - b[i]) <= tol * Math.abs(b[i]) + 1e-7, `${label}: batch ${i} loss ${l} vs ${b[i]}`));
+}
+
+const seq = (layers: tf.layers.Layer[]) => () => tf.sequential({ layers });
+const glorot = (seed: number) => tf.initializers.glorotUniform({ seed });
+
+describe('model.fit of tfjs models takes the lean step', () => {
+  test('the patch is installed with the wasm backend', () => {
+    assert.ok(leanLayersFitInstalled());
+  });
+
+  const x16 = () => images(40, 4, 4, 3);
+  const cases: [string, () => tf.LayersModel, Compile, number][] = [
+    [
+      "the Keras blog's simple autoencoder (tf.model, relu / sigmoid, binary cross-entropy, Adam)",
+      () => {
+        const input = tf.input({ shape: [16] });
+        const code = tf.layers.dense({ units: 5, activation: 'relu', kernelInitializer: glorot(1) }).apply(input);
+        const out = tf.layers.dense({ units: 16, activation: 'sigmoid', kernelInitializer: glorot(2) }).apply(code) as tf.SymbolicTensor;
+        return tf.model({ inputs: input, outputs: out });
+      },
+      (m) => m.compile({ optimizer: tf.train.adam(0.01), loss: 'binaryCrossentropy' }),
+      16,
+    ],
+    [
+      'tanh and ELU dense layers, MSE, RMSprop',
+      () => tf.sequential({ layers: [
+        tf.layers.dense({ units: 7, activation: 'tanh', inputShape: [16], kernelInitializer: glorot(3) }),
+        tf.layers.dense({ units: 6, activation: 'elu', kernelInitializer: glorot(4) }),
+        tf.layers.dense({ units: 16, kernelInitializer: glorot(5) }),
+      ] }),
+      (m) => m.compile({ optimizer: tf.train.rmsprop(0.005), loss: 'meanSquaredError' }),
+      16,
+    ],
+    [
+      'activation layers (ReLU, LeakyReLU, ELU, Activation tanh / sigmoid), flatten and reshape, RMSprop with momentum',
+      () => tf.sequential({ layers: [
+        tf.layers.flatten({ inputShape: [4, 4] }),
+        tf.layers.dense({ units: 8, kernelInitializer: glorot(6) }),
+        tf.layers.reLU(),
+        tf.layers.dense({ units: 8, kernelInitializer: glorot(7) }),
+        tf.layers.leakyReLU({ alpha: 0.2 }),
+        tf.layers.dense({ units: 8, kernelInitializer: glorot(8) }),
+        tf.layers.elu(),
+        tf.layers.dense({ units: 8, kernelInitializer: glorot(9) }),
+        tf.layers.activation({ activation: 'tanh' }),
+        tf.layers.dense({ units: 16, kernelInitializer: glorot(10) }),
+        tf.layers.activation({ activation: 'sigmoid' }),
+        tf.layers.reshape({ targetShape: [4, 4] }),
+      ] }),
+      (m) => m.compile({ optimizer: tf.train.rmsprop(0.002, 0.9, 0.5), loss: 'binaryCrossentropy' }),
+      16,
+    ],
+    [
+      'dropout with a seed, our LeakyReLU activation, SGD',
+      () => tf.sequential({ layers: [
+        tf.layers.dense({ units: 9, inputShape: [16], activation: activation({ leakyRelu: 0.3 }), kernelInitializer: glorot(11) }),
+        tf.layers.dropout({ rate: 0.3, seed: 7 }),
+        tf.layers.dense({ units: 16, activation: 'sigmoid', kernelInitializer: glorot(12) }),
+      ] }),
+      (m) => m.compile({ optimizer: tf.train.sgd(0.5), loss: 'binaryCrossentropy' }),
+      16,
+    ],
+  ];
+  for (const [label, build, compile, width] of cases) {
+    test(`${label}: same losses and weights as the generic path`, async () => {
+      const x = tf.tidy(() => x16().reshape(width === 16 && label.includes('flatten') ? [40, 4, 4] : [40, 16]));
+      const before = tf.memory().numTensors;
+      const { lean, generic, leanDecision, leanLosses, genericLosses } = await bothPaths(build, compile, x, x, { epochs: 2, batchSize: 12 });
+      assert.equal(leanDecision?.path, 'lean-wasm', leanDecision?.reason);
+      assertSameLosses(leanLosses, genericLosses, 1e-5, label);
+      assertSameWeights(lean, generic, 2e-6, label);
+      // No tensors left behind by the lean path: a further fit keeps the count (the optimizer's slots exist by now).
+      const count = tf.memory().numTensors;
+      await lean.fit(x, x, { epochs: 1, batchSize: 12, verbose: 0 });
+      assert.equal(fitDecision(lean)?.path, 'lean-wasm');
+      assert.equal(tf.memory().numTensors, count);
+      assert.ok(count > before);
+      lean.dispose();
+      generic.dispose();
+      x.dispose();
+    });
+  }
+
+  test('centered RMSprop: one step gives the generic path\'s weights, NaNs included', async () => {
+    // tfjs's centered RMSprop takes sqrt(ms − (mg² + ε)), negative for any gradient under about 1e-3 in size:
+    // those weights become NaN on both paths, in the same places.
+    const x = tf.tidy(() => x16().reshape([40, 16]));
+    const build = () => tf.sequential({ layers: [
+      tf.layers.dense({ units: 6, activation: 'tanh', inputShape: [16], kernelInitializer: glorot(13) }),
+      tf.layers.dense({ units: 16, activation: 'sigmoid', kernelInitializer: glorot(14) }),
+    ] });
+    const { lean, generic, leanDecision } = await bothPaths(build, (m) => m.compile({ optimizer: tf.train.rmsprop(0.002, 0.9, 0.5, 1e-7, true), loss: 'binaryCrossentropy' }), x, x, { epochs: 1, batchSize: 40 });
+    assert.equal(leanDecision?.path, 'lean-wasm', leanDecision?.reason);
+    const [wl, wg] = [lean.getWeights(), generic.getWeights()];
+    let nans = 0;
+    wl.forEach((w, i) => {
+      const [a, b] = [w.dataSync(), wg[i].dataSync()];
+      for (let k = 0; k < a.length; k++) {
+        assert.equal(Number.isNaN(a[k]), Number.isNaN(b[k]), `weight ${i}[${k}]: ${a[k]} vs ${b[k]}`);
+        if (Number.isNaN(a[k])) nans++;
+        else assert.ok(Math.abs(a[k] - b[k]) <= 2e-6, `weight ${i}[${k}]: ${a[k]} vs ${b[k]}`);
+      }
+    });
+    assert.ok(nans < wl.reduce((s, w) => s + w.size, 0), 'some weights stay finite');
+    [lean, generic, x].forEach((t) => t.dispose());
+  });
+
+  test('a tied-weights decoder of TransposedDense layers inside tf.sequential, validation split, Adam: same as generic', async () => {
+    const x = tf.tidy(() => x16().reshape([40, 16]));
+    const build = () => {
+      const d1 = tf.layers.dense({ units: 8, inputShape: [16], activation: 'relu', kernelInitializer: glorot(20) });
+      const d2 = tf.layers.dense({ units: 3, activation: 'relu', kernelInitializer: glorot(21) });
+      const enc = tf.sequential({ layers: [d1, d2] });
+      const dec = tf.sequential({ layers: [new TransposedDense({ source: d2, inputShape: [3] }), new TransposedDense({ source: d1, activation: 'sigmoid' })] });
+      return tf.sequential({ layers: [enc, dec] });
+    };
+    const { lean, generic, leanDecision, leanLosses, genericLosses } = await bothPaths(build, (m) => m.compile({ optimizer: 'adam', loss: 'binaryCrossentropy' }), x, x, {
+      epochs: 3, batchSize: 8, validationSplit: 0.25,
+    });
+    assert.equal(leanDecision?.path, 'lean-wasm', leanDecision?.reason);
+    assertSameLosses(leanLosses, genericLosses, 1e-5, 'tied');
+    assertSameWeights(lean, generic, 2e-6, 'tied');
+    [lean, generic, x].forEach((t) => t.dispose());
+  });
+});
+
+describe('what keeps a model off the fast path, and what it says', () => {
+  const cases: [string, () => tf.LayersModel, (m: tf.LayersModel) => void, RegExp][] = [
+    [
+      'an unsupported layer',
+      seq([tf.layers.dense({ units: 4, inputShape: [16] }), tf.layers.repeatVector({ n: 2 }), tf.layers.flatten(), tf.layers.dense({ units: 16, activation: 'sigmoid' })]),
+      (m) => m.compile({ optimizer: 'adam', loss: 'binaryCrossentropy' }),
+      /layer 'repeat_vector_\w+' \(RepeatVector\) \(the fast path has no RepeatVector layer\)/,
+    ],
+    [
+      'a softmax activation',
+      seq([tf.layers.dense({ units: 16, inputShape: [16], activation: 'softmax' })]),
+      (m) => m.compile({ optimizer: 'adam', loss: 'meanSquaredError' }),
+      /layer 'dense_\w+' \(Dense\) uses the softmax activation/,
+    ],
+    [
+      'an unsupported loss',
+      seq([tf.layers.dense({ units: 16, inputShape: [16], activation: 'sigmoid' })]),
+      (m) => m.compile({ optimizer: 'adam', loss: 'meanAbsoluteError' }),
+      /the loss meanAbsoluteError/,
+    ],
+    [
+      'an unsupported optimizer',
+      seq([tf.layers.dense({ units: 16, inputShape: [16], activation: 'sigmoid' })]),
+      (m) => m.compile({ optimizer: 'adamax', loss: 'binaryCrossentropy' }),
+      /the optimizer AdamaxOptimizer/,
+    ],
+    [
+      'metrics',
+      seq([tf.layers.dense({ units: 16, inputShape: [16], activation: 'sigmoid' })]),
+      (m) => m.compile({ optimizer: 'adam', loss: 'binaryCrossentropy', metrics: ['mse'] }),
+      /metrics/,
+    ],
+    [
+      'a regularizer',
+      seq([tf.layers.dense({ units: 16, inputShape: [16], activation: 'sigmoid', kernelRegularizer: tf.regularizers.l2() })]),
+      (m) => m.compile({ optimizer: 'adam', loss: 'binaryCrossentropy' }),
+      /kernel regularizer/,
+    ],
+    [
+      'a skip connection (not a chain)',
+      () => {
+        const input = tf.input({ shape: [16] });
+        const h = tf.layers.dense({ units: 16 }).apply(input) as tf.SymbolicTensor;
+        const sum = tf.layers.add().apply([input, h]) as tf.SymbolicTensor;
+        return tf.model({ inputs: input, outputs: tf.layers.activation({ activation: 'sigmoid' }).apply(sum) as tf.SymbolicTensor });
+      },
+      (m) => m.compile({ optimizer: 'adam', loss: 'binaryCrossentropy' }),
+      /layer 'add_\w+' \(Add\) takes 2 inputs/,
+    ],
+    [
+      'cross-entropy without a sigmoid output',
+      seq([tf.layers.dense({ units: 16, inputShape: [16] })]),
+      (m) => m.compile({ optimizer: 'adam', loss: 'binaryCrossentropy' }),
+      /binary cross-entropy on an output without a sigmoid/,
+    ],
+  ];
+  for (const [label, build, compile, reason] of cases) {
+    test(`${label}: generic path, and the reason names it`, async () => {
+      const m = build();
+      compile(m);
+      const x = tf.randomUniform([8, 16], 0, 1, 'float32', 1);
+      await m.fit(x, x, { epochs: 1, batchSize: 4, verbose: 0 });
+      const d = fitDecision(m);
+      assert.equal(d?.path, 'generic');
+      assert.match(d?.reason ?? '', reason);
+      assert.match(d?.note ?? '', /^Training on the generic path \(slower\): the fast path does not handle /);
+      m.dispose();
+      x.dispose();
+    });
+  }
+
+  test('other backends: no decision, nothing to say', async () => {
+    const m = tf.sequential({ layers: [tf.layers.dense({ units: 16, inputShape: [16], activation: 'sigmoid' })] });
+    m.compile({ optimizer: 'adam', loss: 'binaryCrossentropy' });
+    const x = tf.randomUniform([8, 16]);
+    setLeanTraining(false);
+    try {
+      await m.fit(x, x, { epochs: 1, batchSize: 4, verbose: 0 });
+    } finally {
+      setLeanTraining(true);
+    }
+    assert.equal(fitDecision(m), undefined);
+    m.dispose();
+    x.dispose();
+  });
+
+  test('chains: nested models are opened up; layer classes listed', () => {
+    const inner = tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [5] }), tf.layers.dense({ units: 2 })] });
+    const outer = tf.sequential({ layers: [inner, tf.layers.dense({ units: 5 })] });
+    const chain = chainOf(outer);
+    assert.ok(!('refused' in chain));
+    if (!('refused' in chain)) {
+      assert.deepEqual(chain.layers.map((l) => l.getClassName()), ['Dense', 'Dense', 'Dense']);
+      assert.deepEqual(chain.inShape, [5]);
+      assert.deepEqual(chain.outShape, [5]);
+    }
+    for (const c of ['Dense', 'TransposedDense', 'Flatten', 'Reshape', 'Activation', 'ReLU', 'LeakyReLU', 'ELU', 'Dropout']) {
+      assert.ok(supportedLayerClasses().includes(c), c);
+    }
+    outer.dispose();
+  });
+});
