@@ -1,0 +1,87 @@
+// Golden bytes: the `.aenb` text written for the samples, and for outputs made
+// by the kernel's builders (training, images with their PNG fallback, summary,
+// text, stream, error), must not change when the code that makes them is
+// restructured. The goldens were written before the restructuring; update them
+// (AENB_UPDATE_GOLDEN=1) only for a deliberate change of the format.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { createCodeCell, createMarkdownCell, createNotebook, errorOutput, parseNotebook, serializeNotebook, streamOutput } from '../../src/common/aenb';
+import { historyPayload, imagesOutput, progressPayload, summaryOutput, textOutput, valueOutput, toOutput } from '../../src/kernel/display';
+import { trainingOutputItems } from '../../src/common/outputs';
+import { Autoencoder, StackedAutoencoder } from '../../src/lib/models';
+import { History, type TrainingProgress } from '../../src/lib/training';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const GOLDEN = join(ROOT, 'test', 'fixtures', 'golden', 'outputs.aenb');
+
+test('the samples and fixtures are written back byte for byte', () => {
+  const files = [
+    ...readdirSync(join(ROOT, 'samples')).filter((f) => f.endsWith('.aenb')).map((f) => join(ROOT, 'samples', f)),
+    join(ROOT, 'test', 'fixtures', 'aenb', 'realistic.aenb'),
+    GOLDEN,
+  ];
+  assert.ok(files.length >= 4);
+  for (const f of files) {
+    const text = readFileSync(f, 'utf8');
+    assert.equal(serializeNotebook(parseNotebook(text, f)), text, f);
+  }
+});
+
+function goldenNotebook(): string {
+  const batchLosses = Array.from({ length: 23 }, (_, i) => 0.7 / (1 + i / 3) + (i % 4) * 0.001);
+  const progress: TrainingProgress = {
+    runId: 'run-golden',
+    phase: 'batch',
+    model: 'autoencoder',
+    epoch: 3,
+    epochs: 5,
+    batch: 3,
+    batchesPerEpoch: 10,
+    batchSize: 32,
+    samples: 320,
+    loss: 0.1234,
+    samplesPerSecond: 12345.678,
+    etaSeconds: 61.5,
+    elapsedSeconds: 12.25,
+    history: { loss: [0.5, 0.25], val_loss: [0.55, Number.NaN] },
+    batchLosses,
+  };
+  const h = new History({ epochs: 5, batchSize: 32, samples: 320, steps: 10, model: 'autoencoder' });
+  h.epoch = [0, 1, 2];
+  h.history = { loss: [0.5, 0.25, 0.125], val_loss: [0.55, 0.3, 0.2] };
+  h.batchLosses = batchLosses.slice(0, 21);
+  h.durationMs = 4321;
+  h.stopped = true;
+  h.stopReason = 'interrupted by the user';
+
+  tf.setBackend('cpu');
+  const grid = tf.tidy(() => tf.linspace(0, 1, 3 * 7 * 5).reshape([3, 7, 5]));
+  const vanilla = new Autoencoder({ inputShape: [28, 28], latentDim: 64 });
+  const stacked = new StackedAutoencoder({ inputShape: [28, 28], layers: [64, 36], outputActivation: 'sigmoid' });
+  const cell = createCodeCell('show.everything();');
+  cell.outputs = [
+    toOutput(trainingOutputItems(progressPayload(progress))),
+    toOutput(trainingOutputItems(progressPayload({ ...progress, phase: 'end', stopped: false }))),
+    toOutput(trainingOutputItems(historyPayload(h, 'golden history'))),
+    imagesOutput([{ title: 'Original', images: grid, captions: ['a', 'b', 'c'] }, { title: 'Twice', images: tf.tidy(() => grid.mul(2)) }], { title: 'grid' }),
+    imagesOutput([{ title: 'Gray', images: grid }], { colormap: 'gray' }),
+    summaryOutput(vanilla),
+    summaryOutput(stacked),
+    textOutput('plain'),
+    valueOutput(tf.tensor([1, 2, 3])) ?? textOutput(''),
+    streamOutput('stdout', 'line 1\nline 2\n'),
+    errorOutput(Object.assign(new Error('boom'), { stack: 'Error: boom\n    at Cell 1:1:1' })),
+  ];
+  cell.execution = { order: 1, success: true, durationMs: 5, startedAt: '2026-01-01T00:00:00.000Z' };
+  grid.dispose();
+  return serializeNotebook(createNotebook([createMarkdownCell('# Golden\n'), cell], { title: 'golden' }));
+}
+
+test('outputs made by the kernel builders are written with the golden bytes', () => {
+  const text = goldenNotebook();
+  if (process.env.AENB_UPDATE_GOLDEN === '1') writeFileSync(GOLDEN, text);
+  assert.equal(text, readFileSync(GOLDEN, 'utf8'));
+});
