@@ -21,9 +21,24 @@ export default tseslint.config(
       '@typescript-eslint/no-require-imports': 'off',
     },
   },
-  { files: ['src/lib/**', 'src/kernel/**', 'src/common/**', 'src/cli/**', 'bench/**'], rules: noVscode },
+  { files: ['src/lib/**', 'src/kernel/**', 'src/common/**', 'src/cli/**', 'src/outputs/**', 'src/report/**', 'bench/**'], rules: noVscode },
+  // An output kind's parts run on different sides (src/outputs/kind.ts): only
+  // kernel parts compute; contracts, report views and views stay pure or DOM.
   {
-    files: ['renderers/**'],
+    files: ['src/common/**', 'src/report/**', 'src/outputs/**'],
+    ignores: ['src/outputs/*/kernel.ts', 'src/outputs/*/kernel-*.ts', 'src/outputs/*/png.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'vscode', message: 'Only src/extension.ts, src/notebook and src/commands may import vscode.' }],
+        patterns: [
+          { group: ['@tensorflow/*', '**/src/lib/**', '../lib/**', '../../lib/**', '../kernel/**', '../../kernel/**'], message: 'Only an output kind\'s kernel part (kernel.ts) may use TensorFlow.js or the library.' },
+          { group: ['node:*'], message: 'Shared code runs in the renderer too: no Node modules here (kernel parts may).' },
+        ],
+      }],
+    },
+  },
+  {
+    files: ['renderers/**', 'src/outputs/*/view.ts', 'src/outputs/*/view-*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         paths: [{ name: 'vscode', message: 'The renderer runs in a webview: no vscode module.' }],

@@ -3,7 +3,7 @@
 //  - live updates of that run (the output replaced in place, as during training),
 //  - a 10x10 image grid (first render and a colormap switch).
 // Build with `npm run build`, run with `node out/bench/renderer.js`.
-import { IMAGES_MIME, TRAINING_MIME, batchSeries, decodeFloat32, imagesPayload } from '../src/common/outputs';
+import { IMAGES_MIME, TRAINING_MIME, batchSeries, decodeFloat32, imagesPayload } from '../src/outputs';
 import { startHarness, renderTimed } from '../test/renderer/harness';
 import { mnist, trainingFixture } from '../test/renderer/fixtures';
 

@@ -1,29 +1,19 @@
-// Notebook renderer for Autoencoder Notebooks: draws training progress and
-// history, image grids and model summaries (MIME types in src/common/outputs).
-// Entry point of dist/renderer.js; VS Code calls `activate` once per webview.
+// Notebook renderer for Autoencoder Notebooks: draws every output kind that
+// has a view (src/outputs/registry.ts: training charts, image grids, model
+// summaries), through the kind's check and view. Entry point of
+// dist/renderer.js; VS Code calls `activate` once per webview, and the HTML
+// report calls it once per page.
 import uplotCss from 'uplot/dist/uPlot.min.css';
 import css from './style.css';
-import {
-  IMAGES_MIME,
-  SUMMARY_MIME,
-  TRAINING_MIME,
-  type ImagesPayload,
-  type SummaryPayload,
-  type TrainingPayload,
-  checkImagesPayload,
-  checkSummaryPayload,
-  checkTrainingPayload,
-  isHostToRendererMessage,
-} from '../src/common/outputs';
+import { isHostToRendererMessage } from '../src/common/messages/renderer';
+import type { OutputView, ViewHost } from '../src/outputs/kind';
+import { kindOf } from '../src/outputs/registry';
 import type { ActivationFunction, OutputItem, RendererApi, RendererContext } from './types';
 import { h } from './dom';
-import { TrainingView, type ViewHost } from './training';
-import { ImagesView } from './images';
-import { SummaryView } from './summary';
 
 export type { ActivationFunction, OutputItem, RendererApi, RendererContext } from './types';
 
-type View = TrainingView | ImagesView | SummaryView;
+type View = OutputView<unknown>;
 
 interface Entry {
   id: string;
@@ -48,7 +38,7 @@ function problemBox(message: string): HTMLElement {
   return h('div', { class: 'aenb-root' }, h('p', { class: 'aenb-error', role: 'alert' }, `Cannot show this output: ${message}`));
 }
 
-export const activate: ActivationFunction = (context: RendererContext) => {
+export const activate: ActivationFunction = (context: RendererContext<unknown>) => {
   const entries = new Map<string, Entry>();
   const byElement = new WeakMap<HTMLElement, Entry>();
   const host: ViewHost = {};
@@ -56,10 +46,7 @@ export const activate: ActivationFunction = (context: RendererContext) => {
 
   context.onDidReceiveMessage?.((m: unknown) => {
     if (!isHostToRendererMessage(m)) return;
-    for (const e of entries.values()) {
-      if (m.type === 'interruptAck' && e.view instanceof TrainingView && e.view.runId === m.runId) e.view.onInterruptAck(m.ok, m.message);
-      if (m.type === 'savePngDone' && e.view instanceof ImagesView) e.view.onSaveDone(m.ok, m.message);
-    }
+    for (const e of entries.values()) e.view?.onMessage?.(m);
   });
 
   // VS Code changes theme variables on <html> and classes on <body>: re-read colors.
@@ -69,7 +56,7 @@ export const activate: ActivationFunction = (context: RendererContext) => {
     themeQueued = true;
     requestAnimationFrame(() => {
       themeQueued = false;
-      for (const e of entries.values()) e.view?.refreshTheme();
+      for (const e of entries.values()) e.view?.refreshTheme?.();
     });
   };
   if (typeof MutationObserver !== 'undefined') {
@@ -79,10 +66,7 @@ export const activate: ActivationFunction = (context: RendererContext) => {
   }
 
   function create(mime: string): View | undefined {
-    if (mime === TRAINING_MIME) return new TrainingView(host);
-    if (mime === IMAGES_MIME) return new ImagesView(host);
-    if (mime === SUMMARY_MIME) return new SummaryView();
-    return undefined;
+    return kindOf(mime)?.view?.create(host);
   }
 
   function dispose(entry: Entry): void {
@@ -107,11 +91,8 @@ export const activate: ActivationFunction = (context: RendererContext) => {
         problem = `invalid JSON (${(err as Error).message})`;
       }
       if (!problem) {
-        problem =
-          item.mime === TRAINING_MIME ? checkTrainingPayload(data)
-          : item.mime === IMAGES_MIME ? checkImagesPayload(data)
-          : item.mime === SUMMARY_MIME ? checkSummaryPayload(data)
-          : `unsupported MIME type ${item.mime}`;
+        const kind = kindOf(item.mime);
+        problem = kind?.view ? kind.check?.(data) : `unsupported MIME type ${item.mime}`;
       }
       if (problem) {
         if (entry) dispose(entry);
@@ -131,10 +112,7 @@ export const activate: ActivationFunction = (context: RendererContext) => {
       }
       entries.set(entry.id, entry);
       try {
-        const view = entry.view;
-        if (view instanceof TrainingView) view.update(data as TrainingPayload);
-        else if (view instanceof ImagesView) view.update(data as ImagesPayload);
-        else if (view instanceof SummaryView) view.update(data as SummaryPayload);
+        entry.view?.update(data);
       } catch (err) {
         dispose(entry);
         byElement.delete(element);

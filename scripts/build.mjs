@@ -43,20 +43,39 @@ const common = {
   keepNames: true,
 };
 
+// Each output kind (src/outputs/<kind>/) imports its side-specific parts from
+// ./kernel, ./view and ./report; a bundle that runs elsewhere gets a stub
+// (`export const <part> = undefined`) instead, so that no TensorFlow.js
+// reaches the renderer and no DOM code or markdown-it reaches the kernel.
+function stubOutputParts(parts) {
+  const request = new RegExp(`^\\./(${parts.join('|')})$`);
+  return {
+    name: 'stub-output-parts',
+    setup(build) {
+      build.onResolve({ filter: request }, (args) => {
+        if (!/[\\/]src[\\/]outputs[\\/][^\\/]+$/.test(args.resolveDir)) return undefined;
+        return { path: join(args.resolveDir, args.path), namespace: 'output-part-stub', pluginData: args.path.slice(2) };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'output-part-stub' }, (args) => ({ contents: `export const ${args.pluginData} = undefined;\n`, loader: 'js' }));
+    },
+  };
+}
+
+const nodeDist = (name, entry, stubs) => ({
+  ...common,
+  entryPoints: present({ [name]: entry }),
+  outdir: 'dist',
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: nodeExternal,
+  plugins: [stubOutputParts(stubs)],
+});
+
 const builds = [
-  {
-    ...common,
-    entryPoints: present({
-      extension: 'src/extension.ts',
-      kernel: 'src/kernel/main.ts',
-      cli: 'src/cli/cli.ts',
-    }),
-    outdir: 'dist',
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    external: nodeExternal,
-  },
+  nodeDist('extension', 'src/extension.ts', ['kernel', 'view']),
+  nodeDist('kernel', 'src/kernel/main.ts', ['view', 'report']),
+  nodeDist('cli', 'src/cli/cli.ts', ['kernel', 'view']),
   {
     ...common,
     entryPoints: present({ renderer: 'renderers/index.ts' }),
@@ -65,6 +84,7 @@ const builds = [
     format: 'esm',
     target: 'es2022',
     loader: { '.css': 'text' },
+    plugins: [stubOutputParts(['kernel', 'report'])],
   },
   {
     ...common,

@@ -291,7 +291,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stderr.write('aenb: --html needs the renderer bundle (renderer.js) beside cli.js; build with npm run build.\n');
         return 2;
       }
-      const { renderHtmlReport } = await import('../common/report');
+      const { renderHtmlReport } = await import('../report');
       await writeAtomic(args.html, renderHtmlReport(result.notebook, { rendererJs: renderer }));
     }
     const seconds = (Date.now() - t0) / 1000;

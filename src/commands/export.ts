@@ -2,7 +2,7 @@
 // as one self-contained HTML file drawn by the same renderer bundle.
 import { readFile } from 'node:fs/promises';
 import * as vscode from 'vscode';
-import { renderHtmlReport } from '../common/report';
+import { renderHtmlReport } from '../report';
 import { notebookFromPlain } from '../notebook/convert';
 import { plainFromDocument } from '../notebook/serializer';
 import { parseExportArgs, reportFileName } from './args';

@@ -52,6 +52,10 @@
 // `outputDataFromBytes` / `outputDataToBytes` convert between the raw bytes
 // VS Code and the kernel use and this stored form.
 
+import { base64ToBytes, bytesToBase64, isBase64 } from './base64';
+
+export { base64ToBytes, bytesToBase64, isBase64 };
+
 // ---------------------------------------------------------------------------
 // Constants and types
 
@@ -214,71 +218,6 @@ export function mimeDataKind(mime: string): MimeDataKind {
   return 'binary';
 }
 
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const B64_INDEX = (() => {
-  const t = new Int16Array(128).fill(-1);
-  for (let i = 0; i < B64.length; i++) t[B64.charCodeAt(i)] = i;
-  return t;
-})();
-
-/** Standard base64 (with "=" padding, no line breaks). */
-export function bytesToBase64(bytes: Uint8Array): string {
-  const parts: string[] = [];
-  let chunk = '';
-  const full = bytes.length - (bytes.length % 3);
-  for (let i = 0; i < full; i += 3) {
-    const n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
-    chunk += B64[n >> 18] + B64[(n >> 12) & 63] + B64[(n >> 6) & 63] + B64[n & 63];
-    if (chunk.length >= 8192) {
-      parts.push(chunk);
-      chunk = '';
-    }
-  }
-  const rest = bytes.length - full;
-  if (rest === 1) {
-    const n = bytes[full] << 16;
-    chunk += B64[n >> 18] + B64[(n >> 12) & 63] + '==';
-  } else if (rest === 2) {
-    const n = (bytes[full] << 16) | (bytes[full + 1] << 8);
-    chunk += B64[n >> 18] + B64[(n >> 12) & 63] + B64[(n >> 6) & 63] + '=';
-  }
-  parts.push(chunk);
-  return parts.join('');
-}
-
-/** Whether `text` is standard, padded base64 with no whitespace (the form `.aenb` stores). */
-export function isBase64(text: string): boolean {
-  return text.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(text);
-}
-
-/** Decodes standard padded base64; throws a `TypeError` naming the first bad character. */
-export function base64ToBytes(text: string): Uint8Array {
-  if (text.length % 4 !== 0) {
-    throw new TypeError(`invalid base64: length ${text.length} is not a multiple of 4`);
-  }
-  const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  const out = new Uint8Array((text.length / 4) * 3 - pad);
-  let o = 0;
-  for (let i = 0; i < text.length; i += 4) {
-    let n = 0;
-    for (let j = 0; j < 4; j++) {
-      const pos = i + j;
-      const c = text.charCodeAt(pos);
-      let v: number;
-      if (c === 61 /* = */ && pos >= text.length - pad) v = 0;
-      else {
-        v = c < 128 ? B64_INDEX[c] : -1;
-        if (v < 0) throw new TypeError(`invalid base64: unexpected ${JSON.stringify(text[pos])} at offset ${pos}`);
-      }
-      n = (n << 6) | v;
-    }
-    if (o < out.length) out[o++] = n >> 16;
-    if (o < out.length) out[o++] = (n >> 8) & 255;
-    if (o < out.length) out[o++] = n & 255;
-  }
-  return out;
-}
-
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: false });
 
@@ -354,45 +293,6 @@ export function findParametersCell(nb: AenbNotebook): { cell: AenbCodeCell; inde
     if (cell.kind === 'code' && hasTag(cell, PARAMETERS_TAG)) return { cell, index };
   }
   return undefined;
-}
-
-/** A one-item output. For binary MIME types pass bytes; for others the text or JSON value. */
-export function textOutput(text: string, mime: string = MIME.textPlain): AenbOutput {
-  return { items: [{ mime, data: text }] };
-}
-
-export function streamOutput(stream: 'stdout' | 'stderr', text: string): AenbOutput {
-  return textOutput(text, stream === 'stdout' ? MIME.stdout : MIME.stderr);
-}
-
-export function jsonOutput(value: JsonValue, mime: string = MIME.json): AenbOutput {
-  return { items: [{ mime, data: value }] };
-}
-
-export function binaryOutput(mime: string, bytes: Uint8Array): AenbOutput {
-  return { items: [{ mime, data: bytesToBase64(bytes) }] };
-}
-
-/** `NotebookErrorData` for any thrown value. */
-export function errorData(error: unknown): NotebookErrorData {
-  if (error !== null && typeof error === 'object') {
-    const e = error as { name?: unknown; message?: unknown; stack?: unknown };
-    const data: NotebookErrorData = {
-      name: typeof e.name === 'string' ? e.name : 'Error',
-      message: typeof e.message === 'string' ? e.message : String(error),
-    };
-    if (typeof e.stack === 'string') data.stack = e.stack;
-    return data;
-  }
-  return { name: 'Error', message: String(error) };
-}
-
-/** An error output (`MIME.error`), as VS Code's `NotebookCellOutputItem.error` makes. */
-export function errorOutput(error: unknown): AenbOutput {
-  const data = errorData(error);
-  const json: JsonObject = { name: data.name, message: data.message };
-  if (data.stack !== undefined) json.stack = data.stack;
-  return { items: [{ mime: MIME.error, data: json }] };
 }
 
 /** Splits text after every "\n"; each line keeps its terminator. `join('')` restores the text exactly. */

@@ -13,7 +13,10 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { format } from 'node:util';
 import * as vm from 'node:vm';
 import { AenbOutput, MIME, NotebookErrorData } from '../common/aenb';
-import { trainingOutputItems } from '../common/outputs';
+import { errorOutput } from '../outputs/error';
+import { streamOutput } from '../outputs/stream';
+import { textOutput } from '../outputs/text';
+import { progressPayload, trainingOutput } from '../outputs/training/kernel';
 import type { ExecuteRequest, KernelMessage, KernelOptions } from '../common/protocol';
 import { initBackend } from '../lib/backend';
 import * as data from '../lib/data';
@@ -22,22 +25,9 @@ import { Autoencoder, AutoencoderModel, StackedAutoencoder } from '../lib/models
 import { loadModel } from '../lib/model-io';
 import { addNoise } from '../lib/noise';
 import { fitDecision } from '../lib/lean/fit';
-import { addTrainingObserver, History, stopAllTraining, TrainingProgress } from '../lib/training';
+import { addTrainingObserver, stopAllTraining, TrainingProgress } from '../lib/training';
 import { describeModel } from '../lib/summary';
-import {
-  historyPayload,
-  imagesOutput,
-  markdownOutput,
-  progressPayload,
-  reconstructionsOutput,
-  summaryOutput,
-  textOutput,
-  toOutput,
-  valueOutput,
-  ImageRowInput,
-  ReconstructionOptions,
-  ShowImagesOptions,
-} from './display';
+import { showApi, valueOutput } from './display';
 import { CellSyntaxError, mapStackTrace, TransformedCell, transformCell } from './transform';
 
 interface Execution {
@@ -105,7 +95,7 @@ export class KernelRuntime {
         },
         onWarning: (m) => {
           opts.onWarning?.(m);
-          if (exec) this.emitTo(exec, { items: [{ mime: MIME.stderr, data: `warning: ${m}\n` }] });
+          if (exec) this.emitTo(exec, streamOutput('stderr', `warning: ${m}\n`));
         },
       });
     };
@@ -113,15 +103,7 @@ export class KernelRuntime {
       mnist: { loadData: withProgress('mnist') },
       fashionMnist: { loadData: withProgress('fashion-mnist') },
     };
-    const show = {
-      history: (h: History | tf.History, title?: string) => this.display(toOutput(trainingOutputItems(historyPayload(h, title)))),
-      images: (rows: ImageRowInput[], opts?: ShowImagesOptions) => this.display(imagesOutput(rows, opts)),
-      reconstructions: (model: AutoencoderModel | tf.LayersModel, x: tf.Tensor, opts?: ReconstructionOptions) =>
-        this.display(reconstructionsOutput(model, x, opts)),
-      summary: (model: AutoencoderModel | tf.LayersModel) => this.display(summaryOutput(model)),
-      text: (...args: unknown[]) => this.display(textOutput(format(...args))),
-      markdown: (md: string) => this.display(markdownOutput(String(md))),
-    };
+    const show = showApi((output) => this.display(output));
     return {
       tf,
       datasets,
@@ -320,7 +302,7 @@ export class KernelRuntime {
     if (p.phase === 'begin' && p.note) this.note(p.note);
     const final = p.phase === 'end';
     const payload = progressPayload(p);
-    this.emitTo(exec, toOutput(trainingOutputItems(payload)), `train:${p.runId}`, !final && p.phase !== 'epoch' && p.phase !== 'begin');
+    this.emitTo(exec, trainingOutput(payload), `train:${p.runId}`, !final && p.phase !== 'epoch' && p.phase !== 'begin');
     this.send({
       type: 'progress',
       id: exec.id,
@@ -391,7 +373,7 @@ export class KernelRuntime {
     const exec = this.current;
     const err = errorData(e, exec?.cellName ?? 'cell');
     if (exec && !exec.finished) {
-      this.emitTo(exec, { items: [{ mime: MIME.error, data: { name: err.name, message: err.message, stack: err.stack ?? '' } }] });
+      this.emitTo(exec, errorOutput(err));
     } else {
       this.send({ type: 'log', level: 'error', message: `Uncaught error outside a running cell: ${err.name}: ${err.message}\n${err.stack ?? ''}` });
     }

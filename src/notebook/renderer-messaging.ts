@@ -2,8 +2,8 @@
 // notebook's kernel) and "Save as PNG" (a save dialog in the host, since a
 // notebook webview cannot download files).
 import * as vscode from 'vscode';
-import { base64ToBytes } from '../common/aenb';
-import { HostToRendererMessage, isRendererToHostMessage, RENDERER_ID, SavePngMessage } from '../common/outputs';
+import { base64ToBytes } from '../common/base64';
+import { HostToRendererMessage, isRendererToHostMessage, RENDERER_ID, SavePngMessage } from '../common/messages/renderer';
 import { AenbKernelController } from './controller';
 
 export function registerRendererMessaging(kernels: AenbKernelController, log: vscode.LogOutputChannel): vscode.Disposable {

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { AenbOutput, CODE_LANGUAGES, CodeLanguage } from '../common/aenb';
-import { TRAINING_MIME } from '../common/outputs';
+import { TRAINING_MIME } from '../outputs/training/contract';
 import type { KernelBackendInfo, ProgressMessage } from '../common/protocol';
 import { ExecutionResult, KernelClient } from '../kernel/client';
 import { errorCellOutput, outputToPlain } from './convert';

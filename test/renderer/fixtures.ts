@@ -12,7 +12,7 @@ import {
   imagesPayload,
   newTrainingPayload,
   summaryPayload,
-} from '../../src/common/outputs';
+} from '../../src/outputs';
 import { mulberry32 } from '../../src/lib/random';
 
 /** Deterministic PRNG: the library's own mulberry32. */

@@ -4,7 +4,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { IMAGES_MIME, SUMMARY_MIME, TRAINING_MIME, base64ToBytes, bytesToBase64, imageToRgba, type ImagesPayload, type TrainingPayload } from '../../src/common/outputs';
+import { IMAGES_MIME, SUMMARY_MIME, TRAINING_MIME, base64ToBytes, bytesToBase64, imageToRgba, type ImagesPayload, type TrainingPayload } from '../../src/outputs';
+import { OUTPUT_KINDS } from '../../src/outputs/registry';
 import { type Harness, type Theme, messages, render, screenshot, setTheme, startHarness } from './harness';
 import { imagesFixture, summaryFixture, trainingFixture } from './fixtures';
 
@@ -398,5 +399,26 @@ describe('safety and accessibility', () => {
     await render(page, 'grow', 'o-grow', TRAINING_MIME, trainingFixture({ runId: 'grow', epochs: 5, done: 2, batchesPerEpoch: 100 }));
     assert.equal(await page.locator('#grow .uplot').count(), 1);
     assert.ok(await page.evaluate(() => (window as unknown as { __u: Element }).__u !== document.querySelector('#grow .uplot')));
+  });
+});
+
+describe('the registry of output kinds', () => {
+  test('every kind the renderer draws renders through it; other MIME types are refused', async () => {
+    const fixtures: Record<string, unknown> = {
+      training: trainingFixture({ epochs: 3, batchesPerEpoch: 10 }),
+      images: imagesFixture(2),
+      summary: summaryFixture(),
+    };
+    const rendered = OUTPUT_KINDS.filter((k) => k.rendered);
+    assert.deepEqual(rendered.map((k) => k.name), Object.keys(fixtures), 'a fixture for every kind the renderer draws');
+    for (const kind of rendered) {
+      await render(page, `kind-${kind.name}`, `o-kind-${kind.name}`, kind.mimes[0], fixtures[kind.name]);
+      assert.equal(await page.locator(`#kind-${kind.name} .aenb-${kind.name}`).count(), 1, `${kind.name} view`);
+      await render(page, `kind-bad-${kind.name}`, `o-kind-bad-${kind.name}`, kind.mimes[0], { version: 1 });
+      assert.match(await text(`#kind-bad-${kind.name} .aenb-error`), /Cannot show this output: /, `${kind.name} check`);
+    }
+    await render(page, 'kind-none', 'o-kind-none', 'text/markdown', '# not ours');
+    assert.equal(await page.locator('#kind-none .aenb-root').count(), 1);
+    assert.match(await text('#kind-none .aenb-error'), /unsupported MIME type text\/markdown/);
   });
 });

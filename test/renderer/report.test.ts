@@ -10,8 +10,8 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createCodeCell, createMarkdownCell, createNotebook, outputDataFromBytes, type AenbNotebook } from '../../src/common/aenb';
-import { imagesOutputItems, summaryOutputItems, trainingOutputItems, encodePng, type OutputItemBytes } from '../../src/common/outputs';
-import { renderHtmlReport } from '../../src/common/report';
+import { imagesOutputItems, summaryOutputItems, trainingOutputItems, encodePng, type OutputItemBytes } from '../../src/outputs';
+import { renderHtmlReport } from '../../src/report';
 import { CHROMIUM, CHROMIUM_ARGS, RENDERER_JS, SHOTS } from './harness';
 import { imagesFixture, summaryFixture, trainingFixture } from './fixtures';
 

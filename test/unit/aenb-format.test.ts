@@ -11,7 +11,6 @@ import {
   createCodeCell,
   createMarkdownCell,
   createNotebook,
-  errorOutput,
   findParametersCell,
   isBase64,
   jsonErrorOffsetFromMessage,
@@ -26,6 +25,7 @@ import {
   type JsonObject,
   type JsonValue,
 } from '../../src/common/aenb';
+import { errorOutput } from '../../src/outputs';
 
 // out/test/unit/*.test.js -> repository root
 const FIXTURES = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'aenb');
@@ -448,7 +448,7 @@ describe('aenb: output data', () => {
     const out = errorOutput(err);
     assert.equal(out.items[0].mime, 'application/vnd.code.notebook.error');
     assert.deepEqual(out.items[0].data, { name: 'RangeError', message: 'bad shape', stack: err.stack ?? '' });
-    assert.deepEqual(errorOutput('plain string').items[0].data, { name: 'Error', message: 'plain string' });
+    assert.deepEqual(errorOutput('plain string').items[0].data, { name: 'Error', message: 'plain string', stack: '' });
   });
 
   test('the serializer refuses in-memory values it could not read back', () => {

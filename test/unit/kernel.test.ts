@@ -6,7 +6,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { AenbOutput } from '../../src/common/aenb';
-import { TRAINING_MIME, SUMMARY_MIME, IMAGES_MIME, type TrainingPayload, type SummaryPayload, type ImagesPayload } from '../../src/common/outputs';
+import { TRAINING_MIME, SUMMARY_MIME, IMAGES_MIME, type TrainingPayload, type SummaryPayload, type ImagesPayload } from '../../src/outputs';
 import { KernelClient, type ExecutionResult } from '../../src/kernel/client';
 import { OutputCollector } from '../../src/cli/run';
 

@@ -16,7 +16,7 @@ import {
   type AenbNotebook,
   type AenbOutput,
 } from '../../src/common/aenb';
-import { TRAINING_MIME } from '../../src/common/outputs';
+import { TRAINING_MIME } from '../../src/outputs';
 import { OutputCollector } from '../../src/cli/run';
 import {
   AENB_META_KEY,

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { TRAINING_MIME, type TrainingPayload } from '../../../src/common/outputs';
+import { TRAINING_MIME, type TrainingPayload } from '../../../src/outputs';
 import type { KernelBackendInfo } from '../../../src/common/protocol';
 import {
   COMMANDS,

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { parseNotebook } from '../../../src/common/aenb';
-import { SUMMARY_MIME, type SummaryPayload } from '../../../src/common/outputs';
+import { SUMMARY_MIME, type SummaryPayload } from '../../../src/outputs';
 import { bridgeCall } from '../../support/ui-bridge';
 import { COMMANDS, EXTENSION_ID, cellWith, codeCells, json, kernelProcesses, onlyItem, outputSnapshot, showNotebook, sleep, startCells, waitFor, workspaceFile } from '../helpers';
 

@@ -16,7 +16,7 @@ import {
   type ImagesPayload,
   type SummaryPayload,
   type TrainingPayload,
-} from '../../../src/common/outputs';
+} from '../../../src/outputs';
 import {
   COMMANDS,
   EXTENSION_ID,

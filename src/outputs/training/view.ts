@@ -5,22 +5,12 @@
 // while training a progress bar, counters, throughput, ETA and a Stop button.
 // Live updates go through `update()`: the chart instance and its element stay.
 import uPlot from 'uplot';
-import {
-  type TrainingPayload,
-  type InterruptMessage,
-  decodeBatchSeries,
-  formatCount,
-  formatDuration,
-  formatMetric,
-  historyLength,
-  seriesNames,
-} from '../src/common/outputs';
-import { cssColor, cssVar, h, setAttr, setText, uniqueId } from './dom';
+import { formatCount, formatDuration, formatMetric } from '../../common/formatting';
+import type { HostToRendererMessage, InterruptMessage } from '../../common/messages/renderer';
+import { cssColor, cssVar, h, setAttr, setText, uniqueId } from '../../../renderers/dom';
+import type { OutputView, ViewHost, ViewPart } from '../kind';
+import { type TrainingPayload, decodeBatchSeries, historyLength, seriesNames } from './contract';
 import { decimateForView } from './decimate';
-
-export interface ViewHost {
-  postMessage?(message: unknown): void;
-}
 
 interface Palette {
   fg: string;
@@ -83,7 +73,7 @@ function epochLabel(x: number, batchesPerEpoch: number): string {
   return `Epoch ${e + 1}, batch ${formatCount(b)}/${formatCount(batchesPerEpoch)}`;
 }
 
-export class TrainingView {
+export class TrainingView implements OutputView<TrainingPayload> {
   readonly root: HTMLElement;
   private readonly titleEl: HTMLElement;
   private readonly badge: HTMLElement;
@@ -240,6 +230,10 @@ export class TrainingView {
   }
 
   /** Host reply to the Stop button. */
+  onMessage(m: HostToRendererMessage): void {
+    if (m.type === 'interruptAck' && m.runId === this.runId) this.onInterruptAck(m.ok, m.message);
+  }
+
   onInterruptAck(ok: boolean, message?: string): void {
     if (ok) return;
     this.stopping = false;
@@ -764,3 +758,5 @@ export class TrainingView {
     setText(this.live, `Epoch ${x}: ${readings.join(', ')}`);
   }
 }
+
+export const view: ViewPart<TrainingPayload> = { create: (host) => new TrainingView(host) };

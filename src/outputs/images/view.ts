@@ -3,17 +3,12 @@
 // colormap choice (viridis, gray) with a color bar, a size slider, click (or
 // Enter) to enlarge a whole column side by side with a pixel read-out, and
 // "Save PNG" (a composed figure with titles and captions).
-import {
-  type Colormap,
-  type ImagesPayload,
-  type SavePngMessage,
-  COLORMAPS,
-  base64ToBytes,
-  colormapLut,
-  imageToRgba,
-} from '../src/common/outputs';
-import { download, h, setText, uniqueId } from './dom';
-import type { ViewHost } from './training';
+import { base64ToBytes } from '../../common/base64';
+import { COLORMAPS, colormapLut, imageToRgba, type Colormap } from '../../common/colormap';
+import type { HostToRendererMessage, SavePngMessage } from '../../common/messages/renderer';
+import { download, h, setText, uniqueId } from '../../../renderers/dom';
+import type { OutputView, ViewHost, ViewPart } from '../kind';
+import type { ImagesPayload } from './contract';
 
 interface Decoded {
   width: number;
@@ -51,7 +46,7 @@ function sizeCanvas(canvas: HTMLCanvasElement, img: Decoded, scale: number): voi
   canvas.style.height = `${img.height * scale}px`;
 }
 
-export class ImagesView {
+export class ImagesView implements OutputView<ImagesPayload> {
   readonly root: HTMLElement;
   private readonly titleEl: HTMLElement;
   private readonly info: HTMLElement;
@@ -390,7 +385,13 @@ export class ImagesView {
     setText(this.note, blob ? `Saved ${fileName}` : 'Could not create the PNG');
   }
 
+  onMessage(m: HostToRendererMessage): void {
+    if (m.type === 'savePngDone') this.onSaveDone(m.ok, m.message);
+  }
+
   onSaveDone(ok: boolean, message?: string): void {
     setText(this.note, ok ? 'Saved' : `Not saved${message ? ': ' + message : ''}`);
   }
 }
+
+export const view: ViewPart<ImagesPayload> = { create: (host) => new ImagesView(host) };

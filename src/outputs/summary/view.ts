@@ -1,10 +1,12 @@
 // Model summary: the table Keras prints (layer, type, output shape, parameters)
 // with a bar showing each layer's share of the parameters, tied weights marked
 // (and counted once, at their owner), and totals.
-import { type SummaryPayload, formatCount, formatParamBytes, formatShape } from '../src/common/outputs';
-import { h, uniqueId } from './dom';
+import { formatCount } from '../../common/formatting';
+import { h, uniqueId } from '../../../renderers/dom';
+import type { OutputView, ViewPart } from '../kind';
+import { type SummaryPayload, formatParamBytes, formatShape } from './contract';
 
-export class SummaryView {
+export class SummaryView implements OutputView<SummaryPayload> {
   readonly root: HTMLElement;
 
   constructor() {
@@ -110,3 +112,5 @@ export class SummaryView {
 
   refreshTheme(): void {}
 }
+
+export const view: ViewPart<SummaryPayload> = { create: () => new SummaryView() };

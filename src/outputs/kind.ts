@@ -1,0 +1,92 @@
+// What an output kind is. Each kind is one folder of src/outputs/ holding
+// everything about it, and one line of the table in ./registry.ts:
+//
+//   contract.ts   MIME type, payload type, runtime check, text fallback,
+//                 output items (pure: no Node, no DOM; every side imports it)
+//   kernel.ts     exports `kernel`: the `show.*` functions it adds and the
+//                 last-expression values it displays (runs in the kernel)
+//   view.ts       exports `view`: the renderer's view (DOM, in the webview and
+//                 the HTML report); only kinds that our renderer draws
+//   report.ts     the HTML report's static view of an output (pure)
+//   index.ts      the `OutputKind` that puts the parts together
+//
+// Every bundle imports the one table, and the build (scripts/build.mjs) keeps
+// each side's parts out of the others' bundles: the renderer bundle gets
+// `kernel` as undefined (no TensorFlow.js in a webview), and the extension
+// host and CLI bundles get `view` and `kernel` as undefined. A part is read
+// only on its own side.
+//
+// Adding a kind: a new folder like the others, one line in ./registry.ts, and
+// (when our renderer draws it) its MIME type in package.json's
+// `contributes.notebookRenderer[0].mimeTypes` (a unit test checks the two agree).
+import type { AenbOutput } from '../common/aenb';
+import type { HostToRendererMessage } from '../common/messages/renderer';
+
+/** One representation of an output, as raw bytes (what VS Code and the kernel hold). */
+export interface OutputItemBytes {
+  mime: string;
+  data: Uint8Array;
+}
+
+/** An output item as the report gets it (the stored form of the `.aenb` file). */
+export interface ReportItem {
+  mime: string;
+  /** Text MIME types: the text; JSON MIME types: the value (or its JSON text); binary: base64 (or bytes). */
+  data: unknown;
+}
+
+/** What the report gives a kind's report view. */
+export interface ReportContext {
+  /** All items of the output (a kind may use the text/plain fallback, say). */
+  readonly items: readonly ReportItem[];
+  /** The item of a MIME type, if the output has one. */
+  item(mime: string): ReportItem | undefined;
+}
+
+/** The kernel side of a kind. */
+export interface KernelPart {
+  /** Functions added to the cells' `show` object; each returns the output to show. */
+  readonly show?: Readonly<Record<string, (...args: any[]) => AenbOutput>>;
+  /** The output for a cell's last expression, when this kind shows such values (kinds are asked in table order). */
+  display?(value: unknown): AenbOutput | undefined;
+}
+
+/** What a view may ask of the renderer around it. */
+export interface ViewHost {
+  /** Posts a message to the extension host; absent where there is none (the HTML report). */
+  postMessage?(message: unknown): void;
+}
+
+/** A renderer view: created once per output element, updated in place on live updates. */
+export interface OutputView<P> {
+  readonly root: HTMLElement;
+  update(payload: P): void;
+  /** The theme changed: re-read colors. */
+  refreshTheme?(): void;
+  /** A message from the host reached this webview. */
+  onMessage?(message: HostToRendererMessage): void;
+  dispose(): void;
+}
+
+export interface ViewPart<P> {
+  create(host: ViewHost): OutputView<P>;
+}
+
+export interface OutputKind<P = unknown> {
+  /** Folder name, e.g. "training". */
+  readonly name: string;
+  /** The MIME types of this kind (the first is the main one). */
+  readonly mimes: readonly string[];
+  /** True when our renderer draws it (its MIME type is in package.json's renderer contribution). */
+  readonly rendered: boolean;
+  /** For JSON payloads: a problem description, or undefined when `value` is a valid payload. */
+  check?(value: unknown): string | undefined;
+  /** The text/plain fallback of a payload. */
+  text?(payload: P): string;
+  /** The report's static HTML for this output, or undefined to let the next representation try. */
+  report?(item: ReportItem, ctx: ReportContext): string | undefined;
+  /** Kernel side (undefined outside the kernel bundle). */
+  readonly kernel?: KernelPart;
+  /** Renderer view (undefined outside the renderer bundle). */
+  readonly view?: ViewPart<P>;
+}

@@ -1,0 +1,78 @@
+// Training in the kernel: payloads from live progress events and from finished
+// histories (ours and tfjs's), `show.history`, and a History as a cell's value.
+import * as tf from '@tensorflow/tfjs';
+import type { AenbOutput } from '../../common/aenb';
+import { History, type TrainingProgress } from '../../lib/training';
+import type { KernelPart } from '../kind';
+import { toOutput } from '../payload';
+import { batchSeries, historyFromKeras, jsonNumber, newTrainingPayload, trainingOutputItems, type TrainingPayload } from './contract';
+
+/** The training payload for a live progress event. */
+export function progressPayload(p: TrainingProgress, state: TrainingPayload['state'] = p.phase === 'end' ? (p.stopped ? 'stopped' : 'done') : 'running'): TrainingPayload {
+  const payload = newTrainingPayload({
+    runId: p.runId,
+    epochs: p.epochs,
+    batchesPerEpoch: p.batchesPerEpoch,
+    title: p.model,
+    samples: p.samples,
+    batchSize: p.batchSize,
+  });
+  payload.state = state;
+  const finished = p.history.loss?.length ?? 0;
+  payload.epoch = finished;
+  payload.batch = p.phase === 'batch' ? p.batch : 0;
+  payload.samplesPerSecond = jsonNumber(p.samplesPerSecond) ?? undefined;
+  payload.etaSeconds = state === 'running' ? (jsonNumber(p.etaSeconds) ?? undefined) : undefined;
+  payload.elapsedSeconds = p.elapsedSeconds;
+  payload.history = historyFromKeras(p.history);
+  if (p.batchLosses.length) payload.batches = batchSeries(p.batchLosses);
+  if (p.stopReason) payload.message = p.stopReason;
+  return payload;
+}
+
+/** The training payload of a finished History (ours or tfjs's). */
+export function historyPayload(h: History | tf.History, title?: string): TrainingPayload {
+  if (h instanceof History) {
+    const payload = newTrainingPayload({
+      runId: `history-${h.params.model}-${h.epoch.length}`,
+      epochs: h.params.epochs,
+      batchesPerEpoch: h.params.steps,
+      title: title ?? h.params.model,
+      samples: h.params.samples,
+      batchSize: h.params.batchSize,
+    });
+    payload.state = h.stopped ? 'stopped' : 'done';
+    payload.epoch = h.epoch.length;
+    payload.history = historyFromKeras(h.history);
+    payload.elapsedSeconds = h.durationMs / 1000;
+    if (h.batchLosses.length) payload.batches = batchSeries(h.batchLosses);
+    if (h.stopReason) payload.message = h.stopReason;
+    return payload;
+  }
+  // tf.History from tfjs's own model.fit
+  const series: Record<string, number[]> = {};
+  for (const [k, v] of Object.entries(h.history)) series[k] = (v as (number | tf.Tensor)[]).map((x) => (typeof x === 'number' ? x : x.dataSync()[0]));
+  const epochs = h.epoch.length;
+  const payload = newTrainingPayload({
+    runId: `history-${epochs}-${Date.now().toString(36)}`,
+    epochs,
+    batchesPerEpoch: (h.params?.steps as number | undefined) ?? 1,
+    title,
+  });
+  payload.state = 'done';
+  payload.epoch = epochs;
+  payload.history = historyFromKeras(series);
+  return payload;
+}
+
+/** The output of a training payload: the JSON and its text/plain log. */
+export function trainingOutput(p: TrainingPayload): AenbOutput {
+  return toOutput(trainingOutputItems(p));
+}
+
+export const kernel: KernelPart = {
+  show: {
+    history: (h: History | tf.History, title?: string) => trainingOutput(historyPayload(h, title)),
+  },
+  display: (value) => (value instanceof History || value instanceof tf.History ? trainingOutput(historyPayload(value)) : undefined),
+};
