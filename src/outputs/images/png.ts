@@ -85,11 +85,6 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
  * colormap applied to grayscale images: the `image/png` fallback.
  * Returns undefined when the grid is empty or larger than `maxPixels`.
  */
-/**
- * The whole grid as one PNG (gap pixels between images, rows stacked), with the
- * colormap applied to grayscale images: the `image/png` fallback.
- * Returns undefined when the grid is empty or larger than `maxPixels`.
- */
 export function imagesPng(p: ImagesPayload, opts: { scale?: number; gap?: number; colormap?: Colormap; maxPixels?: number } = {}): Uint8Array | undefined {
   const scale = Math.max(1, Math.floor(opts.scale ?? 2));
   const gap = opts.gap ?? 2;
