@@ -5,7 +5,8 @@
 // report calls it once per page.
 import uplotCss from 'uplot/dist/uPlot.min.css';
 import css from './style.css';
-import { isHostToRendererMessage } from '../src/common/messages/renderer';
+import { Endpoint, type Methods } from '../src/common/messages/envelope';
+import type { RendererMethods } from '../src/common/messages/renderer';
 import type { OutputView, ViewHost } from '../src/outputs/kind';
 import { kindOf } from '../src/outputs/registry';
 import type { ActivationFunction, OutputItem, RendererApi, RendererContext } from './types';
@@ -42,12 +43,14 @@ export const activate: ActivationFunction = (context: RendererContext<unknown>) 
   const entries = new Map<string, Entry>();
   const byElement = new WeakMap<HTMLElement, Entry>();
   const host: ViewHost = {};
-  if (typeof context.postMessage === 'function') host.postMessage = (m: unknown) => context.postMessage?.(m);
-
-  context.onDidReceiveMessage?.((m: unknown) => {
-    if (!isHostToRendererMessage(m)) return;
-    for (const e of entries.values()) e.view?.onMessage?.(m);
-  });
+  // Requests to the host (and through it to the notebook's kernel), when VS Code gives this renderer messaging.
+  if (typeof context.postMessage === 'function' && typeof context.onDidReceiveMessage === 'function') {
+    const endpoint = new Endpoint<RendererMethods, Methods>((m) => context.postMessage?.(m), 'the extension');
+    context.onDidReceiveMessage((m: unknown) => endpoint.receive(m));
+    host.request = (method, params, options) => endpoint.request(method, params, options);
+    // The developer tools console (and the integration tests) can ask the same way the views do.
+    (globalThis as { aenbRendererRequest?: ViewHost['request'] }).aenbRendererRequest = host.request;
+  }
 
   // VS Code changes theme variables on <html> and classes on <body>: re-read colors.
   let themeQueued = false;

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { AenbCodeCell, AenbFormatError, AenbOutput, MIME, parseNotebook, serializeNotebook } from '../common/aenb';
-import type { BackendChoiceName, KernelBackendInfo, ProgressMessage } from '../common/protocol';
+import type { BackendChoiceName, KernelBackendInfo, ProgressMessage } from '../common/messages/kernel';
 import type { ExecutionResult } from '../kernel/client';
 import { injectParameters, parseAssignment, Reporter, runNotebook, UsageError } from './run';
 

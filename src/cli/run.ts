@@ -12,7 +12,7 @@ import {
   hasTag,
   MIME,
 } from '../common/aenb';
-import type { BackendChoiceName, KernelBackendInfo, ProgressMessage } from '../common/protocol';
+import type { BackendChoiceName, KernelBackendInfo, ProgressMessage } from '../common/messages/kernel';
 import { ExecutionResult, KernelClient } from '../kernel/client';
 import { transformCell } from '../kernel/transform';
 

@@ -4,7 +4,7 @@
 // through `vscode.commands.executeCommand(id, arg)` with the documented
 // shapes below. Wrong arguments throw a CommandArgumentError that says what
 // the command accepts.
-import type { BackendChoiceName } from '../common/protocol';
+import type { BackendChoiceName } from '../common/messages/kernel';
 import { DATASET_NAMES, type DatasetName } from '../lib/data/manifest';
 import { BACKEND_CHOICES, isBackendChoice } from '../notebook/settings';
 

@@ -1,6 +1,6 @@
 // Restart kernel, interrupt, select backend, show log.
 import * as vscode from 'vscode';
-import type { BackendChoiceName, KernelBackendInfo } from '../common/protocol';
+import type { BackendChoiceName, KernelBackendInfo } from '../common/messages/kernel';
 import { BACKEND_CHOICES, BACKEND_DESCRIPTIONS, SECTION, SETTING } from '../notebook/settings';
 import { parseBackendArgs, parseNotebookTarget } from './args';
 import { CommandDeps, registerCommand, resolveNotebook, UserError } from './common';

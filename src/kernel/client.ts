@@ -8,7 +8,8 @@ import { ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import type { AenbOutput, CodeLanguage, NotebookErrorData } from '../common/aenb';
-import { isKernelMessage, KernelBackendInfo, KernelMessage, KernelOptions, ProgressMessage } from '../common/protocol';
+import { Endpoint, type Methods, type RequestOptions, type Result } from '../common/messages/envelope';
+import { isKernelMessage, KernelBackendInfo, KernelMessage, KernelMethods, KernelOptions, ProgressMessage } from '../common/messages/kernel';
 
 export interface KernelClientOptions extends KernelOptions {
   /** The kernel entry script (default: kernel.js beside this bundle). */
@@ -48,6 +49,22 @@ export interface ExecutionResult {
 
 export type KernelState = 'stopped' | 'starting' | 'idle' | 'busy';
 
+export interface KernelExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Stopped by us (shutdown, restart, an interrupt that ran out of grace), not a crash. */
+  onPurpose: boolean;
+}
+
+/** The events of a KernelClient and their arguments. */
+export interface KernelClientEvents {
+  state: [state: KernelState];
+  log: [level: 'info' | 'warn' | 'error', text: string];
+  ready: [backend: KernelBackendInfo];
+  progress: [progress: ProgressMessage];
+  exit: [exit: KernelExit];
+}
+
 interface Pending {
   id: string;
   handlers: ExecutionHandlers;
@@ -58,8 +75,10 @@ interface Pending {
 
 let executionCounter = 0;
 
-export class KernelClient extends EventEmitter {
+export class KernelClient extends EventEmitter<KernelClientEvents> {
   private child?: ChildProcess;
+  /** Requests to the kernel process; closed while no kernel runs. */
+  private readonly requests = new Endpoint<KernelMethods, Methods>((m) => this.postToKernel(m), 'the kernel');
   private starting?: Promise<KernelBackendInfo>;
   private pending = new Map<string, Pending>();
   private info?: KernelBackendInfo;
@@ -109,11 +128,13 @@ export class KernelClient extends EventEmitter {
       child.stdout?.on('data', (d: Buffer) => this.emit('log', 'info', d.toString()));
       child.stderr?.on('data', (d: Buffer) => this.emit('log', 'warn', d.toString()));
       child.on('message', (m: unknown) => {
+        if (this.child === child && this.requests.receive(m)) return;
         if (!isKernelMessage(m)) return;
         if (m.type === 'ready') {
           clearTimeout(timer);
           this.info = m.backend;
           this.starting = undefined;
+          this.requests.reopen();
           this.emit('state', 'idle');
           this.emit('ready', m.backend);
           resolve(m.backend);
@@ -132,6 +153,7 @@ export class KernelClient extends EventEmitter {
           this.child = undefined;
           this.info = undefined;
           this.starting = undefined;
+          this.requests.close(`The kernel process ended (${signal ?? `exit code ${code}`}) before it answered.`);
         }
         fail(new Error(`The kernel process exited during start-up (${signal ?? `code ${code}`}).`));
         this.failPending(
@@ -150,6 +172,29 @@ export class KernelClient extends EventEmitter {
       child.send({ type: 'init', options: this.kernelOptions() });
     });
     return this.starting;
+  }
+
+  private postToKernel(m: unknown): void {
+    const child = this.child;
+    if (!child || !child.connected) throw new Error('The kernel is not running.');
+    child.send(m as object);
+  }
+
+  /**
+   * Asks the running kernel (waiting for one that is starting; never starting
+   * one) and resolves with its answer, or with an error value: never rejects
+   * (see src/common/messages/envelope.ts).
+   */
+  async request<K extends keyof KernelMethods & string>(method: K, params: KernelMethods[K]['params'], options?: RequestOptions): Promise<Result<KernelMethods[K]['result']>> {
+    if (this.starting) {
+      try {
+        await this.starting;
+      } catch (e) {
+        return { ok: false, error: { code: 'unavailable', message: e instanceof Error ? e.message : String(e) } };
+      }
+    }
+    if (!this.child || !this.info) return { ok: false, error: { code: 'unavailable', message: 'No kernel is running.' } };
+    return this.requests.request(method, params, options);
   }
 
   private kernelOptions(): KernelOptions {
@@ -238,6 +283,7 @@ export class KernelClient extends EventEmitter {
       this.child = undefined;
       this.info = undefined;
       this.starting = undefined;
+      this.requests.close('The kernel was stopped before it answered.');
     }
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }

@@ -2,7 +2,7 @@
  * Entry point of the kernel process (dist/kernel.js), started with
  * child_process.fork by the extension host or the headless runner.
  */
-import { isHostMessage, KernelMessage } from '../common/protocol';
+import { isHostMessage, KernelMessage } from '../common/messages/kernel';
 import { errorData, KernelRuntime } from './runtime';
 
 function send(m: KernelMessage): void {
@@ -19,6 +19,8 @@ const kernel = new KernelRuntime(send);
 let queue: Promise<void> = Promise.resolve();
 
 process.on('message', (m: unknown) => {
+  // Requests are answered at once, not queued behind cells (see KernelRuntime.requests).
+  if (kernel.requests.receive(m)) return;
   if (!isHostMessage(m)) {
     send({ type: 'log', level: 'warn', message: `kernel: ignoring an unknown message ${JSON.stringify(m)?.slice(0, 200)}` });
     return;

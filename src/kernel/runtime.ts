@@ -16,8 +16,10 @@ import { AenbOutput, MIME, NotebookErrorData } from '../common/aenb';
 import { errorOutput } from '../outputs/error';
 import { streamOutput } from '../outputs/stream';
 import { textOutput } from '../outputs/text';
+import { BatchSeriesEncoder } from '../outputs/training/contract';
 import { progressPayload, trainingOutput } from '../outputs/training/kernel';
-import type { ExecuteRequest, KernelMessage, KernelOptions } from '../common/protocol';
+import { Endpoint, RequestError, type Methods } from '../common/messages/envelope';
+import type { ExecuteRequest, KernelBackendInfo, KernelMessage, KernelMethods, KernelOptions } from '../common/messages/kernel';
 import { initBackend } from '../lib/backend';
 import * as data from '../lib/data';
 import { TransposedDense, LeakyReLUActivation } from '../lib/layers';
@@ -39,7 +41,8 @@ interface Execution {
   streamCount: number;
   /** Last time each live output was sent, for throttling. */
   lastSent: Map<string, number>;
-  pendingLive: Map<string, { output: AenbOutput; timer: NodeJS.Timeout }>;
+  /** Live updates waiting for their turn: the latest of each key, built when it is sent. */
+  pendingLive: Map<string, { send: () => void; timer: NodeJS.Timeout }>;
   finished: boolean;
   /** Aborted by an interrupt: cancels data-set downloads (their partial files are removed). */
   abort: AbortController;
@@ -55,7 +58,23 @@ export class KernelRuntime {
   private readonly tfjsFits = new Set<tf.LayersModel>();
   private readonly realConsole = console;
 
-  constructor(private readonly send: (m: KernelMessage) => void) {}
+  private backend?: KernelBackendInfo;
+  /** The per-batch series of each running training, encoded so far. */
+  private readonly batchEncoders = new Map<string, BatchSeriesEncoder>();
+  /**
+   * Requests from the host (and, through it, from renderers) with their
+   * replies. They are answered as soon as the event loop runs: between cells,
+   * and during a training between batches.
+   */
+  readonly requests: Endpoint<Methods, KernelMethods>;
+
+  constructor(private readonly send: (m: KernelMessage) => void) {
+    this.requests = new Endpoint<Methods, KernelMethods>((m) => this.send(m), 'the host');
+    this.requests.handle('ping', ({ echo }) => {
+      if (!this.backend) throw new RequestError('unavailable', 'The kernel is still starting.');
+      return { ...(echo !== undefined ? { echo } : {}), pid: process.pid, backend: this.backend.name, busy: this.current !== undefined, uptimeSeconds: process.uptime() };
+    });
+  }
 
   async init(options: KernelOptions): Promise<void> {
     this.options = options;
@@ -63,11 +82,8 @@ export class KernelRuntime {
     const info = await initBackend(options.backend);
     this.installGlobals();
     addTrainingObserver((p) => this.onTraining(p));
-    this.send({
-      type: 'ready',
-      pid: process.pid,
-      backend: { requested: info.requested, name: info.name, reason: info.reason, fellBack: info.fellBack, simd: info.simd, wasmDir: info.wasmDir, tfjsVersion: info.tfjsVersion },
-    });
+    this.backend = { requested: info.requested, name: info.name, reason: info.reason, fellBack: info.fellBack, simd: info.simd, wasmDir: info.wasmDir, tfjsVersion: info.tfjsVersion };
+    this.send({ type: 'ready', pid: process.pid, backend: this.backend });
   }
 
   // -------------------------------------------------------------------------
@@ -241,23 +257,36 @@ export class KernelRuntime {
 
   private emitTo(exec: Execution, output: AenbOutput, key?: string, throttle = false): void {
     if (exec.finished && !key) return;
-    if (!key) this.flushStream(exec, true);
-    if (key) {
-      const pending = exec.pendingLive.get(key);
-      const wait = (exec.lastSent.get(key) ?? 0) + (this.options.progressIntervalMs ?? 250) - Date.now();
-      if (throttle && wait > 0) {
-        if (pending) pending.output = output;
-        else exec.pendingLive.set(key, { output, timer: setTimeout(() => this.flushLive(exec, key), wait) });
-        return;
-      }
-      // Sent now: an older update still waiting must never overwrite it later.
-      if (pending) {
-        clearTimeout(pending.timer);
-        exec.pendingLive.delete(key);
-      }
-      exec.lastSent.set(key, Date.now());
+    if (!key) {
+      this.flushStream(exec, true);
+      this.send({ type: 'output', id: exec.id, output });
+      return;
     }
-    this.send({ type: 'output', id: exec.id, output, ...(key ? { key } : {}) });
+    this.live(exec, key, () => this.send({ type: 'output', id: exec.id, output, key }), !throttle);
+  }
+
+  /**
+   * The one throttle of live outputs (the host writes what arrives). A keyed
+   * update goes out at once when it is urgent or `progressIntervalMs` has
+   * passed since the last one of its key; otherwise it waits for that moment,
+   * replacing any update of the key already waiting, and is built only when
+   * it is sent.
+   */
+  private live(exec: Execution, key: string, send: () => void, urgent: boolean): void {
+    const pending = exec.pendingLive.get(key);
+    const wait = (exec.lastSent.get(key) ?? 0) + (this.options.progressIntervalMs ?? 250) - Date.now();
+    if (!urgent && wait > 0) {
+      if (pending) pending.send = send;
+      else exec.pendingLive.set(key, { send, timer: setTimeout(() => this.flushLive(exec, key), wait) });
+      return;
+    }
+    // Sent now: an older update still waiting must never overwrite it later.
+    if (pending) {
+      clearTimeout(pending.timer);
+      exec.pendingLive.delete(key);
+    }
+    exec.lastSent.set(key, Date.now());
+    send();
   }
 
   private flushLive(exec: Execution, key: string): void {
@@ -266,7 +295,7 @@ export class KernelRuntime {
     clearTimeout(pending.timer);
     exec.pendingLive.delete(key);
     exec.lastSent.set(key, Date.now());
-    this.send({ type: 'output', id: exec.id, output: pending.output, key });
+    pending.send();
   }
 
   private appendStream(exec: Execution, mime: string, text: string): void {
@@ -293,28 +322,43 @@ export class KernelRuntime {
     if (!exec || exec.finished) return;
     this.appendStream(exec, MIME.stdout, text + '\n');
     this.flushStream(exec, true); // now: before the training output that follows
-
   }
 
+  /**
+   * Training progress, at every batch: the live output and the progress
+   * message go out through the one throttle (epoch ends and the end at once),
+   * built from the latest progress only when sent; the per-batch series is
+   * encoded by appending (BatchSeriesEncoder), never whole again.
+   */
   private onTraining(p: TrainingProgress): void {
     const exec = this.context.getStore() ?? this.current;
     if (!exec) return;
     if (p.phase === 'begin' && p.note) this.note(p.note);
     const final = p.phase === 'end';
-    const payload = progressPayload(p);
-    this.emitTo(exec, trainingOutput(payload), `train:${p.runId}`, !final && p.phase !== 'epoch' && p.phase !== 'begin');
-    this.send({
-      type: 'progress',
-      id: exec.id,
-      epoch: p.epoch,
-      epochs: p.epochs,
-      batch: p.batch,
-      batchesPerEpoch: p.batchesPerEpoch,
-      loss: p.loss,
-      samplesPerSecond: p.samplesPerSecond,
-      etaSeconds: p.etaSeconds,
-      state: final ? (p.stopped ? 'stopped' : 'done') : 'running',
-    });
+    let encoder = this.batchEncoders.get(p.runId);
+    if (!encoder) this.batchEncoders.set(p.runId, (encoder = new BatchSeriesEncoder()));
+    if (final) this.batchEncoders.delete(p.runId);
+    const key = `train:${p.runId}`;
+    this.live(
+      exec,
+      key,
+      () => {
+        this.send({ type: 'output', id: exec.id, output: trainingOutput(progressPayload(p, undefined, encoder)), key });
+        this.send({
+          type: 'progress',
+          id: exec.id,
+          epoch: p.epoch,
+          epochs: p.epochs,
+          batch: p.batch,
+          batchesPerEpoch: p.batchesPerEpoch,
+          loss: p.loss,
+          samplesPerSecond: p.samplesPerSecond,
+          etaSeconds: p.etaSeconds,
+          state: final ? (p.stopped ? 'stopped' : 'done') : 'running',
+        });
+      },
+      p.phase !== 'batch',
+    );
   }
 
   // -------------------------------------------------------------------------

@@ -310,9 +310,17 @@ export async function train(
       stopReason: phase === 'end' ? history.stopReason : undefined,
     };
   };
+  // Observers (the kernel) see every batch and decide their own update rate;
+  // `onProgress` gets at most one batch event every `progressIntervalMs`.
   const emit = (p: TrainingProgress) => {
-    args.onProgress?.(p);
+    if (args.onProgress && (p.phase !== 'batch' || onProgressDue())) args.onProgress(p);
     if (report) for (const o of observers) o(p);
+  };
+  const onProgressDue = () => {
+    const now = performance.now();
+    if (now - lastReport < interval) return false;
+    lastReport = now;
+    return true;
   };
 
   let lean: LeanStep | null = null;
@@ -356,11 +364,8 @@ export async function train(
         samplesDone += size;
         history.batchLosses.push(batchLoss);
         for (const c of callbacks) await c.onBatchEnd?.(b, { loss: batchLoss, size });
+        if (report || args.onProgress) emit(progress('batch', epoch, b + 1, lossSum / seen));
         const now = performance.now();
-        if (now - lastReport >= interval) {
-          lastReport = now;
-          emit(progress('batch', epoch, b + 1, lossSum / seen));
-        }
         // Let the event loop run (an interrupt arrives as a message) without
         // paying for it on every small batch.
         if (now - lastYield >= 50) {

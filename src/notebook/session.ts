@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { AenbOutput, CODE_LANGUAGES, CodeLanguage } from '../common/aenb';
 import { TRAINING_MIME } from '../outputs/training/contract';
-import type { KernelBackendInfo, ProgressMessage } from '../common/protocol';
+import type { RequestOptions, Result } from '../common/messages/envelope';
+import type { KernelBackendInfo, KernelMethods, ProgressMessage } from '../common/messages/kernel';
 import { ExecutionResult, KernelClient } from '../kernel/client';
 import { errorCellOutput, outputToPlain } from './convert';
 import { LiveOutputs } from './live-outputs';
@@ -33,8 +34,12 @@ interface Queued {
   exec: vscode.NotebookCellExecution;
 }
 
-/** Minimum time between two in-place updates of one live output. */
-const LIVE_INTERVAL_MS = 200;
+/**
+ * The kernel decides how often a live output updates (its one throttle,
+ * `progressIntervalMs`); here an update only waits for the previous write of
+ * the same output to finish, and the latest waiting one wins.
+ */
+const LIVE_INTERVAL_MS = 0;
 
 function isCodeLanguage(id: string): id is CodeLanguage {
   return (CODE_LANGUAGES as readonly string[]).includes(id);
@@ -325,6 +330,14 @@ export class KernelSession implements vscode.Disposable {
     if (result.interrupted) this.host.log.info(`[${this.name}] ${cellName} was interrupted`);
     if (result.kernelLost) this.host.log.warn(`[${this.name}] ${cellName}: ${result.error?.message ?? 'the kernel was lost'}`);
     return success;
+  }
+
+  /** Asks this notebook's running kernel (never starts one: a renderer's question must not run code). */
+  async request<K extends keyof KernelMethods & string>(method: K, params: KernelMethods[K]['params'], options?: RequestOptions): Promise<Result<KernelMethods[K]['result']>> {
+    if (!this.client || this.client.state === 'stopped') {
+      return { ok: false, error: { code: 'unavailable', message: 'No kernel is running for this notebook: run a cell to start one.' } };
+    }
+    return this.client.request(method, params, options);
   }
 
   // -------------------------------------------------------------------------

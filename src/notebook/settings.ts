@@ -2,7 +2,7 @@
 // passes a getter (vscode.workspace.getConfiguration(SECTION).get).
 import { homedir } from 'node:os';
 import * as path from 'node:path';
-import type { BackendChoiceName } from '../common/protocol';
+import type { BackendChoiceName } from '../common/messages/kernel';
 
 export const SECTION = 'autoencoderNotebooks';
 

@@ -1,6 +1,6 @@
 // What the status bar says about a notebook's kernel. No `vscode` import:
 // status-bar.ts puts the result into a StatusBarItem.
-import type { BackendChoiceName, KernelBackendInfo, ProgressMessage } from '../common/protocol';
+import type { BackendChoiceName, KernelBackendInfo, ProgressMessage } from '../common/messages/kernel';
 
 export type SessionState = 'stopped' | 'starting' | 'idle' | 'busy' | 'failed';
 

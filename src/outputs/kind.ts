@@ -20,7 +20,8 @@
 // (when our renderer draws it) its MIME type in package.json's
 // `contributes.notebookRenderer[0].mimeTypes` (a unit test checks the two agree).
 import type { AenbOutput } from '../common/aenb';
-import type { HostToRendererMessage } from '../common/messages/renderer';
+import type { RequestOptions, Result } from '../common/messages/envelope';
+import type { RendererMethods } from '../common/messages/renderer';
 
 /** One representation of an output, as raw bytes (what VS Code and the kernel hold). */
 export interface OutputItemBytes {
@@ -53,8 +54,12 @@ export interface KernelPart {
 
 /** What a view may ask of the renderer around it. */
 export interface ViewHost {
-  /** Posts a message to the extension host; absent where there is none (the HTML report). */
-  postMessage?(message: unknown): void;
+  /**
+   * Asks the extension host, or with `kernel.*` methods the kernel of this
+   * notebook; resolves with the answer or an error value. Absent where there
+   * is no host (the HTML report, a renderer without messaging).
+   */
+  request?<K extends keyof RendererMethods & string>(method: K, params: RendererMethods[K]['params'], options?: RequestOptions): Promise<Result<RendererMethods[K]['result']>>;
 }
 
 /** A renderer view: created once per output element, updated in place on live updates. */
@@ -63,8 +68,6 @@ export interface OutputView<P> {
   update(payload: P): void;
   /** The theme changed: re-read colors. */
   refreshTheme?(): void;
-  /** A message from the host reached this webview. */
-  onMessage?(message: HostToRendererMessage): void;
   dispose(): void;
 }
 

@@ -179,8 +179,8 @@ describe('payloads and text fallbacks', () => {
   test('validation names the problem', () => {
     assert.match(checkTrainingPayload({ runId: 'a', state: 'bogus' }) ?? '', /state/);
     assert.match(checkImagesPayload({ rows: [{ title: 1, images: [] }] }) ?? '', /rows\[0\]/);
-    assert.ok(isRendererToHostMessage({ type: 'interrupt', runId: 'r' }));
-    assert.ok(!isRendererToHostMessage({ type: 'interrupt' }));
+    assert.ok(isRendererToHostMessage({ type: 'request', id: '1', method: 'interrupt', params: { runId: 'r' } }));
+    assert.ok(!isRendererToHostMessage({ type: 'interrupt', runId: 'r' }));
   });
 });
 

@@ -165,9 +165,12 @@ describe('training output', () => {
     await shootAll('live', 'training-running');
   });
 
-  test('Stop posts an interrupt message with the run id', async () => {
+  test('Stop sends an interrupt request with the run id', async () => {
     await page.click('#live .aenb-stop');
-    assert.deepEqual(await messages(page), [{ type: 'interrupt', runId: 'live' }]);
+    const sent = (await messages(page)) as { type: string; id: string; method: string; params: unknown }[];
+    assert.equal(sent.length, 1);
+    assert.equal(typeof sent[0].id, 'string');
+    assert.deepEqual({ ...sent[0], id: undefined }, { type: 'request', id: undefined, method: 'interrupt', params: { runId: 'live' } });
     assert.equal(await page.locator('#live .aenb-stop').isDisabled(), true);
     assert.equal(await text('#live .aenb-stop'), 'Stopping…');
     // the kernel then reports the run as stopped: no Stop button, a badge and a note
@@ -308,11 +311,12 @@ describe('image grid output', () => {
   test('Save PNG sends a PNG of the figure to the host', async () => {
     const before = (await messages(page)).length;
     await page.click('#img button:has-text("Save PNG")');
-    const msgs = (await messages(page)).slice(before) as { type: string; fileName: string; data: string }[];
+    const msgs = (await messages(page)).slice(before) as { type: string; method: string; params: { fileName: string; data: string } }[];
     assert.equal(msgs.length, 1);
-    assert.equal(msgs[0].type, 'savePng');
-    assert.equal(msgs[0].fileName, 'denoising-autoencoder-test-digits.png');
-    const png = base64ToBytes(msgs[0].data);
+    assert.equal(msgs[0].type, 'request');
+    assert.equal(msgs[0].method, 'savePng');
+    assert.equal(msgs[0].params.fileName, 'denoising-autoencoder-test-digits.png');
+    const png = base64ToBytes(msgs[0].params.data);
     assert.deepEqual([...png.subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10]);
     const dv = new DataView(png.buffer, png.byteOffset);
     const w = dv.getUint32(16);
@@ -420,5 +424,46 @@ describe('the registry of output kinds', () => {
     await render(page, 'kind-none', 'o-kind-none', 'text/markdown', '# not ours');
     assert.equal(await page.locator('#kind-none .aenb-root').count(), 1);
     assert.match(await text('#kind-none .aenb-error'), /unsupported MIME type text\/markdown/);
+  });
+});
+
+describe('requests from the renderer', () => {
+  /** Answers the renderer's latest request the way the host would. */
+  async function reply(p: Page, answer: { ok: true; result: unknown } | { ok: false; error: { code: string; message: string } }) {
+    await p.evaluate((a) => {
+      const w = window as unknown as { __messages: { type: string; id: string }[]; __listeners: ((m: unknown) => void)[] };
+      const req = w.__messages.filter((m) => m.type === 'request').pop();
+      if (!req) throw new Error('no request was sent');
+      for (const l of w.__listeners) l({ type: 'reply', replyTo: req.id, ...a });
+    }, answer);
+  }
+
+  test('a kernel request gets its reply; errors come back as values', async () => {
+    const p = await harness.newPage('light');
+    const asked = p.evaluate(() => (globalThis as unknown as { aenbRendererRequest: (m: string, params: unknown) => Promise<unknown> }).aenbRendererRequest('kernel.ping', { echo: 'hi' }));
+    await p.waitForFunction(() => (window as unknown as { __messages: unknown[] }).__messages.length === 1);
+    const [sent] = (await messages(p)) as { method: string; params: unknown }[];
+    assert.equal(sent.method, 'kernel.ping');
+    assert.deepEqual(sent.params, { echo: 'hi' });
+    await reply(p, { ok: true, result: { echo: 'hi', pid: 7, backend: 'wasm', busy: false, uptimeSeconds: 1 } });
+    assert.deepEqual(await asked, { ok: true, value: { echo: 'hi', pid: 7, backend: 'wasm', busy: false, uptimeSeconds: 1 } });
+
+    const failed = p.evaluate(() => (globalThis as unknown as { aenbRendererRequest: (m: string, params: unknown) => Promise<unknown> }).aenbRendererRequest('kernel.ping', {}));
+    await p.waitForFunction(() => (window as unknown as { __messages: unknown[] }).__messages.length === 2);
+    await reply(p, { ok: false, error: { code: 'unavailable', message: 'No kernel is running for this notebook: run a cell to start one.' } });
+    assert.deepEqual(await failed, { ok: false, error: { code: 'unavailable', message: 'No kernel is running for this notebook: run a cell to start one.' } });
+    await p.close();
+  });
+
+  test('a refused Stop says why and can be pressed again', async () => {
+    const p = await harness.newPage('light');
+    await render(p, 'stop2', 'o-stop2', TRAINING_MIME, trainingFixture({ runId: 'gone', epochs: 10, done: 2, batch: 3, batchesPerEpoch: 200 }));
+    await p.click('#stop2 .aenb-stop');
+    assert.equal(await p.locator('#stop2 .aenb-stop').isDisabled(), true);
+    await reply(p, { ok: false, error: { code: 'failed', message: 'This training run is not running any more.' } });
+    await p.locator('#stop2 .aenb-error:visible').waitFor();
+    assert.match(await p.locator('#stop2 .aenb-error').innerText(), /Could not stop the run: This training run is not running any more\./);
+    assert.equal(await p.locator('#stop2 .aenb-stop').isDisabled(), false);
+    await p.close();
   });
 });

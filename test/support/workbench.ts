@@ -140,6 +140,22 @@ export function outputsFrame(page: Page): FrameLocator {
   return page.frameLocator('.notebookOverlay iframe.webview.ready').frameLocator('#active-frame');
 }
 
+/**
+ * Sends a request from our renderer, in the notebook editor's webview, the way
+ * its views do (`aenbRendererRequest`, set when the renderer starts with
+ * messaging), and returns the result value it resolves with.
+ */
+export async function rendererRequest(page: Page, req: { method: string; params: unknown }, timeoutMs = 30_000): Promise<unknown> {
+  const frame = outputsFrame(page);
+  await frame.locator('.aenb-root').first().waitFor({ state: 'attached', timeout: timeoutMs });
+  return frame
+    .locator('body')
+    .evaluate(
+      (_body, r) => (globalThis as unknown as { aenbRendererRequest(m: string, p: unknown): Promise<unknown> }).aenbRendererRequest(r.method, r.params),
+      req,
+    );
+}
+
 /** Code cells of the active notebook editor. */
 export function codeCells(page: Page) {
   return page.locator('.notebookOverlay .monaco-list-row.code-cell-row');

@@ -2,7 +2,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import type { KernelBackendInfo } from '../../src/common/protocol';
+import type { KernelBackendInfo } from '../../src/common/messages/kernel';
 import { kernelSettingsDiffer, readKernelSettings, resolveFolderSetting } from '../../src/notebook/settings';
 import { kernelStatus } from '../../src/notebook/status-text';
 

@@ -25,6 +25,7 @@ import { findRepoRoot, installCodeServer, startCodeServer, type CodeServer } fro
 import { reapProcessesIn } from '../support/processes';
 import { prepareTestWorkspace } from '../support/test-workspace';
 import { serveBridge } from '../support/ui-bridge';
+import { rendererRequest } from '../support/workbench';
 import { answerDialog, openWorkbench, renderedOutputs, statusBarText, takeNotification, type Workbench } from '../support/workbench';
 
 const REPORT_PREFIX = '[aenb-suite] ';
@@ -138,6 +139,7 @@ async function main(): Promise<number> {
         takeNotification: withShot('takeNotification', (a) => takeNotification(page, (a as { contains: string }).contains)),
         statusBar: withShot('statusBar', () => statusBarText(page, STATUS_BAR_ITEM)),
         renderedOutputs: withShot('renderedOutputs', () => renderedOutputs(page)),
+        rendererRequest: withShot('rendererRequest', (a) => rendererRequest(page, a as { method: string; params: unknown })),
       },
       (l) => workbenchLog.push(`[bridge] ${l}`),
     );

@@ -1,47 +1,35 @@
-// Messages between our renderer (in the notebook's webview) and the
-// extension host, through VS Code's renderer messaging
-// (`requiresMessaging: "optional"`). Pure: no Node, no DOM.
+// Messages between our renderer (in the notebook's webview) and the extension
+// host, through VS Code's renderer messaging (`requiresMessaging:
+// "optional"`): requests with replies (./envelope.ts). The renderer asks; the
+// host answers what it can itself (stop a training run, save a PNG) and
+// forwards `kernel.*` requests to the kernel of the renderer's notebook, whose
+// reply travels back the same way. Pure: no Node, no DOM.
+import { isEnvelope, type EnvelopeMessage } from './envelope';
+import type { KernelMethods } from './kernel';
 
 /** `contributes.notebookRenderer[].id` of our renderer. */
 export const RENDERER_ID = 'autoencoder-notebooks.renderer';
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-// Renderer <-> extension host messages (renderer messaging, `requiresMessaging: "optional"`)
+/** The prefix of requests the host forwards to the notebook's kernel: `kernel.ping` is the kernel's `ping`. */
+export const KERNEL_PREFIX = 'kernel.';
 
-/** The Stop button: interrupt the fit() whose payload had this run id. */
-export interface InterruptMessage {
-  type: 'interrupt';
-  runId: string;
-}
+type KernelForwarded = { [K in keyof KernelMethods & string as `kernel.${K}`]: KernelMethods[K] };
 
-/** "Save as PNG" where the renderer cannot download itself (VS Code webviews): the host shows a save dialog. */
-export interface SavePngMessage {
-  type: 'savePng';
-  /** Suggested file name, e.g. "reconstructions.png". */
-  fileName: string;
-  /** base64 PNG bytes. */
-  data: string;
-}
+/** What the renderer may ask the host. */
+export type RendererMethods = {
+  /** The Stop button: interrupt the notebook's kernel if this training run is running. */
+  interrupt: { params: { runId: string }; result: { stopping: true } };
+  /** "Save as PNG" where the renderer cannot download itself (VS Code webviews): the host shows a save dialog. A cancelled dialog is a `cancelled` error. */
+  savePng: { params: { fileName: string; data: string }; result: { fileName: string } };
+} & KernelForwarded;
 
-export type RendererToHostMessage = InterruptMessage | SavePngMessage;
-
-/** Optional replies from the host. */
-export type HostToRendererMessage =
-  | { type: 'interruptAck'; runId: string; ok: boolean; message?: string }
-  | { type: 'savePngDone'; fileName: string; ok: boolean; message?: string };
+export type RendererToHostMessage = EnvelopeMessage;
+export type HostToRendererMessage = EnvelopeMessage;
 
 export function isRendererToHostMessage(m: unknown): m is RendererToHostMessage {
-  if (!isObject(m)) return false;
-  if (m.type === 'interrupt') return typeof m.runId === 'string';
-  if (m.type === 'savePng') return typeof m.fileName === 'string' && typeof m.data === 'string';
-  return false;
+  return isEnvelope(m);
 }
 
 export function isHostToRendererMessage(m: unknown): m is HostToRendererMessage {
-  if (!isObject(m)) return false;
-  if (m.type === 'interruptAck') return typeof m.runId === 'string' && typeof m.ok === 'boolean';
-  if (m.type === 'savePngDone') return typeof m.fileName === 'string' && typeof m.ok === 'boolean';
-  return false;
+  return isEnvelope(m);
 }

@@ -5,7 +5,6 @@
 // "Save PNG" (a composed figure with titles and captions).
 import { base64ToBytes } from '../../common/base64';
 import { COLORMAPS, colormapLut, imageToRgba, type Colormap } from '../../common/colormap';
-import type { HostToRendererMessage, SavePngMessage } from '../../common/messages/renderer';
 import { download, h, setText, uniqueId } from '../../../renderers/dom';
 import type { OutputView, ViewHost, ViewPart } from '../kind';
 import type { ImagesPayload } from './contract';
@@ -373,20 +372,17 @@ export class ImagesView implements OutputView<ImagesPayload> {
   private async save(): Promise<void> {
     const canvas = this.composeFigure();
     const fileName = this.fileName();
-    if (this.host.postMessage) {
+    if (this.host.request) {
       const url = canvas.toDataURL('image/png');
-      const msg: SavePngMessage = { type: 'savePng', fileName, data: url.slice(url.indexOf(',') + 1) };
-      this.host.postMessage(msg);
       setText(this.note, 'Saving…');
+      // The host shows a save dialog: no time limit while the user chooses.
+      const r = await this.host.request('savePng', { fileName, data: url.slice(url.indexOf(',') + 1) }, { timeoutMs: Infinity });
+      this.onSaveDone(r.ok, r.ok ? undefined : r.error.message);
       return;
     }
     const blob = await new Promise<Blob | null>((resolve) => canvas.toBlob(resolve, 'image/png'));
     if (blob) download(blob, fileName);
     setText(this.note, blob ? `Saved ${fileName}` : 'Could not create the PNG');
-  }
-
-  onMessage(m: HostToRendererMessage): void {
-    if (m.type === 'savePngDone') this.onSaveDone(m.ok, m.message);
   }
 
   onSaveDone(ok: boolean, message?: string): void {

@@ -131,6 +131,31 @@ export function batchSeries(y: ArrayLike<number>, x?: ArrayLike<number>): BatchS
   return x ? { count: y.length, y: encodeFloat32(y), x: encodeFloat32(x) } : { count: y.length, y: encodeFloat32(y) };
 }
 
+/**
+ * The `batches` of a live training, encoded by appending: each call encodes
+ * only the values added since the last one (base64 of whole groups of three
+ * Float32 values, 12 bytes = 16 characters, concatenates exactly), so a series
+ * of n points costs O(n) to encode over the whole run, not O(n) per update.
+ */
+export class BatchSeriesEncoder {
+  private encoded = '';
+  private done = 0;
+
+  series(y: ArrayLike<number>): BatchSeries {
+    if (y.length < this.done) {
+      this.encoded = '';
+      this.done = 0;
+    }
+    const whole = y.length - (y.length % 3);
+    if (whole > this.done) {
+      this.encoded += encodeFloat32(Array.prototype.slice.call(y, this.done, whole) as number[]);
+      this.done = whole;
+    }
+    const tail = whole < y.length ? encodeFloat32(Array.prototype.slice.call(y, whole) as number[]) : '';
+    return { count: y.length, y: this.encoded + tail };
+  }
+}
+
 /** Decodes `batches` to x/y arrays (x in fractional epochs). */
 export function decodeBatchSeries(p: Pick<TrainingPayload, 'batches' | 'batchesPerEpoch'>): { x: Float64Array; y: Float32Array } {
   const b = p.batches;

@@ -1,14 +1,17 @@
 // Training in the kernel: payloads from live progress events and from finished
 // histories (ours and tfjs's), `show.history`, and a History as a cell's value.
 import * as tf from '@tensorflow/tfjs';
-import type { AenbOutput } from '../../common/aenb';
+import type { AenbOutput, JsonValue } from '../../common/aenb';
 import { History, type TrainingProgress } from '../../lib/training';
 import type { KernelPart } from '../kind';
-import { toOutput } from '../payload';
-import { batchSeries, historyFromKeras, jsonNumber, newTrainingPayload, trainingOutputItems, type TrainingPayload } from './contract';
+import { batchSeries, BatchSeriesEncoder, historyFromKeras, historyText, jsonNumber, newTrainingPayload, TRAINING_MIME, type TrainingPayload } from './contract';
 
 /** The training payload for a live progress event. */
-export function progressPayload(p: TrainingProgress, state: TrainingPayload['state'] = p.phase === 'end' ? (p.stopped ? 'stopped' : 'done') : 'running'): TrainingPayload {
+export function progressPayload(
+  p: TrainingProgress,
+  state: TrainingPayload['state'] = p.phase === 'end' ? (p.stopped ? 'stopped' : 'done') : 'running',
+  encoder?: BatchSeriesEncoder,
+): TrainingPayload {
   const payload = newTrainingPayload({
     runId: p.runId,
     epochs: p.epochs,
@@ -25,7 +28,7 @@ export function progressPayload(p: TrainingProgress, state: TrainingPayload['sta
   payload.etaSeconds = state === 'running' ? (jsonNumber(p.etaSeconds) ?? undefined) : undefined;
   payload.elapsedSeconds = p.elapsedSeconds;
   payload.history = historyFromKeras(p.history);
-  if (p.batchLosses.length) payload.batches = batchSeries(p.batchLosses);
+  if (p.batchLosses.length) payload.batches = encoder ? encoder.series(p.batchLosses) : batchSeries(p.batchLosses);
   if (p.stopReason) payload.message = p.stopReason;
   return payload;
 }
@@ -65,9 +68,13 @@ export function historyPayload(h: History | tf.History, title?: string): Trainin
   return payload;
 }
 
-/** The output of a training payload: the JSON and its text/plain log. */
+/**
+ * The output of a training payload in its stored form (the payload itself,
+ * as `.aenb` stores JSON items, and its text/plain log), built directly: no
+ * round trip through JSON text and bytes.
+ */
 export function trainingOutput(p: TrainingPayload): AenbOutput {
-  return toOutput(trainingOutputItems(p));
+  return { items: [{ mime: TRAINING_MIME, data: p as unknown as JsonValue }, { mime: 'text/plain', data: historyText(p) }] };
 }
 
 export const kernel: KernelPart = {

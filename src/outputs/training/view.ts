@@ -6,7 +6,6 @@
 // Live updates go through `update()`: the chart instance and its element stay.
 import uPlot from 'uplot';
 import { formatCount, formatDuration, formatMetric } from '../../common/formatting';
-import type { HostToRendererMessage, InterruptMessage } from '../../common/messages/renderer';
 import { cssColor, cssVar, h, setAttr, setText, uniqueId } from '../../../renderers/dom';
 import type { OutputView, ViewHost, ViewPart } from '../kind';
 import { type TrainingPayload, decodeBatchSeries, historyLength, seriesNames } from './contract';
@@ -230,10 +229,6 @@ export class TrainingView implements OutputView<TrainingPayload> {
   }
 
   /** Host reply to the Stop button. */
-  onMessage(m: HostToRendererMessage): void {
-    if (m.type === 'interruptAck' && m.runId === this.runId) this.onInterruptAck(m.ok, m.message);
-  }
-
   onInterruptAck(ok: boolean, message?: string): void {
     if (ok) return;
     this.stopping = false;
@@ -273,10 +268,10 @@ export class TrainingView implements OutputView<TrainingPayload> {
     setText(this.stats.eta, running ? formatDuration(p.etaSeconds) : '–');
     setText(this.stats.elapsed, formatDuration(p.elapsedSeconds));
 
-    const canStop = running && typeof this.host.postMessage === 'function';
+    const canStop = running && typeof this.host.request === 'function';
     this.stopBtn.hidden = !running;
     this.stopBtn.disabled = !canStop || this.stopping;
-    this.stopBtn.title = !this.host.postMessage ? 'Stopping needs the extension (not available here)' : this.stopping ? 'Stop requested' : 'Stop training after the current batch';
+    this.stopBtn.title = !this.host.request ? 'Stopping needs the extension (not available here)' : this.stopping ? 'Stop requested' : 'Stop training after the current batch';
     setText(this.stopLabel, this.stopping ? 'Stopping…' : 'Stop');
     this.stopBtn.setAttribute('aria-label', this.stopping ? 'Stopping training' : 'Stop training');
 
@@ -310,10 +305,12 @@ export class TrainingView implements OutputView<TrainingPayload> {
 
   private stop(): void {
     const p = this.payload;
-    if (!p || p.state !== 'running' || !this.host.postMessage || this.stopping) return;
-    const msg: InterruptMessage = { type: 'interrupt', runId: p.runId };
+    if (!p || p.state !== 'running' || !this.host.request || this.stopping) return;
     this.stopping = true;
-    this.host.postMessage(msg);
+    const runId = p.runId;
+    void this.host.request('interrupt', { runId }, { timeoutMs: 15_000 }).then((r) => {
+      if (this.runId === runId) this.onInterruptAck(r.ok, r.ok ? undefined : r.error.message);
+    });
     this.updateProgress(p);
   }
 

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { TRAINING_MIME, type TrainingPayload } from '../../../src/outputs';
-import type { KernelBackendInfo } from '../../../src/common/protocol';
+import { bridgeCall } from '../../support/ui-bridge';
+import type { KernelBackendInfo } from '../../../src/common/messages/kernel';
 import {
   COMMANDS,
   ERROR_MIME,
@@ -105,6 +106,26 @@ export function defineKernelTests(): void {
       assert.equal(last.batchesPerEpoch, 32);
       assert.equal(last.batches?.count, 64);
       assert.equal(valueText(fit), '2');
+    });
+
+    it('the renderer asks this notebook\'s kernel (kernel.ping) and gets the reply', async () => {
+      const dir = process.env.AENB_TEST_BRIDGE;
+      if (!dir) throw new Error('AENB_TEST_BRIDGE is not set: this test needs the browser page (test/vscode/run-code-server.ts)');
+      // The training output above is drawn by our renderer in the notebook's webview; its request
+      // goes renderer -> extension host -> this notebook's kernel process, and the reply back.
+      const r = await bridgeCall<{ ok: boolean; value?: { echo?: string; pid: number; busy: boolean; backend: string }; error?: unknown }>(
+        dir,
+        'rendererRequest',
+        { method: 'kernel.ping', params: { echo: 'from the renderer' } },
+        60_000,
+      );
+      assert.equal(r.ok, true, JSON.stringify(r));
+      assert.equal(r.value?.echo, 'from the renderer');
+      assert.equal(r.value?.pid, kernelPid, "the notebook's own kernel answered");
+      assert.equal(r.value?.busy, false);
+      const unknown = await bridgeCall<{ ok: boolean; error?: { code: string } }>(dir, 'rendererRequest', { method: 'kernel.nothing', params: {} }, 60_000);
+      assert.equal(unknown.ok, false);
+      assert.equal(unknown.error?.code, 'unknown-method');
     });
 
     it('an error shows a readable message and the cell\'s own line number', async () => {

@@ -1,9 +1,13 @@
 /**
  * The message protocol between a kernel process and whoever drives it (the
  * VS Code extension host or the headless runner). Messages travel over the
- * Node IPC channel of `child_process.fork`, as JSON.
+ * Node IPC channel of `child_process.fork`, as JSON: one-way messages (a
+ * discriminated union on `type`, below) for running cells and streaming their
+ * outputs, and requests with replies (./envelope.ts) for questions anyone may
+ * ask the kernel: `KernelMethods`.
  */
-import type { AenbOutput, CodeLanguage, NotebookErrorData } from './aenb';
+import type { AenbOutput, CodeLanguage, NotebookErrorData } from '../aenb';
+import { isEnvelope, type EnvelopeMessage } from './envelope';
 
 export type BackendChoiceName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -59,7 +63,27 @@ export interface ShutdownRequest {
   type: 'shutdown';
 }
 
-export type HostMessage = InitRequest | ExecuteRequest | InterruptRequest | ShutdownRequest;
+export type HostMessage = InitRequest | ExecuteRequest | InterruptRequest | ShutdownRequest | EnvelopeMessage;
+
+// ---------------------------------------------------------------------------
+// Requests the kernel answers (host -> kernel; the renderer's reach the kernel
+// through the host, see ./renderer.ts)
+
+export interface PingResult {
+  /** The `echo` of the request, unchanged. */
+  echo?: string;
+  pid: number;
+  backend: KernelBackendInfo['name'];
+  /** Whether a cell is running. */
+  busy: boolean;
+  /** Seconds since the kernel process started. */
+  uptimeSeconds: number;
+}
+
+export type KernelMethods = {
+  /** Is the kernel there, and what is it doing? Answered between cells and between batches of a training. */
+  ping: { params: { echo?: string }; result: PingResult };
+};
 
 // ---------------------------------------------------------------------------
 // Kernel → host
@@ -118,21 +142,19 @@ export interface ProgressMessage {
   state: 'running' | 'done' | 'stopped';
 }
 
-export type KernelMessage = ReadyMessage | InitFailedMessage | OutputMessage | DoneMessage | LogMessage | ProgressMessage;
+export type KernelMessage = ReadyMessage | InitFailedMessage | OutputMessage | DoneMessage | LogMessage | ProgressMessage | EnvelopeMessage;
+
+const KERNEL_TYPES: readonly string[] = ['ready', 'init-failed', 'output', 'done', 'log', 'progress'] satisfies KernelMessage['type'][];
+const HOST_TYPES: readonly string[] = ['init', 'execute', 'interrupt', 'shutdown'] satisfies HostMessage['type'][];
+
+function typeOf(value: unknown): string | undefined {
+  return typeof value === 'object' && value !== null ? ((value as { type?: unknown }).type as string | undefined) : undefined;
+}
 
 export function isKernelMessage(value: unknown): value is KernelMessage {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { type?: unknown }).type === 'string' &&
-    ['ready', 'init-failed', 'output', 'done', 'log', 'progress'].includes((value as { type: string }).type)
-  );
+  return KERNEL_TYPES.includes(typeOf(value) ?? '') || isEnvelope(value);
 }
 
 export function isHostMessage(value: unknown): value is HostMessage {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    ['init', 'execute', 'interrupt', 'shutdown'].includes((value as { type?: string }).type ?? '')
-  );
+  return HOST_TYPES.includes(typeOf(value) ?? '') || isEnvelope(value);
 }
