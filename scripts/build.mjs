@@ -41,6 +41,8 @@ const common = {
   legalComments: 'none',
   minify: production,
   keepNames: true,
+  // jsonc-parser's "main" is a UMD build that loads its parts at run time; bundle its ES modules.
+  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
 };
 
 // Each output kind (src/outputs/<kind>/) imports its side-specific parts from
@@ -90,6 +92,7 @@ const builds = [
     ...common,
     sourcemap: 'linked',
     minify: false,
+    alias: {}, // packages stay external here: Node loads jsonc-parser's UMD build itself
     entryPoints: [
       ...findFiles('test', ['.test.ts']),
       ...findFiles('bench', ['.ts']),

@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { AenbCodeCell, AenbFormatError, AenbOutput, MIME, parseNotebook, serializeNotebook } from '../common/aenb';
+import { AenbCodeCell, AenbFormatError, AenbOutput, MIME, parseNotebookBytes, serializeNotebook } from '../common/aenb';
 import type { BackendChoiceName, KernelBackendInfo, ProgressMessage } from '../common/messages/kernel';
 import type { ExecutionResult } from '../kernel/client';
 import { injectParameters, parseAssignment, Reporter, runNotebook, UsageError } from './run';
@@ -234,16 +234,16 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const file = args.notebook;
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (e) {
     process.stderr.write(`aenb: cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}\n`);
     return 2;
   }
   let nb;
   try {
-    nb = injectParameters(parseNotebook(text, file), args.sets);
+    nb = injectParameters(parseNotebookBytes(bytes, file), args.sets);
   } catch (e) {
     if (e instanceof AenbFormatError || e instanceof UsageError) {
       process.stderr.write(`aenb: ${e.message}\n`);

@@ -30,6 +30,7 @@ import {
   outputDataFromBytes,
   outputDataToBytes,
   parseNotebook,
+  parseNotebookBytes,
   serializeNotebook,
 } from '../common/aenb';
 
@@ -307,20 +308,15 @@ export function errorCellOutput(error: NotebookErrorData): AenbOutput {
 // ---------------------------------------------------------------------------
 // Bytes
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8 = new TextEncoder();
 
-/** Opens `.aenb` bytes. @throws AenbFormatError (with line and column) or NotebookConversionError. */
+/**
+ * Opens `.aenb` bytes, decoded strictly as UTF-8 as the headless runner does
+ * (a bad byte is an AenbFormatError with its line and column).
+ * @throws AenbFormatError (with line and column) or NotebookConversionError.
+ */
 export function notebookFromBytes(bytes: Uint8Array, fileName?: string): PlainNotebook {
-  let text: string;
-  try {
-    text = strictUtf8.decode(bytes);
-  } catch {
-    throw new NotebookConversionError(
-      `${fileName ?? 'The notebook'} is not UTF-8 text, so it is not an Autoencoder notebook (.aenb). It was left unchanged; open it with a text or hex editor to see what it holds.`,
-    );
-  }
-  return notebookToPlain(parseNotebook(text, fileName));
+  return notebookToPlain(parseNotebookBytes(bytes, fileName));
 }
 
 /**

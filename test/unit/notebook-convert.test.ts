@@ -177,7 +177,7 @@ describe('notebook convert: what cannot be saved is refused with a clear message
   });
 
   test('bytes that are not UTF-8 are refused (a lossy decode would corrupt the file on the next save)', () => {
-    assert.throws(() => notebookFromBytes(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), 'a.aenb'), (e: Error) => e instanceof NotebookConversionError && /a\.aenb is not UTF-8/.test(e.message));
+    assert.throws(() => notebookFromBytes(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), 'a.aenb'), (e: Error) => e instanceof AenbFormatError && /^a\.aenb:1:2: the file is not valid UTF-8: the bytes 0xFF 0xFE 0x7D at byte 1/.test(e.message));
   });
 
   test('malformed JSON reports line and column', () => {
