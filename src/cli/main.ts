@@ -12,6 +12,7 @@ import { AenbCodeCell, AenbFormatError, AenbOutput, MIME, parseNotebookBytes, se
 import type { BackendChoiceName, KernelBackendInfo, ProgressMessage } from '../common/messages/kernel';
 import type { ExecutionResult } from '../kernel/client';
 import { injectParameters, parseAssignment, Reporter, runNotebook, UsageError } from './run';
+import { formatDuration } from '../common/formatting';
 
 const USAGE = `Usage: aenb run <notebook.aenb> [options]
 
@@ -120,12 +121,6 @@ function outputText(o: AenbOutput): string | undefined {
   return undefined;
 }
 
-function fmtDuration(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  if (s < 60) return `${s.toFixed(0)}s`;
-  const m = Math.floor(s / 60);
-  return m < 60 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
-}
 
 /** Prints progress: a live line on a terminal, plain lines (one per epoch) otherwise. */
 export class TerminalReporter implements Reporter {
@@ -193,10 +188,10 @@ export class TerminalReporter implements Reporter {
       const f = p.batchesPerEpoch ? p.batch / p.batchesPerEpoch : 0;
       const bar = '█'.repeat(Math.round(f * width)).padEnd(width, '·');
       this.clearLive();
-      this.out.write(`Epoch ${p.epoch}/${p.epochs} ${bar} ${p.batch}/${p.batchesPerEpoch}  loss ${loss}  ${rate}  ETA ${fmtDuration(p.etaSeconds)}`);
+      this.out.write(`Epoch ${p.epoch}/${p.epochs} ${bar} ${p.batch}/${p.batchesPerEpoch}  loss ${loss}  ${rate}  ETA ${formatDuration(p.etaSeconds)}`);
       this.liveLine = true;
     } else if (p.batch === p.batchesPerEpoch) {
-      const line = `Epoch ${p.epoch}/${p.epochs} - loss ${loss} - ${rate} - ETA ${fmtDuration(p.etaSeconds)}`;
+      const line = `Epoch ${p.epoch}/${p.epochs} - loss ${loss} - ${rate} - ETA ${formatDuration(p.etaSeconds)}`;
       if (line !== this.lastEpochLine) this.print(line);
       this.lastEpochLine = line;
     }
@@ -296,7 +291,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const seconds = (Date.now() - t0) / 1000;
     if (result.success) {
-      process.stdout.write(`\nAll ${result.ran} code cells succeeded in ${fmtDuration(seconds)}. Wrote ${out}${args.html ? ` and ${args.html}` : ''}.\n`);
+      process.stdout.write(`\nAll ${result.ran} code cells succeeded in ${formatDuration(seconds)}. Wrote ${out}${args.html ? ` and ${args.html}` : ''}.\n`);
       return 0;
     }
     const cellNo = (result.failedCell ?? 0) + 1;

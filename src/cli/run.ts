@@ -69,23 +69,9 @@ export function injectParameters(nb: AenbNotebook, values: [string, unknown][]):
   return { ...nb, cells };
 }
 
-/** Keeps a cell's outputs the way an editor does: keyed outputs are replaced in place. */
-export class OutputCollector {
-  readonly outputs: AenbOutput[] = [];
-  private readonly keys = new Map<string, number>();
-  add(output: AenbOutput, key?: string): { index: number; replaced: boolean } {
-    if (key !== undefined) {
-      const at = this.keys.get(key);
-      if (at !== undefined) {
-        this.outputs[at] = output;
-        return { index: at, replaced: true };
-      }
-      this.keys.set(key, this.outputs.length);
-    }
-    this.outputs.push(output);
-    return { index: this.outputs.length - 1, replaced: false };
-  }
-}
+/** Keeps a cell's outputs the way an editor does (src/common/keyed-outputs.ts). */
+export { KeyedOutputs as OutputCollector } from '../common/keyed-outputs';
+import { KeyedOutputs as OutputCollector } from '../common/keyed-outputs';
 
 export interface Reporter {
   backend(info: KernelBackendInfo): void;

@@ -27,10 +27,10 @@ import { Autoencoder, AutoencoderModel, StackedAutoencoder } from '../lib/models
 import { loadModel } from '../lib/model-io';
 import { addNoise } from '../lib/noise';
 import { fitDecision } from '../lib/lean/fit';
-import { addTrainingObserver, stopAllTraining, TrainingProgress } from '../lib/training';
+import { addTrainingObserver, stopAllTraining, trainingRates, TrainingProgress } from '../lib/training';
 import { describeModel } from '../lib/summary';
 import { showApi, valueOutput } from './display';
-import { CellSyntaxError, mapStackTrace, TransformedCell, transformCell } from './transform';
+import { ALLOWED_MODULES, CellSyntaxError, LIBRARY_MODULE, mapStackTrace, TransformedCell, transformCell } from './transform';
 
 interface Execution {
   id: string;
@@ -48,8 +48,6 @@ interface Execution {
   abort: AbortController;
 }
 
-/** The module names a cell may import. */
-export const IMPORTABLE = ['@tensorflow/tfjs', '@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', 'autoencoder-notebooks'] as const;
 
 export class KernelRuntime {
   private readonly context = new AsyncLocalStorage<Execution>();
@@ -139,10 +137,10 @@ export class KernelRuntime {
     const g = globalThis as Record<string, unknown>;
     Object.assign(g, lib);
     g.__aenb_import = (specifier: string) => {
-      if (specifier === 'autoencoder-notebooks') return lib;
-      if ((IMPORTABLE as readonly string[]).includes(specifier)) return tf;
+      if (specifier === LIBRARY_MODULE) return lib;
+      if (ALLOWED_MODULES.includes(specifier)) return tf;
       throw new Error(
-        `Cannot import "${specifier}" in a notebook cell. Cells can import ${IMPORTABLE.map((s) => `'${s}'`).join(', ')}; ` +
+        `Cannot import "${specifier}" in a notebook cell. Cells can import ${ALLOWED_MODULES.map((s) => `'${s}'`).join(', ')}; ` +
           'tf, datasets, Autoencoder, StackedAutoencoder, TransposedDense, addNoise and show are also available without importing.',
       );
     };
@@ -199,11 +197,9 @@ export class KernelRuntime {
       let epoch = 0;
       let samplesDone = 0;
       const progress = (phase: TrainingProgress['phase'], batch: number, loss: number): TrainingProgress => {
-        const elapsed = (performance.now() - t0) / 1000;
-        const rate = elapsed > 0 ? samplesDone / elapsed : 0;
         return {
           runId, phase, model: model.name, epoch: epoch + 1, epochs, batch, batchesPerEpoch: batches, batchSize, samples: split, loss,
-          samplesPerSecond: rate, etaSeconds: rate > 0 ? (split * epochs - samplesDone) / rate : NaN, elapsedSeconds: elapsed,
+          ...trainingRates(t0, samplesDone, split * epochs),
           history, batchLosses, stopped: phase === 'end' ? model.stopTraining : undefined,
           stopReason: phase === 'end' && model.stopTraining ? 'interrupted' : undefined,
         };
@@ -389,7 +385,7 @@ export class KernelRuntime {
     let error: NotebookErrorData | undefined;
     let transformed: TransformedCell | undefined;
     try {
-      transformed = transformCell(req.source, { language: req.language, fileName: req.cellName, allowedModules: IMPORTABLE });
+      transformed = transformCell(req.source, { language: req.language, fileName: req.cellName, allowedModules: ALLOWED_MODULES });
       const script = new vm.Script(transformed.code, { filename: req.cellName });
       const value = await this.context.run(exec, async () => script.runInThisContext({ displayErrors: false }) as Promise<unknown>);
       const out = valueOutput(value);

@@ -12,6 +12,7 @@ import { LossFn, LossSpec, OptimizerSpec, resolveLoss, resolveOptimizer } from '
 import { deriveSeed } from './random';
 import { describeModel, ModelSummary } from './summary';
 import { evaluateLoss, FitArgs, History, train, Trainable } from './training';
+import { saveModel } from './model-file';
 
 export type InputShape = number | number[];
 
@@ -233,7 +234,6 @@ export abstract class AutoencoderModel implements Trainable {
 
   /** Saves the architecture and weights to a folder (see `loadModel`). */
   async save(dir: string): Promise<void> {
-    const { saveModel } = await import('./model-io');
     await saveModel(this, dir);
   }
 

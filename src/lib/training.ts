@@ -121,6 +121,13 @@ export class History {
   }
 }
 
+/** Time so far, throughput and time left of a training that started at `t0` (performance.now()). */
+export function trainingRates(t0: number, samplesDone: number, totalSamples: number): Pick<TrainingProgress, 'elapsedSeconds' | 'samplesPerSecond' | 'etaSeconds'> {
+  const elapsedSeconds = (performance.now() - t0) / 1000;
+  const samplesPerSecond = elapsedSeconds > 0 ? samplesDone / elapsedSeconds : 0;
+  return { elapsedSeconds, samplesPerSecond, etaSeconds: samplesPerSecond > 0 ? Math.max(0, totalSamples - samplesDone) / samplesPerSecond : NaN };
+}
+
 export type TrainingObserver = (p: TrainingProgress) => void;
 
 const observers = new Set<TrainingObserver>();
@@ -288,8 +295,6 @@ export async function train(
   const totalSamples = n * (epochs - initialEpoch);
 
   const progress = (phase: TrainingPhase, epoch: number, batch: number, epochLoss: number): TrainingProgress => {
-    const elapsed = (performance.now() - t0) / 1000;
-    const rate = elapsed > 0 ? samplesDone / elapsed : 0;
     return {
       runId,
       phase,
@@ -301,9 +306,7 @@ export async function train(
       batchSize,
       samples: n,
       loss: epochLoss,
-      samplesPerSecond: rate,
-      etaSeconds: rate > 0 ? Math.max(0, totalSamples - samplesDone) / rate : NaN,
-      elapsedSeconds: elapsed,
+      ...trainingRates(t0, samplesDone, totalSamples),
       history: history.history,
       batchLosses: history.batchLosses,
       stopped: phase === 'end' ? history.stopped : undefined,

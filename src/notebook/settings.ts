@@ -14,7 +14,8 @@ export const SETTING = {
   interruptGracePeriod: 'interruptGracePeriod',
 } as const;
 
-export const BACKEND_CHOICES: readonly BackendChoiceName[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+export { BACKEND_CHOICES, isBackendChoice } from '../common/backends';
+import { BACKEND_CHOICES, isBackendChoice } from '../common/backends';
 
 /** One line per choice: the same words as the setting's enumDescriptions. */
 export const BACKEND_DESCRIPTIONS: Record<BackendChoiceName, string> = {
@@ -44,9 +45,6 @@ export interface SettingsContext {
 
 const key = (name: string) => `${SECTION}.${name}`;
 
-export function isBackendChoice(v: unknown): v is BackendChoiceName {
-  return typeof v === 'string' && (BACKEND_CHOICES as readonly string[]).includes(v);
-}
 
 /** Expands `~`, `${userHome}` and `${workspaceFolder}`; resolves relative paths against the workspace folder. */
 export function resolveFolderSetting(raw: string, ctx: SettingsContext): { path?: string; problem?: string } {

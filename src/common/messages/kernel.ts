@@ -9,12 +9,15 @@
 import type { AenbOutput, CodeLanguage, NotebookErrorData } from '../aenb';
 import { isEnvelope, type EnvelopeMessage } from './envelope';
 
-export type BackendChoiceName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+import type { BackendChoice, BackendName } from '../backends';
+
+/** A backend a kernel may be asked for (src/common/backends.ts). */
+export type BackendChoiceName = BackendChoice;
 
 /** What the kernel reports about its backend (a JSON copy of the library's BackendInfo). */
 export interface KernelBackendInfo {
   requested: BackendChoiceName;
-  name: 'tensorflow' | 'wasm' | 'cpu';
+  name: BackendName;
   reason: string;
   fellBack: boolean;
   simd?: boolean;
