@@ -23,13 +23,13 @@ import type { ExecuteRequest, KernelBackendInfo, KernelMessage, KernelMethods, K
 import { initBackend } from '../lib/backend';
 import * as data from '../lib/data';
 import { TransposedDense, LeakyReLUActivation } from '../lib/layers';
-import { Autoencoder, AutoencoderModel, StackedAutoencoder } from '../lib/models';
+import { Autoencoder, StackedAutoencoder } from '../lib/models';
 import { loadModel } from '../lib/model-io';
 import { addNoise } from '../lib/noise';
-import { fitDecision } from '../lib/lean/fit';
-import { addTrainingObserver, stopAllTraining, trainingRates, TrainingProgress } from '../lib/training';
+import { addTrainingObserver, stopAllTraining, TrainingProgress } from '../lib/training';
 import { describeModel } from '../lib/summary';
 import { showApi, valueOutput } from './display';
+import { patchFitForKernel } from './fit';
 import { ALLOWED_MODULES, CellSyntaxError, LIBRARY_MODULE, mapStackTrace, TransformedCell, transformCell } from './transform';
 
 interface Execution {
@@ -145,7 +145,12 @@ export class KernelRuntime {
       );
     };
     g.console = this.captureConsole();
-    this.patchTfjsFit();
+    patchFitForKernel({
+      context: this.context,
+      tfjsFits: this.tfjsFits,
+      onTraining: (p: TrainingProgress) => this.onTraining(p),
+      note: (text: string) => this.note(text),
+    });
   }
 
   private captureConsole(): Console {
@@ -168,78 +173,6 @@ export class KernelRuntime {
       trace: (...args: unknown[]) => write('stderr')(format(...args) + '\n' + (new Error().stack ?? '').split('\n').slice(2).join('\n')),
     });
     return captured;
-  }
-
-  /** tfjs's own `model.fit` (for models built by hand in a cell): live progress and interrupts too. */
-  private patchTfjsFit(): void {
-    const proto = tf.LayersModel.prototype as unknown as { fit: tf.LayersModel['fit']; __aenbPatched?: boolean };
-    if (proto.__aenbPatched) return;
-    const original = proto.fit;
-    const kernel = {
-      context: this.context,
-      tfjsFits: this.tfjsFits,
-      onTraining: (p: TrainingProgress) => this.onTraining(p),
-      note: (text: string) => this.note(text),
-    };
-    proto.fit = async function (this: tf.LayersModel, x, y, args = {}) {
-      const exec = kernel.context.getStore();
-      if (exec?.interrupted) throw interruptedError();
-      const model: tf.LayersModel = this as tf.LayersModel; // the model being trained, for the callbacks below
-      const epochs = args.epochs ?? 1;
-      const t0 = performance.now();
-      const history: Record<string, number[]> = { loss: [] };
-      const batchLosses: number[] = [];
-      const n = Array.isArray(x) ? x[0].shape[0] : (x as tf.Tensor).shape[0];
-      const batchSize = args.batchSize ?? 32;
-      const split = args.validationSplit ? Math.floor(n * (1 - args.validationSplit)) : n;
-      const batches = Math.ceil(split / batchSize);
-      const runId = `tfjs-${process.pid}-${Date.now().toString(36)}`;
-      let epoch = 0;
-      let samplesDone = 0;
-      const progress = (phase: TrainingProgress['phase'], batch: number, loss: number): TrainingProgress => {
-        return {
-          runId, phase, model: model.name, epoch: epoch + 1, epochs, batch, batchesPerEpoch: batches, batchSize, samples: split, loss,
-          ...trainingRates(t0, samplesDone, split * epochs),
-          history, batchLosses, stopped: phase === 'end' ? model.stopTraining : undefined,
-          stopReason: phase === 'end' && model.stopTraining ? 'interrupted' : undefined,
-        };
-      };
-      const report = args.verbose !== 0;
-      const callback = {
-        onTrainBegin: async () => {
-          const note = fitDecision(model)?.note;
-          if (note && report) kernel.note(note);
-        },
-        onBatchEnd: async (batch: number, logs?: tf.Logs) => {
-          const loss = Number(logs?.loss ?? NaN);
-          batchLosses.push(loss);
-          samplesDone += Number(logs?.size ?? batchSize);
-          if (report) kernel.onTraining(progress('batch', batch + 1, loss));
-        },
-        onEpochEnd: async (e: number, logs?: tf.Logs) => {
-          for (const [k, v] of Object.entries(logs ?? {})) (history[k] ??= []).push(Number(v));
-          if (report) kernel.onTraining(progress('epoch', batches, Number(logs?.loss ?? NaN)));
-          epoch = e + 1;
-        },
-      };
-      const callbacks = args.callbacks ? (Array.isArray(args.callbacks) ? [...args.callbacks, callback] : [args.callbacks, callback]) : [callback];
-      kernel.tfjsFits.add(model);
-      try {
-        const h = await original.call(this, x, y, { ...args, callbacks: callbacks as tf.CustomCallbackArgs[], verbose: 0 });
-        if (report) kernel.onTraining(progress('end', batches, history.loss[history.loss.length - 1] ?? NaN));
-        return h;
-      } finally {
-        kernel.tfjsFits.delete(model);
-      }
-    } as tf.LayersModel['fit'];
-    proto.__aenbPatched = true;
-    // Our models refuse to start training again in an interrupted cell, too.
-    const ours = AutoencoderModel.prototype as unknown as { fit: AutoencoderModel['fit'] };
-    const ourFit = ours.fit;
-    ours.fit = function (this: AutoencoderModel, ...args: Parameters<AutoencoderModel['fit']>) {
-      if (kernel.context.getStore()?.interrupted) return Promise.reject(interruptedError());
-      return ourFit.apply(this, args);
-    };
   }
 
   // -------------------------------------------------------------------------
@@ -420,11 +353,6 @@ export class KernelRuntime {
   }
 }
 
-function interruptedError(): Error {
-  const e = new Error('Interrupted: this cell was interrupted, so it starts no more training. Run it again to continue.');
-  e.name = 'KernelInterrupted';
-  return e;
-}
 
 /**
  * Error data with a stack that shows only the cell's own frames, with the

@@ -1,3 +1,5 @@
+// One job, hence one file of over 400 lines: the cell transform and the
+// mapping of its positions back to the cell (they share the rewrite plan).
 // Turns a notebook cell (TypeScript or JavaScript) into a script that the
 // kernel runs with `vm.runInContext(code, context, { filename })`. The
 // script's completion value is a Promise of the cell's last expression value.
