@@ -63,7 +63,20 @@ function stubOutputParts(parts) {
   };
 }
 
-const nodeDist = (name, entry, stubs) => ({
+// The HTML report (with markdown-it) is one bundle, dist/report.js, that the
+// extension and the headless runner load at run time: one copy in the VSIX.
+const sharedReport = {
+  name: 'shared-report',
+  setup(build) {
+    build.onResolve({ filter: /[\\/]report$/ }, (args) => {
+      const target = join(args.resolveDir, args.path);
+      if (target !== join(root, 'src', 'report') || args.importer.startsWith(join(root, 'src', 'report'))) return undefined;
+      return { path: './report.js', external: true };
+    });
+  },
+};
+
+const nodeDist = (name, entry, stubs, plugins = []) => ({
   ...common,
   entryPoints: present({ [name]: entry }),
   outdir: 'dist',
@@ -71,13 +84,14 @@ const nodeDist = (name, entry, stubs) => ({
   format: 'cjs',
   target: 'node20',
   external: nodeExternal,
-  plugins: [stubOutputParts(stubs)],
+  plugins: [stubOutputParts(stubs), ...plugins],
 });
 
 const builds = [
-  nodeDist('extension', 'src/extension.ts', ['kernel', 'view']),
+  nodeDist('extension', 'src/extension.ts', ['kernel', 'view'], [sharedReport]),
   nodeDist('kernel', 'src/kernel/main.ts', ['view', 'report']),
-  nodeDist('cli', 'src/cli/cli.ts', ['kernel', 'view']),
+  nodeDist('cli', 'src/cli/cli.ts', ['kernel', 'view'], [sharedReport]),
+  nodeDist('report', 'src/report/index.ts', ['kernel', 'view']),
   {
     ...common,
     entryPoints: present({ renderer: 'renderers/index.ts' }),
