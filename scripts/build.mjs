@@ -43,6 +43,8 @@ const common = {
   keepNames: true,
   // jsonc-parser's "main" is a UMD build that loads its parts at run time; bundle its ES modules.
   alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
+  // The compiled C kernels (src/lib/wasm/*.wasm) are bundled as bytes.
+  loader: { '.wasm': 'binary' },
 };
 
 // Each output kind (src/outputs/<kind>/) imports its side-specific parts from
@@ -99,7 +101,7 @@ const builds = [
     platform: 'browser',
     format: 'esm',
     target: 'es2022',
-    loader: { '.css': 'text' },
+    loader: { '.css': 'text', '.wasm': 'binary' },
     plugins: [stubOutputParts(['kernel', 'report'])],
   },
   {

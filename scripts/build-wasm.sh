@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Rebuilds the committed WebAssembly kernels (src/lib/wasm/*.c -> *.wasm) with
+# Debian's clang-16 and lld-16, installing them first when missing. Only
+# needed after editing the C sources: npm run build uses the committed
+# binaries. Arguments go to scripts/build-wasm.mjs (--check compares a fresh
+# build with the committed binaries).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v clang-16 >/dev/null || ! command -v wasm-ld-16 >/dev/null; then
+  bash scripts/setup-system.sh clang-16 lld-16
+fi
+node scripts/build-wasm.mjs "$@"

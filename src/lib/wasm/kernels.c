@@ -1,0 +1,991 @@
+/*
+ * Compute kernels for convolutional training on the WebAssembly backend:
+ * 2-D convolutions (forward, input gradient, filter gradient), depthwise and
+ * 3-D convolution gradients, max / average pooling and their gradients,
+ * nearest-neighbour up-sampling and its gradient, batch normalisation
+ * statistics and gradients, and unsorted segment sums.
+ *
+ * Built by scripts/build-wasm.sh into kernels.wasm (committed beside this
+ * file). The module imports the memory of the wasm backend (or of whoever
+ * instantiates it) and works on addresses in it; it has no data segment and
+ * uses no libc, so instantiating it writes nothing into that memory. Its
+ * stack pointer is exported and set by the loader to a region it allocated.
+ *
+ * Layouts are tfjs's: images NHWC, convolution filters HWIO
+ * ([kh, kw, in, out]), depthwise filters [kh, kw, in, multiplier].
+ *
+ * Convolutions are im2col + GEMM in chunks: the input patches of a few dozen
+ * output pixels are gathered into a panel that stays in the L1/L2 cache,
+ * which is multiplied by the filter (a [kh·kw·in, out] matrix) with SIMD
+ * micro-kernels (4 rows × 8 columns of accumulators). The input gradient is
+ * the same GEMM on panels gathered from the output gradient; the filter
+ * gradient accumulates panelᵀ·dy. Products with fewer than 4 output columns
+ * run as dot products along the reduction axis instead.
+ *
+ * Entry points that loop over images take a range [n0, n1), so that work can
+ * be split between threads; filter gradients are added into the caller's
+ * buffer (zero it first), so that each thread can own one.
+ */
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+#define INLINE static inline __attribute__((always_inline))
+
+typedef float f32;
+typedef v128_t v4;
+
+/* Convolution geometry, as the int32 array the caller passes. */
+typedef struct {
+  int batch, inH, inW, inC;
+  int outH, outW, outC;
+  int kH, kW;
+  int strideH, strideW, dilH, dilW;
+  int padTop, padLeft;
+  int unused;
+} Conv;
+
+/* Pooling geometry. */
+typedef struct {
+  int batch, inH, inW, channels;
+  int outH, outW;
+  int kH, kW;
+  int strideH, strideW;
+  int padTop, padLeft;
+} Pool;
+
+INLINE v4 ld(const f32* p) { return wasm_v128_load(p); }
+INLINE void st(f32* p, v4 v) { wasm_v128_store(p, v); }
+INLINE v4 splat(const f32* p) { return wasm_v128_load32_splat(p); }
+INLINE v4 madd(v4 acc, v4 a, v4 b) { return wasm_f32x4_add(acc, wasm_f32x4_mul(a, b)); }
+INLINE f32 hsum(v4 v) {
+  return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) + (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
+}
+
+static void zero(f32* p, int n) {
+  int i = 0;
+  v4 z = wasm_f32x4_splat(0.0f);
+  for (; i + 4 <= n; i += 4) st(p + i, z);
+  for (; i < n; i++) p[i] = 0.0f;
+}
+
+static void copy(f32* dst, const f32* src, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) st(dst + i, ld(src + i));
+  for (; i < n; i++) dst[i] = src[i];
+}
+
+/* p[0] += lane 0, p[stride] += lane 1, ... */
+INLINE void add_lanes(f32* p, int stride, v4 c) {
+  p[0] += wasm_f32x4_extract_lane(c, 0);
+  p[stride] += wasm_f32x4_extract_lane(c, 1);
+  p[2 * stride] += wasm_f32x4_extract_lane(c, 2);
+  p[3 * stride] += wasm_f32x4_extract_lane(c, 3);
+}
+
+/* dst += src */
+static void add_into(f32* dst, const f32* src, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) st(dst + i, wasm_f32x4_add(ld(dst + i), ld(src + i)));
+  for (; i < n; i++) dst[i] += src[i];
+}
+
+/* ------------------------------------------------------------------------ */
+/* GEMM micro-kernels                                                        */
+
+/*
+ * C[M, N] = A[M, K] · B[K, N] (+ bias[N]); A rows lda apart, C rows ldc apart.
+ * Blocks of 4 rows × 8 columns, then 4 columns, then single columns.
+ */
+static void gemm_nn(const f32* A, int lda, int M, int K, const f32* B, int N, const f32* bias, f32* C, int ldc) {
+  int j = 0;
+  for (; j + 8 <= N; j += 8) {
+    v4 b0 = bias ? ld(bias + j) : wasm_f32x4_splat(0.0f);
+    v4 b1 = bias ? ld(bias + j + 4) : wasm_f32x4_splat(0.0f);
+    int i = 0;
+    for (; i + 4 <= M; i += 4) {
+      const f32* a0 = A + (i + 0) * lda;
+      const f32* a1 = A + (i + 1) * lda;
+      const f32* a2 = A + (i + 2) * lda;
+      const f32* a3 = A + (i + 3) * lda;
+      v4 c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1, c30 = b0, c31 = b1;
+      const f32* b = B + j;
+      for (int k = 0; k < K; k++, b += N) {
+        v4 w0 = ld(b), w1 = ld(b + 4);
+        v4 x0 = splat(a0 + k), x1 = splat(a1 + k), x2 = splat(a2 + k), x3 = splat(a3 + k);
+        c00 = madd(c00, x0, w0); c01 = madd(c01, x0, w1);
+        c10 = madd(c10, x1, w0); c11 = madd(c11, x1, w1);
+        c20 = madd(c20, x2, w0); c21 = madd(c21, x2, w1);
+        c30 = madd(c30, x3, w0); c31 = madd(c31, x3, w1);
+      }
+      f32* c = C + i * ldc + j;
+      st(c, c00); st(c + 4, c01); c += ldc;
+      st(c, c10); st(c + 4, c11); c += ldc;
+      st(c, c20); st(c + 4, c21); c += ldc;
+      st(c, c30); st(c + 4, c31);
+    }
+    for (; i < M; i++) {
+      const f32* a0 = A + i * lda;
+      v4 c00 = b0, c01 = b1;
+      const f32* b = B + j;
+      for (int k = 0; k < K; k++, b += N) {
+        v4 x0 = splat(a0 + k);
+        c00 = madd(c00, x0, ld(b));
+        c01 = madd(c01, x0, ld(b + 4));
+      }
+      st(C + i * ldc + j, c00);
+      st(C + i * ldc + j + 4, c01);
+    }
+  }
+  for (; j + 4 <= N; j += 4) {
+    v4 b0 = bias ? ld(bias + j) : wasm_f32x4_splat(0.0f);
+    int i = 0;
+    for (; i + 4 <= M; i += 4) {
+      const f32* a0 = A + (i + 0) * lda;
+      const f32* a1 = A + (i + 1) * lda;
+      const f32* a2 = A + (i + 2) * lda;
+      const f32* a3 = A + (i + 3) * lda;
+      v4 c0 = b0, c1 = b0, c2 = b0, c3 = b0;
+      const f32* b = B + j;
+      for (int k = 0; k < K; k++, b += N) {
+        v4 w0 = ld(b);
+        c0 = madd(c0, splat(a0 + k), w0);
+        c1 = madd(c1, splat(a1 + k), w0);
+        c2 = madd(c2, splat(a2 + k), w0);
+        c3 = madd(c3, splat(a3 + k), w0);
+      }
+      st(C + (i + 0) * ldc + j, c0);
+      st(C + (i + 1) * ldc + j, c1);
+      st(C + (i + 2) * ldc + j, c2);
+      st(C + (i + 3) * ldc + j, c3);
+    }
+    for (; i < M; i++) {
+      const f32* a0 = A + i * lda;
+      v4 c0 = b0;
+      const f32* b = B + j;
+      for (int k = 0; k < K; k++, b += N) c0 = madd(c0, splat(a0 + k), ld(b));
+      st(C + i * ldc + j, c0);
+    }
+  }
+  for (; j < N; j++) {
+    /* One column: dot products along K, 4 rows at a time (Bt is column j of B, made contiguous by the caller when N < 4). */
+    f32 bj = bias ? bias[j] : 0.0f;
+    for (int i = 0; i < M; i++) {
+      const f32* a0 = A + i * lda;
+      f32 s = bj;
+      for (int k = 0; k < K; k++) s += a0[k] * B[k * N + j];
+      C[i * ldc + j] = s;
+    }
+  }
+}
+
+/*
+ * C[M, N] = A[M, K] · B[K, N] (+ bias) for N < 4, with Bt = Bᵀ [N, K]
+ * contiguous: each output is a dot product along K, in SIMD.
+ */
+static void gemm_narrow(const f32* A, int lda, int M, int K, const f32* Bt, int N, const f32* bias, f32* C, int ldc) {
+  int K4 = K & ~3;
+  for (int j = 0; j < N; j++) {
+    const f32* w = Bt + j * K;
+    f32 bj = bias ? bias[j] : 0.0f;
+    int i = 0;
+    for (; i + 4 <= M; i += 4) {
+      const f32* a0 = A + (i + 0) * lda;
+      const f32* a1 = A + (i + 1) * lda;
+      const f32* a2 = A + (i + 2) * lda;
+      const f32* a3 = A + (i + 3) * lda;
+      v4 s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+      for (int k = 0; k < K4; k += 4) {
+        v4 wk = ld(w + k);
+        s0 = madd(s0, ld(a0 + k), wk);
+        s1 = madd(s1, ld(a1 + k), wk);
+        s2 = madd(s2, ld(a2 + k), wk);
+        s3 = madd(s3, ld(a3 + k), wk);
+      }
+      f32 r0 = hsum(s0), r1 = hsum(s1), r2 = hsum(s2), r3 = hsum(s3);
+      for (int k = K4; k < K; k++) {
+        r0 += a0[k] * w[k];
+        r1 += a1[k] * w[k];
+        r2 += a2[k] * w[k];
+        r3 += a3[k] * w[k];
+      }
+      C[(i + 0) * ldc + j] = r0 + bj;
+      C[(i + 1) * ldc + j] = r1 + bj;
+      C[(i + 2) * ldc + j] = r2 + bj;
+      C[(i + 3) * ldc + j] = r3 + bj;
+    }
+    for (; i < M; i++) {
+      const f32* a0 = A + i * lda;
+      v4 s0 = wasm_f32x4_splat(0.0f);
+      for (int k = 0; k < K4; k += 4) s0 = madd(s0, ld(a0 + k), ld(w + k));
+      f32 r0 = hsum(s0);
+      for (int k = K4; k < K; k++) r0 += a0[k] * w[k];
+      C[i * ldc + j] = r0 + bj;
+    }
+  }
+}
+
+/* W[K, N] += A[M, K]ᵀ · D[M, N] (A rows lda apart). Blocks of 4 rows of W × 8 columns. */
+static void gemm_tn_acc(const f32* A, int lda, int M, int K, const f32* D, int N, f32* W) {
+  int j = 0;
+  for (; j + 8 <= N; j += 8) {
+    int k = 0;
+    for (; k + 4 <= K; k += 4) {
+      v4 c00 = wasm_f32x4_splat(0.0f), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+      const f32* a = A + k;
+      const f32* d = D + j;
+      for (int m = 0; m < M; m++, a += lda, d += N) {
+        v4 d0 = ld(d), d1 = ld(d + 4);
+        v4 x0 = splat(a), x1 = splat(a + 1), x2 = splat(a + 2), x3 = splat(a + 3);
+        c00 = madd(c00, x0, d0); c01 = madd(c01, x0, d1);
+        c10 = madd(c10, x1, d0); c11 = madd(c11, x1, d1);
+        c20 = madd(c20, x2, d0); c21 = madd(c21, x2, d1);
+        c30 = madd(c30, x3, d0); c31 = madd(c31, x3, d1);
+      }
+      f32* w = W + k * N + j;
+      st(w, wasm_f32x4_add(ld(w), c00)); st(w + 4, wasm_f32x4_add(ld(w + 4), c01)); w += N;
+      st(w, wasm_f32x4_add(ld(w), c10)); st(w + 4, wasm_f32x4_add(ld(w + 4), c11)); w += N;
+      st(w, wasm_f32x4_add(ld(w), c20)); st(w + 4, wasm_f32x4_add(ld(w + 4), c21)); w += N;
+      st(w, wasm_f32x4_add(ld(w), c30)); st(w + 4, wasm_f32x4_add(ld(w + 4), c31));
+    }
+    for (; k < K; k++) {
+      v4 c0 = wasm_f32x4_splat(0.0f), c1 = c0;
+      const f32* a = A + k;
+      const f32* d = D + j;
+      for (int m = 0; m < M; m++, a += lda, d += N) {
+        v4 x0 = splat(a);
+        c0 = madd(c0, x0, ld(d));
+        c1 = madd(c1, x0, ld(d + 4));
+      }
+      f32* w = W + k * N + j;
+      st(w, wasm_f32x4_add(ld(w), c0));
+      st(w + 4, wasm_f32x4_add(ld(w + 4), c1));
+    }
+  }
+  for (; j + 4 <= N; j += 4) {
+    int k = 0;
+    for (; k + 4 <= K; k += 4) {
+      v4 c0 = wasm_f32x4_splat(0.0f), c1 = c0, c2 = c0, c3 = c0;
+      const f32* a = A + k;
+      const f32* d = D + j;
+      for (int m = 0; m < M; m++, a += lda, d += N) {
+        v4 d0 = ld(d);
+        c0 = madd(c0, splat(a), d0);
+        c1 = madd(c1, splat(a + 1), d0);
+        c2 = madd(c2, splat(a + 2), d0);
+        c3 = madd(c3, splat(a + 3), d0);
+      }
+      f32* w = W + k * N + j;
+      st(w, wasm_f32x4_add(ld(w), c0)); w += N;
+      st(w, wasm_f32x4_add(ld(w), c1)); w += N;
+      st(w, wasm_f32x4_add(ld(w), c2)); w += N;
+      st(w, wasm_f32x4_add(ld(w), c3));
+    }
+    for (; k < K; k++) {
+      v4 c0 = wasm_f32x4_splat(0.0f);
+      const f32* a = A + k;
+      const f32* d = D + j;
+      for (int m = 0; m < M; m++, a += lda, d += N) c0 = madd(c0, splat(a), ld(d));
+      f32* w = W + k * N + j;
+      st(w, wasm_f32x4_add(ld(w), c0));
+    }
+  }
+  for (; j < N; j++) {
+    /* One column of W: along K in SIMD, 8 vectors at a time. */
+    int k = 0;
+    for (; k + 32 <= K; k += 32) {
+      v4 c[8];
+      for (int v = 0; v < 8; v++) c[v] = wasm_f32x4_splat(0.0f);
+      const f32* a = A + k;
+      for (int m = 0; m < M; m++, a += lda) {
+        v4 dm = splat(D + m * N + j);
+        for (int v = 0; v < 8; v++) c[v] = madd(c[v], ld(a + 4 * v), dm);
+      }
+      for (int v = 0; v < 8; v++) add_lanes(W + (k + 4 * v) * N + j, N, c[v]);
+    }
+    for (; k + 4 <= K; k += 4) {
+      v4 c0 = wasm_f32x4_splat(0.0f);
+      const f32* a = A + k;
+      for (int m = 0; m < M; m++, a += lda) c0 = madd(c0, ld(a), splat(D + m * N + j));
+      add_lanes(W + k * N + j, N, c0);
+    }
+    for (; k < K; k++) {
+      f32 s = 0.0f;
+      const f32* a = A + k;
+      for (int m = 0; m < M; m++, a += lda) s += *a * D[m * N + j];
+      W[k * N + j] += s;
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Convolutions                                                              */
+
+/* Rows per panel: about 16 KB of panel, a multiple of 4, at least 8. */
+static int chunk_rows(int K) {
+  int c = 4096 / (K > 0 ? K : 1);
+  if (c < 8) c = 8;
+  if (c > 256) c = 256;
+  return c & ~3;
+}
+
+/* dst[cols, rows] = src[rows, cols]ᵀ */
+static void transpose(const f32* src, int rows, int cols, f32* dst) {
+  for (int r = 0; r < rows; r++)
+    for (int c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
+}
+
+/* The input patches of output pixels [p0, p0 + cnt) of one image, one row of kH·kW·inC values each. */
+static void im2col_fwd(const Conv* g, const f32* img, int p0, int cnt, f32* panel) {
+  const int C = g->inC, kW = g->kW, K = g->kH * kW * C;
+  const int rowStride = g->inW * C;
+  for (int i = 0; i < cnt; i++) {
+    const int p = p0 + i, oy = p / g->outW, ox = p - oy * g->outW;
+    f32* row = panel + i * K;
+    const int iy0 = oy * g->strideH - g->padTop, ix0 = ox * g->strideW - g->padLeft;
+    const int contiguous = g->dilW == 1 && ix0 >= 0 && ix0 + kW <= g->inW;
+    for (int ky = 0; ky < g->kH; ky++) {
+      const int iy = iy0 + ky * g->dilH;
+      f32* r = row + ky * kW * C;
+      if ((unsigned)iy >= (unsigned)g->inH) {
+        zero(r, kW * C);
+        continue;
+      }
+      const f32* src = img + iy * rowStride;
+      if (contiguous) {
+        copy(r, src + ix0 * C, kW * C);
+        continue;
+      }
+      for (int kx = 0; kx < kW; kx++) {
+        const int ix = ix0 + kx * g->dilW;
+        if ((unsigned)ix >= (unsigned)g->inW) {
+          if (C == 1) r[kx] = 0.0f;
+          else zero(r + kx * C, C);
+        } else if (C == 1) {
+          r[kx] = src[ix];
+        } else {
+          copy(r + kx * C, src + ix * C, C);
+        }
+      }
+    }
+  }
+}
+
+/*
+ * The output-gradient patches of input pixels [q0, q0 + cnt) of one image:
+ * for each tap, the dy row of the output pixel that tap connects it to (or
+ * zeros), kH·kW·outC values per input pixel.
+ */
+static void im2col_bwd(const Conv* g, const f32* dimg, int q0, int cnt, f32* panel) {
+  const int C = g->outC, kW = g->kW, K = g->kH * kW * C;
+  for (int i = 0; i < cnt; i++) {
+    const int q = q0 + i, iy = q / g->inW, ix = q - iy * g->inW;
+    f32* row = panel + i * K;
+    for (int ky = 0; ky < g->kH; ky++) {
+      const int ty = iy + g->padTop - ky * g->dilH;
+      const int oy = ty / g->strideH;
+      f32* r = row + ky * kW * C;
+      if (ty < 0 || oy * g->strideH != ty || oy >= g->outH) {
+        zero(r, kW * C);
+        continue;
+      }
+      for (int kx = 0; kx < kW; kx++) {
+        const int tx = ix + g->padLeft - kx * g->dilW;
+        const int ox = tx / g->strideW;
+        if (tx < 0 || ox * g->strideW != tx || ox >= g->outW) {
+          if (C == 1) r[kx] = 0.0f;
+          else zero(r + kx * C, C);
+        } else if (C == 1) {
+          r[kx] = dimg[oy * g->outW + ox];
+        } else {
+          copy(r + kx * C, dimg + (oy * g->outW + ox) * C, C);
+        }
+      }
+    }
+  }
+}
+
+/* panel[cnt, K] · B[K, N] (+ bias) into out rows N apart; Bt = Bᵀ when N < 4. */
+static void panel_product(const f32* panel, int lda, int cnt, int K, const f32* B, const f32* Bt, int N, const f32* bias, f32* out) {
+  if (N < 4) gemm_narrow(panel, lda, cnt, K, Bt, N, bias, out, N);
+  else gemm_nn(panel, lda, cnt, K, B, N, bias, out, N);
+}
+
+/* Floats of `work` the convolution entry points need for this geometry. */
+EXPORT(conv2d_work_floats)
+int conv2d_work_floats(const int* geom) {
+  const Conv* g = (const Conv*)geom;
+  const int taps = g->kH * g->kW;
+  const int kf = taps * g->inC, kb = taps * g->outC;
+  const int fwd = chunk_rows(kf) * kf + kf * g->outC;
+  const int bwd = chunk_rows(kb) * kb + kb * g->inC * 2;
+  return (fwd > bwd ? fwd : bwd) + 4;
+}
+
+static int pointwise(const Conv* g) {
+  return g->kH == 1 && g->kW == 1 && g->strideH == 1 && g->strideW == 1 && g->padTop == 0 && g->padLeft == 0 && g->inH == g->outH && g->inW == g->outW;
+}
+
+/* y[n, oy, ox, co] = bias[co] + Σ x[n, oy·sh + ky·dh − pt, ox·sw + kx·dw − pl, ci] · w[ky, kx, ci, co], images [n0, n1). bias may be 0. */
+EXPORT(conv2d_forward)
+void conv2d_forward(const int* geom, const f32* x, const f32* w, const f32* bias, f32* y, f32* work, int n0, int n1) {
+  const Conv* g = (const Conv*)geom;
+  const int K = g->kH * g->kW * g->inC, N = g->outC, P = g->outH * g->outW;
+  const int chunk = chunk_rows(K);
+  f32* panel = work;
+  f32* bt = work + chunk * K;
+  if (N < 4) transpose(w, K, N, bt);
+  const int direct = pointwise(g);
+  for (int n = n0; n < n1; n++) {
+    const f32* img = x + n * g->inH * g->inW * g->inC;
+    f32* out = y + n * P * N;
+    for (int p0 = 0; p0 < P; p0 += chunk) {
+      const int cnt = P - p0 < chunk ? P - p0 : chunk;
+      if (direct) {
+        panel_product(img + p0 * K, K, cnt, K, w, bt, N, bias, out + p0 * N);
+      } else {
+        im2col_fwd(g, img, p0, cnt, panel);
+        panel_product(panel, K, cnt, K, w, bt, N, bias, out + p0 * N);
+      }
+    }
+  }
+}
+
+/* dx[n, iy, ix, ci] = Σ over taps and co of dy[n, oy, ox, co] · w[ky, kx, ci, co] (the transposed convolution), images [n0, n1). */
+EXPORT(conv2d_backprop_input)
+void conv2d_backprop_input(const int* geom, const f32* dy, const f32* w, f32* dx, f32* work, int n0, int n1) {
+  const Conv* g = (const Conv*)geom;
+  const int taps = g->kH * g->kW, Ci = g->inC, Co = g->outC;
+  const int K = taps * Co, N = Ci, Q = g->inH * g->inW, P = g->outH * g->outW;
+  const int chunk = chunk_rows(K);
+  f32* panel = work;
+  f32* wb = work + chunk * K; /* [taps·Co, Ci]: each tap's [Ci, Co] filter, transposed */
+  f32* bt = wb + K * N;       /* wbᵀ, for N < 4 */
+  for (int t = 0; t < taps; t++) transpose(w + t * Ci * Co, Ci, Co, wb + t * Co * Ci);
+  if (N < 4) transpose(wb, K, N, bt);
+  const int direct = pointwise(g);
+  for (int n = n0; n < n1; n++) {
+    const f32* dimg = dy + n * P * Co;
+    f32* out = dx + n * Q * Ci;
+    for (int q0 = 0; q0 < Q; q0 += chunk) {
+      const int cnt = Q - q0 < chunk ? Q - q0 : chunk;
+      if (direct) {
+        panel_product(dimg + q0 * K, K, cnt, K, wb, bt, N, 0, out + q0 * N);
+      } else {
+        im2col_bwd(g, dimg, q0, cnt, panel);
+        panel_product(panel, K, cnt, K, wb, bt, N, 0, out + q0 * N);
+      }
+    }
+  }
+}
+
+/* dw[ky, kx, ci, co] += Σ over images [n0, n1) and output pixels of x[n, iy, ix, ci] · dy[n, oy, ox, co]. */
+EXPORT(conv2d_backprop_filter)
+void conv2d_backprop_filter(const int* geom, const f32* x, const f32* dy, f32* dw, f32* work, int n0, int n1) {
+  const Conv* g = (const Conv*)geom;
+  const int K = g->kH * g->kW * g->inC, N = g->outC, P = g->outH * g->outW;
+  const int chunk = chunk_rows(K);
+  f32* panel = work;
+  const int direct = pointwise(g);
+  for (int n = n0; n < n1; n++) {
+    const f32* img = x + n * g->inH * g->inW * g->inC;
+    const f32* dimg = dy + n * P * N;
+    for (int p0 = 0; p0 < P; p0 += chunk) {
+      const int cnt = P - p0 < chunk ? P - p0 : chunk;
+      if (direct) {
+        gemm_tn_acc(img + p0 * K, K, cnt, K, dimg + p0 * N, N, dw);
+      } else {
+        im2col_fwd(g, img, p0, cnt, panel);
+        gemm_tn_acc(panel, K, cnt, K, dimg + p0 * N, N, dw);
+      }
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Depthwise convolution gradients (filter [kh, kw, in, multiplier]; output channel c·mult + m) */
+
+/* dx[n, iy, ix, c] = Σ over taps and m of dy[n, oy, ox, c·M + m] · w[ky, kx, c, m]; geometry as conv (outC = inC·M). */
+EXPORT(depthwise_backprop_input)
+void depthwise_backprop_input(const int* geom, const f32* dy, const f32* w, f32* dx, int n0, int n1) {
+  const Conv* g = (const Conv*)geom;
+  const int C = g->inC, M = g->outC / g->inC, Co = g->outC;
+  const int C4 = M == 1 ? (C & ~3) : 0;
+  for (int n = n0; n < n1; n++) {
+    const f32* dimg = dy + n * g->outH * g->outW * Co;
+    f32* out = dx + n * g->inH * g->inW * C;
+    for (int iy = 0; iy < g->inH; iy++) {
+      for (int ix = 0; ix < g->inW; ix++) {
+        f32* o = out + (iy * g->inW + ix) * C;
+        zero(o, C);
+        for (int ky = 0; ky < g->kH; ky++) {
+          const int ty = iy + g->padTop - ky * g->dilH, oy = ty / g->strideH;
+          if (ty < 0 || oy * g->strideH != ty || oy >= g->outH) continue;
+          for (int kx = 0; kx < g->kW; kx++) {
+            const int tx = ix + g->padLeft - kx * g->dilW, ox = tx / g->strideW;
+            if (tx < 0 || ox * g->strideW != tx || ox >= g->outW) continue;
+            const f32* d = dimg + (oy * g->outW + ox) * Co;
+            const f32* wt = w + (ky * g->kW + kx) * C * M;
+            int c = 0;
+            for (; c < C4; c += 4) st(o + c, madd(ld(o + c), ld(d + c), ld(wt + c)));
+            for (; c < C; c++) {
+              f32 s = o[c];
+              for (int m = 0; m < M; m++) s += d[c * M + m] * wt[c * M + m];
+              o[c] = s;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/* dw[ky, kx, c, m] += Σ over images [n0, n1) and output pixels of x[n, iy, ix, c] · dy[n, oy, ox, c·M + m]. */
+EXPORT(depthwise_backprop_filter)
+void depthwise_backprop_filter(const int* geom, const f32* x, const f32* dy, f32* dw, int n0, int n1) {
+  const Conv* g = (const Conv*)geom;
+  const int C = g->inC, M = g->outC / g->inC, Co = g->outC;
+  const int C4 = M == 1 ? (C & ~3) : 0;
+  for (int n = n0; n < n1; n++) {
+    const f32* img = x + n * g->inH * g->inW * C;
+    const f32* dimg = dy + n * g->outH * g->outW * Co;
+    for (int ky = 0; ky < g->kH; ky++) {
+      for (int kx = 0; kx < g->kW; kx++) {
+        f32* wt = dw + (ky * g->kW + kx) * C * M;
+        for (int oy = 0; oy < g->outH; oy++) {
+          const int iy = oy * g->strideH - g->padTop + ky * g->dilH;
+          if ((unsigned)iy >= (unsigned)g->inH) continue;
+          for (int ox = 0; ox < g->outW; ox++) {
+            const int ix = ox * g->strideW - g->padLeft + kx * g->dilW;
+            if ((unsigned)ix >= (unsigned)g->inW) continue;
+            const f32* xi = img + (iy * g->inW + ix) * C;
+            const f32* d = dimg + (oy * g->outW + ox) * Co;
+            int c = 0;
+            for (; c < C4; c += 4) st(wt + c, madd(ld(wt + c), ld(xi + c), ld(d + c)));
+            for (; c < C; c++)
+              for (int m = 0; m < M; m++) wt[c * M + m] += xi[c] * d[c * M + m];
+          }
+        }
+      }
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* 3-D convolution gradients (NDHWC, filter [kd, kh, kw, in, out])           */
+
+typedef struct {
+  int batch, inD, inH, inW, inC;
+  int outD, outH, outW, outC;
+  int kD, kH, kW;
+  int strideD, strideH, strideW;
+  int dilD, dilH, dilW;
+  int padFront, padTop, padLeft;
+  int unused0, unused1, unused2, unused3;
+} Conv3;
+
+/* Floats of work conv3d_backprop_input needs: the filter, transposed per tap. */
+EXPORT(conv3d_work_floats)
+int conv3d_work_floats(const int* geom) {
+  const Conv3* g = (const Conv3*)geom;
+  return g->kD * g->kH * g->kW * g->inC * g->outC + 4;
+}
+
+/* dx[n, d, h, w, ci] = Σ over taps and co of dy[n, od, oh, ow, co] · w[kd, kh, kw, ci, co], images [n0, n1). */
+EXPORT(conv3d_backprop_input)
+void conv3d_backprop_input(const int* geom, const f32* dy, const f32* w, f32* dx, f32* work, int n0, int n1) {
+  const Conv3* g = (const Conv3*)geom;
+  const int Ci = g->inC, Co = g->outC, taps = g->kD * g->kH * g->kW, Ci4 = Ci & ~3;
+  for (int t = 0; t < taps; t++) transpose(w + t * Ci * Co, Ci, Co, work + t * Co * Ci);
+  const int outVol = g->outD * g->outH * g->outW, inVol = g->inD * g->inH * g->inW;
+  for (int n = n0; n < n1; n++) {
+    const f32* dimg = dy + n * outVol * Co;
+    f32* out = dx + n * inVol * Ci;
+    for (int id = 0; id < g->inD; id++)
+      for (int ih = 0; ih < g->inH; ih++)
+        for (int iw = 0; iw < g->inW; iw++) {
+          f32* o = out + ((id * g->inH + ih) * g->inW + iw) * Ci;
+          zero(o, Ci);
+          for (int kd = 0; kd < g->kD; kd++) {
+            const int td = id + g->padFront - kd * g->dilD, od = td / g->strideD;
+            if (td < 0 || od * g->strideD != td || od >= g->outD) continue;
+            for (int kh = 0; kh < g->kH; kh++) {
+              const int th = ih + g->padTop - kh * g->dilH, oh = th / g->strideH;
+              if (th < 0 || oh * g->strideH != th || oh >= g->outH) continue;
+              for (int kw = 0; kw < g->kW; kw++) {
+                const int tw = iw + g->padLeft - kw * g->dilW, ow = tw / g->strideW;
+                if (tw < 0 || ow * g->strideW != tw || ow >= g->outW) continue;
+                const f32* d = dimg + ((od * g->outH + oh) * g->outW + ow) * Co;
+                const f32* wt = work + ((kd * g->kH + kh) * g->kW + kw) * Co * Ci;
+                for (int co = 0; co < Co; co++) {
+                  const f32* wr = wt + co * Ci;
+                  const v4 b = splat(d + co);
+                  int c = 0;
+                  for (; c < Ci4; c += 4) st(o + c, madd(ld(o + c), b, ld(wr + c)));
+                  for (; c < Ci; c++) o[c] += d[co] * wr[c];
+                }
+              }
+            }
+          }
+        }
+  }
+}
+
+/* dw[kd, kh, kw, ci, co] += Σ over images [n0, n1) and output positions of x[n, d, h, w, ci] · dy[n, od, oh, ow, co]. */
+EXPORT(conv3d_backprop_filter)
+void conv3d_backprop_filter(const int* geom, const f32* x, const f32* dy, f32* dw, int n0, int n1) {
+  const Conv3* g = (const Conv3*)geom;
+  const int Ci = g->inC, Co = g->outC, Co4 = Co & ~3;
+  const int outVol = g->outD * g->outH * g->outW, inVol = g->inD * g->inH * g->inW;
+  for (int n = n0; n < n1; n++) {
+    const f32* img = x + n * inVol * Ci;
+    const f32* dimg = dy + n * outVol * Co;
+    for (int od = 0; od < g->outD; od++)
+      for (int oh = 0; oh < g->outH; oh++)
+        for (int ow = 0; ow < g->outW; ow++) {
+          const f32* d = dimg + ((od * g->outH + oh) * g->outW + ow) * Co;
+          for (int kd = 0; kd < g->kD; kd++) {
+            const int id = od * g->strideD - g->padFront + kd * g->dilD;
+            if ((unsigned)id >= (unsigned)g->inD) continue;
+            for (int kh = 0; kh < g->kH; kh++) {
+              const int ih = oh * g->strideH - g->padTop + kh * g->dilH;
+              if ((unsigned)ih >= (unsigned)g->inH) continue;
+              for (int kw = 0; kw < g->kW; kw++) {
+                const int iw = ow * g->strideW - g->padLeft + kw * g->dilW;
+                if ((unsigned)iw >= (unsigned)g->inW) continue;
+                const f32* xi = img + ((id * g->inH + ih) * g->inW + iw) * Ci;
+                f32* wt = dw + ((kd * g->kH + kh) * g->kW + kw) * Ci * Co;
+                for (int ci = 0; ci < Ci; ci++) {
+                  f32* wr = wt + ci * Co;
+                  const v4 b = splat(xi + ci);
+                  int c = 0;
+                  for (; c < Co4; c += 4) st(wr + c, madd(ld(wr + c), b, ld(d + c)));
+                  for (; c < Co; c++) wr[c] += xi[ci] * d[c];
+                }
+              }
+            }
+          }
+        }
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Pooling                                                                   */
+
+/*
+ * Max pooling, images [n0, n1): y = the window's maximum, and argmax = the
+ * position (iy·inW + ix) of its first occurrence in row-major window order
+ * (−1 when no value in the window is above −∞), per output value.
+ */
+EXPORT(max_pool_forward)
+void max_pool_forward(const int* geom, const f32* x, f32* y, int* argmax, int n0, int n1) {
+  const Pool* g = (const Pool*)geom;
+  const int C = g->channels, C4 = C & ~3;
+  const f32 neg_inf = -__builtin_inff();
+  for (int n = n0; n < n1; n++) {
+    const f32* img = x + n * g->inH * g->inW * C;
+    const int base = n * g->outH * g->outW * C;
+    for (int oy = 0; oy < g->outH; oy++) {
+      for (int ox = 0; ox < g->outW; ox++) {
+        const int o = base + (oy * g->outW + ox) * C;
+        int c = 0;
+        for (; c < C4; c += 4) {
+          v4 best = wasm_f32x4_splat(neg_inf);
+          v4 at = wasm_i32x4_splat(-1);
+          for (int ky = 0; ky < g->kH; ky++) {
+            const int iy = oy * g->strideH - g->padTop + ky;
+            if ((unsigned)iy >= (unsigned)g->inH) continue;
+            for (int kx = 0; kx < g->kW; kx++) {
+              const int ix = ox * g->strideW - g->padLeft + kx;
+              if ((unsigned)ix >= (unsigned)g->inW) continue;
+              const int pos = iy * g->inW + ix;
+              v4 v = ld(img + pos * C + c);
+              v4 gt = wasm_f32x4_gt(v, best);
+              best = wasm_v128_bitselect(v, best, gt);
+              at = wasm_v128_bitselect(wasm_i32x4_splat(pos), at, gt);
+            }
+          }
+          st(y + o + c, best);
+          wasm_v128_store(argmax + o + c, at);
+        }
+        for (; c < C; c++) {
+          f32 best = neg_inf;
+          int at = -1;
+          for (int ky = 0; ky < g->kH; ky++) {
+            const int iy = oy * g->strideH - g->padTop + ky;
+            if ((unsigned)iy >= (unsigned)g->inH) continue;
+            for (int kx = 0; kx < g->kW; kx++) {
+              const int ix = ox * g->strideW - g->padLeft + kx;
+              if ((unsigned)ix >= (unsigned)g->inW) continue;
+              const f32 v = img[(iy * g->inW + ix) * C + c];
+              if (v > best) {
+                best = v;
+                at = iy * g->inW + ix;
+              }
+            }
+          }
+          y[o + c] = best;
+          argmax[o + c] = at;
+        }
+      }
+    }
+  }
+}
+
+/* dx = 0, then dx[n, argmax, c] += dy[n, oy, ox, c], images [n0, n1). */
+EXPORT(max_pool_backward)
+void max_pool_backward(const int* geom, const f32* dy, const int* argmax, f32* dx, int n0, int n1) {
+  const Pool* g = (const Pool*)geom;
+  const int C = g->channels, P = g->outH * g->outW, Q = g->inH * g->inW;
+  for (int n = n0; n < n1; n++) {
+    f32* out = dx + n * Q * C;
+    zero(out, Q * C);
+    const f32* d = dy + n * P * C;
+    const int* a = argmax + n * P * C;
+    for (int p = 0; p < P; p++) {
+      for (int c = 0; c < C; c++) {
+        const int at = a[p * C + c];
+        if (at >= 0) out[at * C + c] += d[p * C + c];
+      }
+    }
+  }
+}
+
+/* Average pooling, images [n0, n1): the mean over the window's positions inside the image (padding not counted), as tfjs computes it. */
+EXPORT(avg_pool_forward)
+void avg_pool_forward(const int* geom, const f32* x, f32* y, int n0, int n1) {
+  const Pool* g = (const Pool*)geom;
+  const int C = g->channels, C4 = C & ~3;
+  for (int n = n0; n < n1; n++) {
+    const f32* img = x + n * g->inH * g->inW * C;
+    f32* out = y + n * g->outH * g->outW * C;
+    for (int oy = 0; oy < g->outH; oy++) {
+      for (int ox = 0; ox < g->outW; ox++) {
+        f32* o = out + (oy * g->outW + ox) * C;
+        zero(o, C);
+        int count = 0;
+        for (int ky = 0; ky < g->kH; ky++) {
+          const int iy = oy * g->strideH - g->padTop + ky;
+          if ((unsigned)iy >= (unsigned)g->inH) continue;
+          for (int kx = 0; kx < g->kW; kx++) {
+            const int ix = ox * g->strideW - g->padLeft + kx;
+            if ((unsigned)ix >= (unsigned)g->inW) continue;
+            count++;
+            const f32* v = img + (iy * g->inW + ix) * C;
+            int c = 0;
+            for (; c < C4; c += 4) st(o + c, wasm_f32x4_add(ld(o + c), ld(v + c)));
+            for (; c < C; c++) o[c] += v[c];
+          }
+        }
+        const f32 div = (f32)(count > 0 ? count : 1);
+        int c = 0;
+        for (; c < C4; c += 4) st(o + c, wasm_f32x4_div(ld(o + c), wasm_f32x4_splat(div)));
+        for (; c < C; c++) o[c] = o[c] / div;
+      }
+    }
+  }
+}
+
+/* dx = 0, then each dy spreads dy·scale over its window's positions inside the image (tfjs's AvgPoolGrad: scale = 1 / (kH·kW)). */
+EXPORT(avg_pool_backward)
+void avg_pool_backward(const int* geom, const f32* dy, f32* dx, f32 scale, int n0, int n1) {
+  const Pool* g = (const Pool*)geom;
+  const int C = g->channels, C4 = C & ~3;
+  const v4 s = wasm_f32x4_splat(scale);
+  for (int n = n0; n < n1; n++) {
+    const f32* d = dy + n * g->outH * g->outW * C;
+    f32* out = dx + n * g->inH * g->inW * C;
+    zero(out, g->inH * g->inW * C);
+    for (int oy = 0; oy < g->outH; oy++) {
+      for (int ox = 0; ox < g->outW; ox++) {
+        const f32* dv = d + (oy * g->outW + ox) * C;
+        for (int ky = 0; ky < g->kH; ky++) {
+          const int iy = oy * g->strideH - g->padTop + ky;
+          if ((unsigned)iy >= (unsigned)g->inH) continue;
+          for (int kx = 0; kx < g->kW; kx++) {
+            const int ix = ox * g->strideW - g->padLeft + kx;
+            if ((unsigned)ix >= (unsigned)g->inW) continue;
+            f32* o = out + (iy * g->inW + ix) * C;
+            int c = 0;
+            for (; c < C4; c += 4) st(o + c, wasm_f32x4_add(ld(o + c), wasm_f32x4_mul(ld(dv + c), s)));
+            for (; c < C; c++) o[c] += dv[c] * scale;
+          }
+        }
+      }
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Nearest-neighbour resizing (up-sampling)                                  */
+
+/* y[n, oy, ox, :] = x[n, rows[oy], cols[ox], :] for images [n0, n1); rows / cols map each output row / column to its source. */
+EXPORT(resize_nearest_forward)
+void resize_nearest_forward(const f32* x, int inH, int inW, int C, const int* rows, const int* cols, int outH, int outW, f32* y, int n0, int n1) {
+  for (int n = n0; n < n1; n++) {
+    const f32* img = x + n * inH * inW * C;
+    f32* out = y + n * outH * outW * C;
+    for (int oy = 0; oy < outH; oy++) {
+      const f32* src = img + rows[oy] * inW * C;
+      f32* dst = out + oy * outW * C;
+      if (C == 1) {
+        for (int ox = 0; ox < outW; ox++) dst[ox] = src[cols[ox]];
+      } else {
+        for (int ox = 0; ox < outW; ox++) copy(dst + ox * C, src + cols[ox] * C, C);
+      }
+    }
+  }
+}
+
+/* dx = 0, then dx[n, rows[oy], cols[ox], :] += dy[n, oy, ox, :], images [n0, n1). */
+EXPORT(resize_nearest_backward)
+void resize_nearest_backward(const f32* dy, int inH, int inW, int C, const int* rows, const int* cols, int outH, int outW, f32* dx, int n0, int n1) {
+  for (int n = n0; n < n1; n++) {
+    f32* img = dx + n * inH * inW * C;
+    const f32* d = dy + n * outH * outW * C;
+    zero(img, inH * inW * C);
+    for (int oy = 0; oy < outH; oy++) {
+      f32* dst = img + rows[oy] * inW * C;
+      const f32* src = d + oy * outW * C;
+      for (int ox = 0; ox < outW; ox++) add_into(dst + cols[ox] * C, src + ox * C, C);
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Batch normalisation over rows of C channels                               */
+
+/* mean[c] = Σ x[r, c] / R;  var[c] = Σ (x[r, c] − mean[c])² / R (tf.moments: the biased variance). Sums in float32, row by row. */
+EXPORT(bn_moments)
+void bn_moments(const f32* x, int R, int C, f32* mean, f32* var) {
+  const int C4 = C & ~3;
+  zero(mean, C);
+  zero(var, C);
+  for (int r = 0; r < R; r++) add_into(mean, x + r * C, C);
+  int c = 0;
+  for (; c < C4; c += 4) st(mean + c, wasm_f32x4_div(ld(mean + c), wasm_f32x4_splat((f32)R)));
+  for (; c < C; c++) mean[c] = mean[c] / (f32)R;
+  for (int r = 0; r < R; r++) {
+    const f32* xr = x + r * C;
+    for (c = 0; c < C4; c += 4) {
+      v4 d = wasm_f32x4_sub(ld(xr + c), ld(mean + c));
+      st(var + c, madd(ld(var + c), d, d));
+    }
+    for (; c < C; c++) {
+      const f32 d = xr[c] - mean[c];
+      var[c] += d * d;
+    }
+  }
+  for (c = 0; c < C4; c += 4) st(var + c, wasm_f32x4_div(ld(var + c), wasm_f32x4_splat((f32)R)));
+  for (; c < C; c++) var[c] = var[c] / (f32)R;
+}
+
+/* y = (x − mean)·inv·gamma + beta, with inv = 1/sqrt(var + eps) per channel (given). gamma / beta may be 0 (1 / 0). */
+EXPORT(bn_forward)
+void bn_forward(const f32* x, int R, int C, const f32* mean, const f32* inv, const f32* gamma, const f32* beta, f32* y) {
+  const int C4 = C & ~3;
+  for (int r = 0; r < R; r++) {
+    const f32* xr = x + r * C;
+    f32* yr = y + r * C;
+    int c = 0;
+    for (; c < C4; c += 4) {
+      v4 v = wasm_f32x4_mul(wasm_f32x4_sub(ld(xr + c), ld(mean + c)), ld(inv + c));
+      if (gamma) v = wasm_f32x4_mul(v, ld(gamma + c));
+      if (beta) v = wasm_f32x4_add(v, ld(beta + c));
+      st(yr + c, v);
+    }
+    for (; c < C; c++) {
+      f32 v = (xr[c] - mean[c]) * inv[c];
+      if (gamma) v = v * gamma[c];
+      if (beta) v = v + beta[c];
+      yr[c] = v;
+    }
+  }
+}
+
+/*
+ * The gradient of y = (x − mean)·inv·gamma + beta with mean and var the
+ * batch's own statistics: with x̂ = (x − mean)·inv, dbeta = Σ dy,
+ * dgamma = Σ dy·x̂, dx = gamma·inv/R · (R·dy − dbeta − x̂·dgamma). Writes
+ * dgamma and dbeta (each may be 0: not wanted) and dx (may be 0; may be dy).
+ */
+EXPORT(bn_backward)
+void bn_backward(const f32* x, const f32* dy, int R, int C, const f32* mean, const f32* inv, const f32* gamma, f32* dgamma, f32* dbeta, f32* dx, f32* work) {
+  /* work: 2·C floats (the sums, for when dgamma / dbeta are not wanted). */
+  f32* sdy = dbeta ? dbeta : work;
+  f32* sdx = dgamma ? dgamma : work + C;
+  const int C4 = C & ~3;
+  zero(sdy, C);
+  zero(sdx, C);
+  for (int r = 0; r < R; r++) {
+    const f32* xr = x + r * C;
+    const f32* dr = dy + r * C;
+    int c = 0;
+    for (; c < C4; c += 4) {
+      v4 d = ld(dr + c);
+      v4 xh = wasm_f32x4_mul(wasm_f32x4_sub(ld(xr + c), ld(mean + c)), ld(inv + c));
+      st(sdy + c, wasm_f32x4_add(ld(sdy + c), d));
+      st(sdx + c, madd(ld(sdx + c), d, xh));
+    }
+    for (; c < C; c++) {
+      const f32 d = dr[c], xh = (xr[c] - mean[c]) * inv[c];
+      sdy[c] += d;
+      sdx[c] += d * xh;
+    }
+  }
+  if (!dx) return;
+  const f32 fr = (f32)R;
+  for (int r = 0; r < R; r++) {
+    const f32* xr = x + r * C;
+    const f32* dr = dy + r * C;
+    f32* o = dx + r * C;
+    int c = 0;
+    for (; c < C4; c += 4) {
+      v4 g = gamma ? ld(gamma + c) : wasm_f32x4_splat(1.0f);
+      v4 k = wasm_f32x4_div(wasm_f32x4_mul(g, ld(inv + c)), wasm_f32x4_splat(fr));
+      v4 xh = wasm_f32x4_mul(wasm_f32x4_sub(ld(xr + c), ld(mean + c)), ld(inv + c));
+      v4 t = wasm_f32x4_sub(wasm_f32x4_sub(wasm_f32x4_mul(ld(dr + c), wasm_f32x4_splat(fr)), ld(sdy + c)), wasm_f32x4_mul(xh, ld(sdx + c)));
+      st(o + c, wasm_f32x4_mul(k, t));
+    }
+    for (; c < C; c++) {
+      const f32 g = gamma ? gamma[c] : 1.0f;
+      const f32 k = g * inv[c] / fr;
+      const f32 xh = (xr[c] - mean[c]) * inv[c];
+      o[c] = k * (dr[c] * fr - sdy[c] - xh * sdx[c]);
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Unsorted segment sum                                                      */
+
+/*
+ * out[numSegments, L] = 0, then out[ids[i]] += x[i] for each of the
+ * `count` rows of L values (ids outside [0, numSegments) are skipped), as
+ * float32 (isInt 0) or int32 (isInt 1).
+ */
+EXPORT(unsorted_segment_sum)
+void unsorted_segment_sum(const void* x, const int* ids, int count, int L, int numSegments, void* out, int isInt) {
+  if (isInt) {
+    int* o = (int*)out;
+    const int* xi = (const int*)x;
+    for (int i = 0; i < numSegments * L; i++) o[i] = 0;
+    for (int i = 0; i < count; i++) {
+      const int s = ids[i];
+      if (s < 0 || s >= numSegments) continue;
+      int* dst = o + s * L;
+      const int* src = xi + i * L;
+      int k = 0;
+      for (; k + 4 <= L; k += 4) wasm_v128_store(dst + k, wasm_i32x4_add(wasm_v128_load(dst + k), wasm_v128_load(src + k)));
+      for (; k < L; k++) dst[k] += src[k];
+    }
+    return;
+  }
+  f32* o = (f32*)out;
+  const f32* xf = (const f32*)x;
+  zero(o, numSegments * L);
+  for (int i = 0; i < count; i++) {
+    const int s = ids[i];
+    if (s < 0 || s >= numSegments) continue;
+    add_into(o + s * L, xf + i * L, L);
+  }
+}
