@@ -192,7 +192,7 @@ describe('the packaged extension in code-server, trusted workspace', () => {
 
   step('the VSIX holds the bundles, the wasm binaries and the samples; no sources, tests, data sets or source maps', 30_000, async () => {
     const files = listFiles(installed);
-    for (const f of ['package.json', 'dist/extension.js', 'dist/kernel.js', 'dist/renderer.js', 'samples/vanilla-mnist.aenb', 'samples/stacked-fashion-mnist.aenb', 'media/icon.png']) {
+    for (const f of ['package.json', 'dist/extension.js', 'dist/kernel.js', 'dist/renderer.js', 'samples/vanilla-mnist.aenb', 'samples/stacked-fashion-mnist.aenb', 'samples/denoising-conv-fashion-mnist.aenb', 'media/icon.png']) {
       assert.ok(files.includes(f), `${f} is in the installed extension`);
     }
     assert.deepEqual(files.filter((f) => f.startsWith('dist/wasm/')), ['dist/wasm/tfjs-backend-wasm-simd.wasm', 'dist/wasm/tfjs-backend-wasm-threaded-simd.wasm', 'dist/wasm/tfjs-backend-wasm.wasm']);

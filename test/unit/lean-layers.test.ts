@@ -161,6 +161,76 @@ describe('model.fit of tfjs models takes the lean step', () => {
     });
   }
 
+  const conv = (args: Parameters<typeof tf.layers.conv2d>[0], seed: number) => tf.layers.conv2d({ kernelInitializer: glorot(seed), ...args });
+  const convCases: [string, () => tf.LayersModel, Compile, number][] = [
+    [
+      "the Keras blog's convolutional autoencoder (conv 16 → pool → conv 8 → pool → up → conv 16 → up → conv 1 sigmoid), binary cross-entropy, Adam",
+      () => tf.sequential({ layers: [
+        conv({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', inputShape: [8, 8, 1] }, 31),
+        tf.layers.maxPooling2d({ poolSize: 2, padding: 'same' }),
+        conv({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' }, 32),
+        tf.layers.maxPooling2d({ poolSize: 2, padding: 'same' }),
+        tf.layers.upSampling2d({ size: [2, 2] }),
+        conv({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu' }, 33),
+        tf.layers.upSampling2d({ size: [2, 2] }),
+        conv({ filters: 1, kernelSize: 3, padding: 'same', activation: 'sigmoid' }, 34),
+      ] }),
+      (m) => m.compile({ optimizer: tf.train.adam(0.005), loss: 'binaryCrossentropy' }),
+      1,
+    ],
+    [
+      'strided valid convolutions, conv2dTranspose (strides 2, same and valid), batch normalization, average pooling, ELU, MSE, RMSprop',
+      () => tf.sequential({ layers: [
+        conv({ filters: 5, kernelSize: [3, 2], strides: 2, padding: 'valid', activation: 'elu', inputShape: [8, 8, 1] }, 35),
+        tf.layers.batchNormalization({ momentum: 0.9 }),
+        tf.layers.averagePooling2d({ poolSize: 2, strides: 1, padding: 'valid' }),
+        tf.layers.conv2dTranspose({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'tanh', kernelInitializer: glorot(36) }),
+        tf.layers.conv2dTranspose({ filters: 1, kernelSize: 2, strides: 1, padding: 'valid', kernelInitializer: glorot(37) }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 64, kernelInitializer: glorot(38) }),
+      ] }),
+      (m) => m.compile({ optimizer: tf.train.rmsprop(0.003), loss: 'meanSquaredError' }),
+      1,
+    ],
+    [
+      'max and average pooling with same padding on odd sizes, up-sampling by [2, 3], seeded dropout, leakyReLU, a frozen convolution, SGD',
+      () => {
+        const frozen = conv({ filters: 3, kernelSize: 3, padding: 'same', inputShape: [7, 5, 1] }, 39);
+        frozen.trainable = false;
+        return tf.sequential({ layers: [
+          frozen,
+          tf.layers.leakyReLU({ alpha: 0.1 }),
+          tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' }),
+          conv({ filters: 4, kernelSize: 1, activation: 'relu' }, 40),
+          tf.layers.averagePooling2d({ poolSize: 2, strides: 2, padding: 'same' }),
+          tf.layers.dropout({ rate: 0.25, seed: 3 }),
+          tf.layers.upSampling2d({ size: [2, 3] }),
+          tf.layers.flatten(),
+          tf.layers.dense({ units: 35, activation: 'sigmoid', kernelInitializer: glorot(41) }),
+        ] });
+      },
+      (m) => m.compile({ optimizer: tf.train.sgd(0.3), loss: 'binaryCrossentropy' }),
+      2,
+    ],
+  ];
+  for (const [label, build, compile, kind] of convCases) {
+    test(`${label}: same losses and weights as the generic path`, async () => {
+      const imgs = kind === 2 ? images(24, 7, 5, 5, true) : images(24, 8, 8, 5, true);
+      const target = kind === 2 ? imgs.reshape([24, 35]) : kind === 1 && label.startsWith('strided') ? imgs.reshape([24, 64]) : imgs;
+      const { lean, generic, leanDecision, leanLosses, genericLosses } = await bothPaths(build, compile, imgs, target, { epochs: 2, batchSize: 10 });
+      assert.equal(leanDecision?.path, 'lean-wasm', leanDecision?.reason);
+      assertSameLosses(leanLosses, genericLosses, 2e-5, label);
+      assertSameWeights(lean, generic, 1e-5, label);
+      // The moving statistics of batch normalization moved the same way.
+      const count = tf.memory().numTensors;
+      await lean.fit(imgs, target, { epochs: 1, batchSize: 10, verbose: 0 });
+      assert.equal(tf.memory().numTensors, count, 'no tensor left behind');
+      tf.dispose([lean, generic, imgs, target].filter((t) => !(t instanceof tf.LayersModel)) as tf.Tensor[]);
+      lean.dispose();
+      generic.dispose();
+    });
+  }
+
   test('centered RMSprop: one step gives the generic path\'s weights, NaNs included', async () => {
     // tfjs's centered RMSprop takes sqrt(ms − (mg² + ε)), negative for any gradient under about 1e-3 in size:
     // those weights become NaN on both paths, in the same places.

@@ -35,6 +35,7 @@ import { updateRuleFor, type UpdateRule } from './optimizers';
 import { chainOf, leanLossOf, lossName, type LeanLoss } from './plan';
 import type { BuildContext, GemmArgs, LeanOp, Param, StepRuntime } from './types';
 import type { SimdKernels } from '../wasm-simd';
+import type { CExports } from '../wasm/kernels';
 
 const f32 = Math.fround;
 
@@ -106,6 +107,7 @@ export function buildLeanStep(args: LeanStepArgs): LeanBuild {
     const roles = new Map<tf.Variable, string>();
     const ctx: BuildContext = {
       heap,
+      c: heap.c,
       batchSize,
       label: (l) => `'${l.name}' (${l.getClassName()})`,
       param(v, role) {
@@ -162,6 +164,7 @@ export function createLeanStep(args: LeanStepArgs): LeanStep | null {
 
 class LeanTrainer implements LeanStep, StepRuntime {
   readonly simd: SimdKernels;
+  readonly c: CExports;
   /** Own output buffer of each op (null: it writes into its input, or aliases it). */
   private readonly own: (Buf | null)[];
   /** Whether each op writes where its input is (in-place / alias): then its gradient flows in place too. */
@@ -192,6 +195,7 @@ class LeanTrainer implements LeanStep, StepRuntime {
     strategy: GemmStrategy,
   ) {
     this.simd = heap.kernels;
+    this.c = heap.c;
     this.products = new XnnGemm(heap, this.simd, strategy);
     this.own = [];
     this.shares = [];

@@ -955,6 +955,18 @@ void bn_backward(const f32* x, const f32* dy, int R, int C, const f32* mean, con
   }
 }
 
+/* y[r, c] += bias[c] over R rows of C channels. */
+EXPORT(bias_add)
+void bias_add(f32* y, int R, int C, const f32* bias) {
+  const int C4 = C & ~3;
+  for (int r = 0; r < R; r++) {
+    f32* yr = y + r * C;
+    int c = 0;
+    for (; c < C4; c += 4) st(yr + c, wasm_f32x4_add(ld(yr + c), ld(bias + c)));
+    for (; c < C; c++) yr[c] += bias[c];
+  }
+}
+
 /* ------------------------------------------------------------------------ */
 /* Unsorted segment sum                                                      */
 

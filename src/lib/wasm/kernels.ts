@@ -29,6 +29,7 @@ export interface CExports {
   bn_moments(x: number, rows: number, c: number, mean: number, variance: number): void;
   bn_forward(x: number, rows: number, c: number, mean: number, inv: number, gamma: number, beta: number, y: number): void;
   bn_backward(x: number, dy: number, rows: number, c: number, mean: number, inv: number, gamma: number, dgamma: number, dbeta: number, dx: number, work: number): void;
+  bias_add(y: number, rows: number, c: number, bias: number): void;
   unsorted_segment_sum(x: number, ids: number, count: number, rowLength: number, numSegments: number, out: number, isInt: number): void;
 }
 
@@ -101,7 +102,7 @@ export function cKernels(memory: WebAssembly.Memory, malloc: (bytes: number) => 
   const stack = malloc(STACK_BYTES + 16) >>> 0;
   if (stack === 0) throw new Error('wasm heap: cannot allocate the C kernels\' stack');
   (instance.exports.__stack_pointer as WebAssembly.Global).value = (stack + STACK_BYTES) & ~15;
-  const exports = instance.exports as unknown as CExports;
+  const exports = { ...instance.exports } as unknown as CExports; // a plain object: callers may wrap its functions (profiling)
   instances.set(memory, exports);
   return exports;
 }
