@@ -410,14 +410,333 @@ static void panel_product(const f32* panel, int lda, int cnt, int K, const f32* 
   else gemm_nn(panel, lda, cnt, K, B, N, bias, out, N);
 }
 
+/*
+ * Undilated convolutions without a panel: for each output row, the kH input
+ * rows it reads are copied once into zero-padded rows, and the micro-kernels
+ * read each pixel's taps straight from them (the kW·inC values under one
+ * filter row are contiguous there). This saves the per-pixel gather of the
+ * panel path, which costs as much as the products when a layer has few
+ * output channels.
+ */
+
+/* Floats of one padded row. */
+static int padded_row_floats(const Conv* g) {
+  return ((g->outW - 1) * g->strideW + g->kW + 4) * g->inC;
+}
+
+/* rows[s] ← input row oy·sh − pt + s of img, zero-padded (pl zeros first); valid[s] = whether that row is inside the image. */
+static void pad_rows(const Conv* g, const f32* img, int oy, f32* rows, int rowFloats, int* valid) {
+  const int C = g->inC;
+  const int width = rowFloats / C;
+  for (int s = 0; s < g->kH; s++) {
+    const int iy = oy * g->strideH - g->padTop + s;
+    f32* r = rows + s * rowFloats;
+    valid[s] = (unsigned)iy < (unsigned)g->inH;
+    if (!valid[s]) continue;
+    /* [0, pl) zeros, then the row, then zeros up to width. */
+    int lead = g->padLeft > 0 ? g->padLeft : 0;
+    int from = g->padLeft < 0 ? -g->padLeft : 0; /* a negative padding skips input columns */
+    if (lead > width) lead = width;
+    zero(r, lead * C);
+    int count = g->inW - from;
+    if (count > width - lead) count = width - lead;
+    if (count < 0) count = 0;
+    copy(r + lead * C, img + (iy * g->inW + from) * C, count * C);
+    zero(r + (lead + count) * C, (width - lead - count) * C);
+  }
+}
+
+/* One output row, N >= 4 columns in blocks of 8 / 4 (then single columns): out[ox, j] = bias[j] + Σ_s Σ_k rows[s][ox·step + k] · W[(s·L + k)·N + j]. */
+static void row_product(const f32* rows, int rowFloats, const int* valid, int kH, int L, int step, int outW, const f32* W, int N, const f32* bias, f32* out) {
+  int j = 0;
+  for (; j + 8 <= N; j += 8) {
+    const v4 b0 = bias ? ld(bias + j) : wasm_f32x4_splat(0.0f);
+    const v4 b1 = bias ? ld(bias + j + 4) : wasm_f32x4_splat(0.0f);
+    int ox = 0;
+    for (; ox + 4 <= outW; ox += 4) {
+      v4 c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1, c30 = b0, c31 = b1;
+      for (int sIdx = 0; sIdx < kH; sIdx++) {
+        if (!valid[sIdx]) continue;
+        const f32* a0 = rows + sIdx * rowFloats + ox * step;
+        const f32* a1 = a0 + step;
+        const f32* a2 = a1 + step;
+        const f32* a3 = a2 + step;
+        const f32* w = W + sIdx * L * N + j;
+        for (int k = 0; k < L; k++, w += N) {
+          const v4 w0 = ld(w), w1 = ld(w + 4);
+          const v4 x0 = splat(a0 + k), x1 = splat(a1 + k), x2 = splat(a2 + k), x3 = splat(a3 + k);
+          c00 = madd(c00, x0, w0); c01 = madd(c01, x0, w1);
+          c10 = madd(c10, x1, w0); c11 = madd(c11, x1, w1);
+          c20 = madd(c20, x2, w0); c21 = madd(c21, x2, w1);
+          c30 = madd(c30, x3, w0); c31 = madd(c31, x3, w1);
+        }
+      }
+      f32* o = out + ox * N + j;
+      st(o, c00); st(o + 4, c01); o += N;
+      st(o, c10); st(o + 4, c11); o += N;
+      st(o, c20); st(o + 4, c21); o += N;
+      st(o, c30); st(o + 4, c31);
+    }
+    for (; ox < outW; ox++) {
+      v4 c00 = b0, c01 = b1;
+      for (int sIdx = 0; sIdx < kH; sIdx++) {
+        if (!valid[sIdx]) continue;
+        const f32* a0 = rows + sIdx * rowFloats + ox * step;
+        const f32* w = W + sIdx * L * N + j;
+        for (int k = 0; k < L; k++, w += N) {
+          const v4 x0 = splat(a0 + k);
+          c00 = madd(c00, x0, ld(w));
+          c01 = madd(c01, x0, ld(w + 4));
+        }
+      }
+      st(out + ox * N + j, c00);
+      st(out + ox * N + j + 4, c01);
+    }
+  }
+  for (; j + 4 <= N; j += 4) {
+    const v4 b0 = bias ? ld(bias + j) : wasm_f32x4_splat(0.0f);
+    int ox = 0;
+    for (; ox + 4 <= outW; ox += 4) {
+      v4 c0 = b0, c1 = b0, c2 = b0, c3 = b0;
+      for (int sIdx = 0; sIdx < kH; sIdx++) {
+        if (!valid[sIdx]) continue;
+        const f32* a0 = rows + sIdx * rowFloats + ox * step;
+        const f32* w = W + sIdx * L * N + j;
+        for (int k = 0; k < L; k++, w += N) {
+          const v4 w0 = ld(w);
+          c0 = madd(c0, splat(a0 + k), w0);
+          c1 = madd(c1, splat(a0 + step + k), w0);
+          c2 = madd(c2, splat(a0 + 2 * step + k), w0);
+          c3 = madd(c3, splat(a0 + 3 * step + k), w0);
+        }
+      }
+      st(out + (ox + 0) * N + j, c0);
+      st(out + (ox + 1) * N + j, c1);
+      st(out + (ox + 2) * N + j, c2);
+      st(out + (ox + 3) * N + j, c3);
+    }
+    for (; ox < outW; ox++) {
+      v4 c0 = b0;
+      for (int sIdx = 0; sIdx < kH; sIdx++) {
+        if (!valid[sIdx]) continue;
+        const f32* a0 = rows + sIdx * rowFloats + ox * step;
+        const f32* w = W + sIdx * L * N + j;
+        for (int k = 0; k < L; k++, w += N) c0 = madd(c0, splat(a0 + k), ld(w));
+      }
+      st(out + ox * N + j, c0);
+    }
+  }
+  for (; j < N; j++) {
+    for (int ox = 0; ox < outW; ox++) {
+      f32 acc = bias ? bias[j] : 0.0f;
+      for (int sIdx = 0; sIdx < kH; sIdx++) {
+        if (!valid[sIdx]) continue;
+        const f32* a0 = rows + sIdx * rowFloats + ox * step;
+        for (int k = 0; k < L; k++) acc += a0[k] * W[(sIdx * L + k) * N + j];
+      }
+      out[ox * N + j] = acc;
+    }
+  }
+}
+
+/* One output row, N < 4 columns: dot products along each filter row, Wt = Wᵀ [N, kH·L]. */
+static void row_dot(const f32* rows, int rowFloats, const int* valid, int kH, int L, int step, int outW, const f32* Wt, int N, const f32* bias, f32* out) {
+  const int L4 = L & ~3, K = kH * L;
+  for (int j = 0; j < N; j++) {
+    const f32* wj = Wt + j * K;
+    const f32 bj = bias ? bias[j] : 0.0f;
+    int ox = 0;
+    for (; ox + 4 <= outW; ox += 4) {
+      v4 s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+      f32 r0 = bj, r1 = bj, r2 = bj, r3 = bj;
+      for (int sIdx = 0; sIdx < kH; sIdx++) {
+        if (!valid[sIdx]) continue;
+        const f32* a0 = rows + sIdx * rowFloats + ox * step;
+        const f32* w = wj + sIdx * L;
+        for (int k = 0; k < L4; k += 4) {
+          const v4 wk = ld(w + k);
+          s0 = madd(s0, ld(a0 + k), wk);
+          s1 = madd(s1, ld(a0 + step + k), wk);
+          s2 = madd(s2, ld(a0 + 2 * step + k), wk);
+          s3 = madd(s3, ld(a0 + 3 * step + k), wk);
+        }
+        for (int k = L4; k < L; k++) {
+          r0 += a0[k] * w[k];
+          r1 += a0[step + k] * w[k];
+          r2 += a0[2 * step + k] * w[k];
+          r3 += a0[3 * step + k] * w[k];
+        }
+      }
+      out[(ox + 0) * N + j] = hsum(s0) + r0;
+      out[(ox + 1) * N + j] = hsum(s1) + r1;
+      out[(ox + 2) * N + j] = hsum(s2) + r2;
+      out[(ox + 3) * N + j] = hsum(s3) + r3;
+    }
+    for (; ox < outW; ox++) {
+      v4 s0 = wasm_f32x4_splat(0.0f);
+      f32 r0 = bj;
+      for (int sIdx = 0; sIdx < kH; sIdx++) {
+        if (!valid[sIdx]) continue;
+        const f32* a0 = rows + sIdx * rowFloats + ox * step;
+        const f32* w = wj + sIdx * L;
+        for (int k = 0; k < L4; k += 4) s0 = madd(s0, ld(a0 + k), ld(w + k));
+        for (int k = L4; k < L; k++) r0 += a0[k] * w[k];
+      }
+      out[ox * N + j] = hsum(s0) + r0;
+    }
+  }
+}
+
+/* W[(s·L + k)·N + j] += Σ_ox rows[s][ox·step + k] · d[ox·N + j], for one output row (its dy row d). */
+static void row_filter_grad(const f32* rows, int rowFloats, const int* valid, int kH, int L, int step, int outW, const f32* d, int N, f32* W) {
+  for (int sIdx = 0; sIdx < kH; sIdx++) {
+    if (!valid[sIdx]) continue;
+    const f32* r = rows + sIdx * rowFloats;
+    f32* Ws = W + sIdx * L * N;
+    if (N >= 4) {
+      int j = 0;
+      for (; j + 8 <= N; j += 8) {
+        int k = 0;
+        for (; k + 4 <= L; k += 4) {
+          v4 c00 = wasm_f32x4_splat(0.0f), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+          const f32* a = r + k;
+          const f32* dd = d + j;
+          for (int ox = 0; ox < outW; ox++, a += step, dd += N) {
+            const v4 d0 = ld(dd), d1 = ld(dd + 4);
+            const v4 x0 = splat(a), x1 = splat(a + 1), x2 = splat(a + 2), x3 = splat(a + 3);
+            c00 = madd(c00, x0, d0); c01 = madd(c01, x0, d1);
+            c10 = madd(c10, x1, d0); c11 = madd(c11, x1, d1);
+            c20 = madd(c20, x2, d0); c21 = madd(c21, x2, d1);
+            c30 = madd(c30, x3, d0); c31 = madd(c31, x3, d1);
+          }
+          f32* w = Ws + k * N + j;
+          st(w, wasm_f32x4_add(ld(w), c00)); st(w + 4, wasm_f32x4_add(ld(w + 4), c01)); w += N;
+          st(w, wasm_f32x4_add(ld(w), c10)); st(w + 4, wasm_f32x4_add(ld(w + 4), c11)); w += N;
+          st(w, wasm_f32x4_add(ld(w), c20)); st(w + 4, wasm_f32x4_add(ld(w + 4), c21)); w += N;
+          st(w, wasm_f32x4_add(ld(w), c30)); st(w + 4, wasm_f32x4_add(ld(w + 4), c31));
+        }
+        for (; k < L; k++) {
+          v4 c0 = wasm_f32x4_splat(0.0f), c1 = c0;
+          const f32* a = r + k;
+          const f32* dd = d + j;
+          for (int ox = 0; ox < outW; ox++, a += step, dd += N) {
+            const v4 x0 = splat(a);
+            c0 = madd(c0, x0, ld(dd));
+            c1 = madd(c1, x0, ld(dd + 4));
+          }
+          f32* w = Ws + k * N + j;
+          st(w, wasm_f32x4_add(ld(w), c0));
+          st(w + 4, wasm_f32x4_add(ld(w + 4), c1));
+        }
+      }
+      for (; j + 4 <= N; j += 4) {
+        for (int k = 0; k < L; k++) {
+          v4 c0 = wasm_f32x4_splat(0.0f);
+          const f32* a = r + k;
+          const f32* dd = d + j;
+          for (int ox = 0; ox < outW; ox++, a += step, dd += N) c0 = madd(c0, splat(a), ld(dd));
+          f32* w = Ws + k * N + j;
+          st(w, wasm_f32x4_add(ld(w), c0));
+        }
+      }
+      for (; j < N; j++)
+        for (int k = 0; k < L; k++) {
+          f32 acc = 0.0f;
+          for (int ox = 0; ox < outW; ox++) acc += r[ox * step + k] * d[ox * N + j];
+          Ws[k * N + j] += acc;
+        }
+    } else {
+      /* Few columns: along k in SIMD, up to 12 vectors at a time. */
+      for (int j = 0; j < N; j++) {
+        int k = 0;
+        for (; k + 48 <= L; k += 48) {
+          v4 c0 = wasm_f32x4_splat(0.0f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+          const f32* a = r + k;
+          for (int ox = 0; ox < outW; ox++, a += step) {
+            const v4 dm = splat(d + ox * N + j);
+            c0 = madd(c0, ld(a), dm); c1 = madd(c1, ld(a + 4), dm); c2 = madd(c2, ld(a + 8), dm); c3 = madd(c3, ld(a + 12), dm);
+            c4 = madd(c4, ld(a + 16), dm); c5 = madd(c5, ld(a + 20), dm); c6 = madd(c6, ld(a + 24), dm); c7 = madd(c7, ld(a + 28), dm);
+            c8 = madd(c8, ld(a + 32), dm); c9 = madd(c9, ld(a + 36), dm); c10 = madd(c10, ld(a + 40), dm); c11 = madd(c11, ld(a + 44), dm);
+          }
+          f32* w = Ws + k * N + j;
+          add_lanes(w, N, c0); add_lanes(w + 4 * N, N, c1); add_lanes(w + 8 * N, N, c2); add_lanes(w + 12 * N, N, c3);
+          add_lanes(w + 16 * N, N, c4); add_lanes(w + 20 * N, N, c5); add_lanes(w + 24 * N, N, c6); add_lanes(w + 28 * N, N, c7);
+          add_lanes(w + 32 * N, N, c8); add_lanes(w + 36 * N, N, c9); add_lanes(w + 40 * N, N, c10); add_lanes(w + 44 * N, N, c11);
+        }
+        for (; k + 4 <= L; k += 4) {
+          v4 c0 = wasm_f32x4_splat(0.0f);
+          const f32* a = r + k;
+          for (int ox = 0; ox < outW; ox++, a += step) c0 = madd(c0, ld(a), splat(d + ox * N + j));
+          add_lanes(Ws + k * N + j, N, c0);
+        }
+        for (; k < L; k++) {
+          f32 acc = 0.0f;
+          for (int ox = 0; ox < outW; ox++) acc += r[ox * step + k] * d[ox * N + j];
+          Ws[k * N + j] += acc;
+        }
+      }
+    }
+  }
+}
+
+/* Whether the row kernels apply: no dilation (each filter row reads kW·inC contiguous values). */
+static int row_path(const Conv* g) {
+  return g->dilH == 1 && g->dilW == 1;
+}
+
+/* The forward pass by rows, images [n0, n1); work: kH padded rows + 8 ints + (N < 4) Wᵀ. */
+static void rows_forward(const Conv* g, const f32* x, const f32* w, const f32* bias, f32* y, f32* work, int n0, int n1) {
+  const int C = g->inC, N = g->outC, L = g->kW * C, K = g->kH * L;
+  const int rowFloats = padded_row_floats(g);
+  f32* rows = work;
+  int* valid = (int*)(rows + g->kH * rowFloats);
+  f32* wt = (f32*)(valid + g->kH + 4);
+  if (N < 4) transpose(w, K, N, wt);
+  const int step = g->strideW * C;
+  for (int n = n0; n < n1; n++) {
+    const f32* img = x + n * g->inH * g->inW * C;
+    f32* out = y + n * g->outH * g->outW * N;
+    for (int oy = 0; oy < g->outH; oy++) {
+      pad_rows(g, img, oy, rows, rowFloats, valid);
+      f32* o = out + oy * g->outW * N;
+      if (N < 4) row_dot(rows, rowFloats, valid, g->kH, L, step, g->outW, wt, N, bias, o);
+      else row_product(rows, rowFloats, valid, g->kH, L, step, g->outW, w, N, bias, o);
+    }
+  }
+}
+
+static void rows_filter(const Conv* g, const f32* x, const f32* dy, f32* dw, f32* work, int n0, int n1) {
+  const int C = g->inC, N = g->outC, L = g->kW * C;
+  const int rowFloats = padded_row_floats(g);
+  f32* rows = work;
+  int* valid = (int*)(rows + g->kH * rowFloats);
+  const int step = g->strideW * C;
+  for (int n = n0; n < n1; n++) {
+    const f32* img = x + n * g->inH * g->inW * C;
+    const f32* d = dy + n * g->outH * g->outW * N;
+    for (int oy = 0; oy < g->outH; oy++) {
+      pad_rows(g, img, oy, rows, rowFloats, valid);
+      row_filter_grad(rows, rowFloats, valid, g->kH, L, step, g->outW, d + oy * g->outW * N, N, dw);
+    }
+  }
+}
+
 /* Floats of `work` the convolution entry points need for this geometry. */
 EXPORT(conv2d_work_floats)
 int conv2d_work_floats(const int* geom) {
   const Conv* g = (const Conv*)geom;
   const int taps = g->kH * g->kW;
   const int kf = taps * g->inC, kb = taps * g->outC;
-  const int fwd = chunk_rows(kf) * kf + kf * g->outC;
-  const int bwd = chunk_rows(kb) * kb + kb * g->inC * 2;
+  /* Forward (and filter gradient): a panel and Wᵀ, or kH padded rows, their flags and Wᵀ. */
+  const int fwdPanel = chunk_rows(kf) * kf + kf * g->outC;
+  const int fwdRows = g->kH * padded_row_floats(g) + g->kH + 8 + kf * g->outC;
+  /* Input gradient: the rearranged filter and its transpose, then a panel or the rows of dy. */
+  Conv f = *g;
+  f.inW = g->outW; f.inC = g->outC; f.outW = g->inW; f.outC = g->inC; f.strideW = 1;
+  const int bwdPanel = chunk_rows(kb) * kb;
+  const int bwdRows = g->kH * padded_row_floats(&f) + g->kH + 8 + kb * g->inC;
+  const int fwd = fwdPanel > fwdRows ? fwdPanel : fwdRows;
+  const int bwd = 2 * kb * g->inC + (bwdPanel > bwdRows ? bwdPanel : bwdRows);
   return (fwd > bwd ? fwd : bwd) + 4;
 }
 
@@ -430,11 +749,15 @@ EXPORT(conv2d_forward)
 void conv2d_forward(const int* geom, const f32* x, const f32* w, const f32* bias, f32* y, f32* work, int n0, int n1) {
   const Conv* g = (const Conv*)geom;
   const int K = g->kH * g->kW * g->inC, N = g->outC, P = g->outH * g->outW;
+  const int direct = pointwise(g);
+  if (!direct && row_path(g)) {
+    rows_forward(g, x, w, bias, y, work, n0, n1);
+    return;
+  }
   const int chunk = chunk_rows(K);
   f32* panel = work;
   f32* bt = work + chunk * K;
   if (N < 4) transpose(w, K, N, bt);
-  const int direct = pointwise(g);
   for (int n = n0; n < n1; n++) {
     const f32* img = x + n * g->inH * g->inW * g->inC;
     f32* out = y + n * P * N;
@@ -450,30 +773,59 @@ void conv2d_forward(const int* geom, const f32* x, const f32* w, const f32* bias
   }
 }
 
-/* dx[n, iy, ix, ci] = Σ over taps and co of dy[n, oy, ox, co] · w[ky, kx, ci, co] (the transposed convolution), images [n0, n1). */
+/*
+ * dx[n, iy, ix, ci] = Σ over taps and co of dy[n, oy, ox, co] · w[ky, kx, ci, co] (the transposed convolution), images [n0, n1).
+ * With strides of 1 this is a forward convolution of dy with the filter rotated by 180° and its channels swapped,
+ * padded by dil·(k − 1) − pad: that takes the forward pass's panels (contiguous copies, no divisions).
+ */
 EXPORT(conv2d_backprop_input)
 void conv2d_backprop_input(const int* geom, const f32* dy, const f32* w, f32* dx, f32* work, int n0, int n1) {
   const Conv* g = (const Conv*)geom;
   const int taps = g->kH * g->kW, Ci = g->inC, Co = g->outC;
   const int K = taps * Co, N = Ci, Q = g->inH * g->inW, P = g->outH * g->outW;
   const int chunk = chunk_rows(K);
-  f32* panel = work;
-  f32* wb = work + chunk * K; /* [taps·Co, Ci]: each tap's [Ci, Co] filter, transposed */
+  f32* wb = work;             /* [taps·Co, Ci]: each tap's [Ci, Co] filter, transposed (rotated too, for strides of 1) */
   f32* bt = wb + K * N;       /* wbᵀ, for N < 4 */
+  f32* panel = bt + K * N;    /* the rest: the panel, or the row path's rows */
+  if (g->strideH == 1 && g->strideW == 1) {
+    for (int ky = 0; ky < g->kH; ky++)
+      for (int kx = 0; kx < g->kW; kx++)
+        transpose(w + ((g->kH - 1 - ky) * g->kW + (g->kW - 1 - kx)) * Ci * Co, Ci, Co, wb + (ky * g->kW + kx) * Co * Ci);
+    if (N < 4) transpose(wb, K, N, bt);
+    Conv f = *g;
+    f.inH = g->outH; f.inW = g->outW; f.inC = Co;
+    f.outH = g->inH; f.outW = g->inW; f.outC = Ci;
+    f.padTop = g->dilH * (g->kH - 1) - g->padTop;
+    f.padLeft = g->dilW * (g->kW - 1) - g->padLeft;
+    const int direct = pointwise(&f);
+    if (!direct && row_path(&f)) {
+      rows_forward(&f, dy, wb, 0, dx, panel, n0, n1);
+      return;
+    }
+    for (int n = n0; n < n1; n++) {
+      const f32* dimg = dy + n * P * Co;
+      f32* out = dx + n * Q * Ci;
+      for (int q0 = 0; q0 < Q; q0 += chunk) {
+        const int cnt = Q - q0 < chunk ? Q - q0 : chunk;
+        if (direct) {
+          panel_product(dimg + q0 * K, K, cnt, K, wb, bt, N, 0, out + q0 * N);
+        } else {
+          im2col_fwd(&f, dimg, q0, cnt, panel);
+          panel_product(panel, K, cnt, K, wb, bt, N, 0, out + q0 * N);
+        }
+      }
+    }
+    return;
+  }
   for (int t = 0; t < taps; t++) transpose(w + t * Ci * Co, Ci, Co, wb + t * Co * Ci);
   if (N < 4) transpose(wb, K, N, bt);
-  const int direct = pointwise(g);
   for (int n = n0; n < n1; n++) {
     const f32* dimg = dy + n * P * Co;
     f32* out = dx + n * Q * Ci;
     for (int q0 = 0; q0 < Q; q0 += chunk) {
       const int cnt = Q - q0 < chunk ? Q - q0 : chunk;
-      if (direct) {
-        panel_product(dimg + q0 * K, K, cnt, K, wb, bt, N, 0, out + q0 * N);
-      } else {
-        im2col_bwd(g, dimg, q0, cnt, panel);
-        panel_product(panel, K, cnt, K, wb, bt, N, 0, out + q0 * N);
-      }
+      im2col_bwd(g, dimg, q0, cnt, panel);
+      panel_product(panel, K, cnt, K, wb, bt, N, 0, out + q0 * N);
     }
   }
 }
@@ -483,9 +835,13 @@ EXPORT(conv2d_backprop_filter)
 void conv2d_backprop_filter(const int* geom, const f32* x, const f32* dy, f32* dw, f32* work, int n0, int n1) {
   const Conv* g = (const Conv*)geom;
   const int K = g->kH * g->kW * g->inC, N = g->outC, P = g->outH * g->outW;
+  const int direct = pointwise(g);
+  if (!direct && row_path(g)) {
+    rows_filter(g, x, dy, dw, work, n0, n1);
+    return;
+  }
   const int chunk = chunk_rows(K);
   f32* panel = work;
-  const int direct = pointwise(g);
   for (int n = n0; n < n1; n++) {
     const f32* img = x + n * g->inH * g->inW * g->inC;
     const f32* dimg = dy + n * P * N;
