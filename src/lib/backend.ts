@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { installLeanLayersFit } from './lean/fit';
-import { installWasmFastKernels, installWasmGradientKernels, installWasmMatMulFix } from './wasm-kernels';
+import { installWasmFastKernels, installWasmGatherFix, installWasmGradientKernels, installWasmMatMulFix } from './wasm-kernels';
 import { installKernelErrorMessages } from './kernel-errors';
 import { installCpuKernelFixes } from './cpu-kernels';
 
@@ -155,6 +155,8 @@ async function tryWasm(options: BackendOptions, info: Partial<BackendInfo>): Pro
   installCpuKernelFixes(); // the cpu backend stays available (and is the reference tests compare with)
   if (!options.disableWasmMatMulFix) {
     installWasmMatMulFix();
+    // Batches are gathered by row (tfjs's own model.fit gathers every batch this way too).
+    installWasmGatherFix();
     installWasmFastKernels();
     // tfjs's own LayersModel.fit takes the lean training step too, when the model allows (see lean/fit.ts).
     installLeanLayersFit();

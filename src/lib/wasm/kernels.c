@@ -2,7 +2,7 @@
  * Compute kernels for convolutional training on the WebAssembly backend:
  * 2-D convolutions (forward, input gradient, filter gradient), depthwise and
  * 3-D convolution gradients, max / average pooling and their gradients,
- * nearest-neighbour up-sampling and its gradient, batch normalisation
+ * nearest-neighbour up-sampling by whole factors and its gradient, batch normalisation
  * statistics and gradients, and unsorted segment sums.
  *
  * Built by scripts/build-wasm.sh into kernels.wasm (committed beside this
@@ -1087,11 +1087,40 @@ void max_pool_forward(const int* geom, const f32* x, f32* y, int* argmax, int n0
   }
 }
 
+/*
+ * Windows that tile the image exactly (stride = window, no padding, the
+ * sizes multiples): each input value belongs to one window, so its gradient
+ * is that window's dy where it was the maximum and 0 elsewhere, written
+ * once, with no zeroing and no scatter.
+ */
+static int tiles_exactly(const Pool* g) {
+  return g->strideH == g->kH && g->strideW == g->kW && g->padTop == 0 && g->padLeft == 0 &&
+         g->outH * g->kH == g->inH && g->outW * g->kW == g->inW && (g->channels & 3) == 0;
+}
+
 /* dx = 0, then dx[n, argmax, c] += dy[n, oy, ox, c], images [n0, n1). */
 EXPORT(max_pool_backward)
 void max_pool_backward(const int* geom, const f32* dy, const int* argmax, f32* dx, int n0, int n1) {
   const Pool* g = (const Pool*)geom;
   const int C = g->channels, P = g->outH * g->outW, Q = g->inH * g->inW;
+  if (tiles_exactly(g)) {
+    for (int n = n0; n < n1; n++) {
+      f32* out = dx + n * Q * C;
+      const f32* d = dy + n * P * C;
+      const int* a = argmax + n * P * C;
+      for (int oy = 0; oy < g->outH; oy++)
+        for (int ox = 0; ox < g->outW; ox++) {
+          const int o = (oy * g->outW + ox) * C;
+          for (int ky = 0; ky < g->kH; ky++)
+            for (int kx = 0; kx < g->kW; kx++) {
+              const int pos = (oy * g->kH + ky) * g->inW + ox * g->kW + kx;
+              const v4 p = wasm_i32x4_splat(pos);
+              for (int c = 0; c < C; c += 4) st(out + pos * C + c, wasm_v128_and(ld(d + o + c), wasm_i32x4_eq(wasm_v128_load(a + o + c), p)));
+            }
+        }
+    }
+    return;
+  }
   for (int n = n0; n < n1; n++) {
     f32* out = dx + n * Q * C;
     zero(out, Q * C);
@@ -1172,38 +1201,55 @@ void avg_pool_backward(const int* geom, const f32* dy, f32* dx, f32 scale, int n
 }
 
 /* ------------------------------------------------------------------------ */
-/* Nearest-neighbour resizing (up-sampling)                                  */
+/* Nearest-neighbour up-sampling                                             */
 
-/* y[n, oy, ox, :] = x[n, rows[oy], cols[ox], :] for images [n0, n1); rows / cols map each output row / column to its source. */
-EXPORT(resize_nearest_forward)
-void resize_nearest_forward(const f32* x, int inH, int inW, int C, const int* rows, const int* cols, int outH, int outW, f32* y, int n0, int n1) {
+/* Up-sampling by whole factors (rows[oy] = oy / sh, cols[ox] = ox / sw): y repeats each pixel sh × sw times. */
+EXPORT(upsample_forward)
+void upsample_forward(const f32* x, int inH, int inW, int C, int sh, int sw, f32* y, int n0, int n1) {
+  const int outW = inW * sw;
   for (int n = n0; n < n1; n++) {
     const f32* img = x + n * inH * inW * C;
-    f32* out = y + n * outH * outW * C;
-    for (int oy = 0; oy < outH; oy++) {
-      const f32* src = img + rows[oy] * inW * C;
-      f32* dst = out + oy * outW * C;
+    f32* out = y + n * inH * sh * outW * C;
+    for (int iy = 0; iy < inH; iy++) {
+      f32* row = out + iy * sh * outW * C;
+      const f32* src = img + iy * inW * C;
       if (C == 1) {
-        for (int ox = 0; ox < outW; ox++) dst[ox] = src[cols[ox]];
+        for (int ix = 0; ix < inW; ix++)
+          for (int b = 0; b < sw; b++) row[ix * sw + b] = src[ix];
       } else {
-        for (int ox = 0; ox < outW; ox++) copy(dst + ox * C, src + cols[ox] * C, C);
+        for (int ix = 0; ix < inW; ix++)
+          for (int b = 0; b < sw; b++) copy(row + (ix * sw + b) * C, src + ix * C, C);
       }
+      for (int a = 1; a < sh; a++) copy(row + a * outW * C, row, outW * C);
     }
   }
 }
 
-/* dx = 0, then dx[n, rows[oy], cols[ox], :] += dy[n, oy, ox, :], images [n0, n1). */
-EXPORT(resize_nearest_backward)
-void resize_nearest_backward(const f32* dy, int inH, int inW, int C, const int* rows, const int* cols, int outH, int outW, f32* dx, int n0, int n1) {
+/* The gradient of upsample_forward: dx[iy, ix] = Σ of dy over its sh × sw copies (no zeroing, no scatter). */
+EXPORT(upsample_backward)
+void upsample_backward(const f32* dy, int inH, int inW, int C, int sh, int sw, f32* dx, int n0, int n1) {
+  const int outW = inW * sw, C4 = C & ~3;
   for (int n = n0; n < n1; n++) {
-    f32* img = dx + n * inH * inW * C;
-    const f32* d = dy + n * outH * outW * C;
-    zero(img, inH * inW * C);
-    for (int oy = 0; oy < outH; oy++) {
-      f32* dst = img + rows[oy] * inW * C;
-      const f32* src = d + oy * outW * C;
-      for (int ox = 0; ox < outW; ox++) add_into(dst + cols[ox] * C, src + ox * C, C);
-    }
+    const f32* d = dy + n * inH * sh * outW * C;
+    f32* out = dx + n * inH * inW * C;
+    for (int iy = 0; iy < inH; iy++)
+      for (int ix = 0; ix < inW; ix++) {
+        f32* o = out + (iy * inW + ix) * C;
+        const f32* first = d + ((iy * sh) * outW + ix * sw) * C;
+        int c = 0;
+        for (; c < C4; c += 4) {
+          v4 acc = wasm_f32x4_splat(0.0f);
+          for (int a = 0; a < sh; a++)
+            for (int b = 0; b < sw; b++) acc = wasm_f32x4_add(acc, ld(first + (a * outW + b) * C + c));
+          st(o + c, acc);
+        }
+        for (; c < C; c++) {
+          f32 acc = 0.0f;
+          for (int a = 0; a < sh; a++)
+            for (int b = 0; b < sw; b++) acc += first[(a * outW + b) * C + c];
+          o[c] = acc;
+        }
+      }
   }
 }
 
@@ -1309,6 +1355,22 @@ void bn_backward(const f32* x, const f32* dy, int R, int C, const f32* mean, con
       o[c] = k * (dr[c] * fr - sdy[c] - xh * sdx[c]);
     }
   }
+}
+
+/* out[c] = Σ_r x[r, c] over R rows of C channels (bias gradients); one channel is summed four rows at a time. */
+EXPORT(col_sums)
+void col_sums(const f32* x, int R, int C, f32* out) {
+  if (C == 1) {
+    v4 s = wasm_f32x4_splat(0.0f);
+    int r = 0;
+    for (; r + 4 <= R; r += 4) s = wasm_f32x4_add(s, ld(x + r));
+    f32 t = hsum(s);
+    for (; r < R; r++) t += x[r];
+    out[0] = t;
+    return;
+  }
+  zero(out, C);
+  for (int r = 0; r < R; r++) add_into(out, x + r * C, C);
 }
 
 /* y[r, c] += bias[c] over R rows of C channels. */

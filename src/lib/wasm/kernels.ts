@@ -24,12 +24,13 @@ export interface CExports {
   max_pool_backward(geom: number, dy: number, argmax: number, dx: number, n0: number, n1: number): void;
   avg_pool_forward(geom: number, x: number, y: number, n0: number, n1: number): void;
   avg_pool_backward(geom: number, dy: number, dx: number, scale: number, n0: number, n1: number): void;
-  resize_nearest_forward(x: number, inH: number, inW: number, c: number, rows: number, cols: number, outH: number, outW: number, y: number, n0: number, n1: number): void;
-  resize_nearest_backward(dy: number, inH: number, inW: number, c: number, rows: number, cols: number, outH: number, outW: number, dx: number, n0: number, n1: number): void;
+  upsample_forward(x: number, inH: number, inW: number, c: number, sh: number, sw: number, y: number, n0: number, n1: number): void;
+  upsample_backward(dy: number, inH: number, inW: number, c: number, sh: number, sw: number, dx: number, n0: number, n1: number): void;
   bn_moments(x: number, rows: number, c: number, mean: number, variance: number): void;
   bn_forward(x: number, rows: number, c: number, mean: number, inv: number, gamma: number, beta: number, y: number): void;
   bn_backward(x: number, dy: number, rows: number, c: number, mean: number, inv: number, gamma: number, dgamma: number, dbeta: number, dx: number, work: number): void;
   bias_add(y: number, rows: number, c: number, bias: number): void;
+  col_sums(x: number, rows: number, c: number, out: number): void;
   unsorted_segment_sum(x: number, ids: number, count: number, rowLength: number, numSegments: number, out: number, isInt: number): void;
 }
 

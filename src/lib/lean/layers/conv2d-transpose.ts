@@ -46,7 +46,7 @@ export class Conv2DTransposeOp implements LeanOp {
       rt.contributed(kp);
     }
     if (this.biasParam) {
-      rt.simd.colSums(io.dy.ptr, rows * h * w, c, rt.gradTarget(this.biasParam).ptr);
+      rt.c.col_sums(io.dy.ptr, rows * h * w, c, rt.gradTarget(this.biasParam).ptr);
       rt.contributed(this.biasParam);
     }
     if (io.dx) rt.c.conv2d_forward(this.geom, io.dy.ptr, rt.variable(this.kernel).ptr, 0, io.dx.ptr, this.work.ptr, 0, rows);

@@ -43,7 +43,7 @@ export class Conv2DOp implements LeanOp {
     }
     if (this.biasParam) {
       const channels = this.outShape[2];
-      rt.simd.colSums(io.dy.ptr, rows * this.outShape[0] * this.outShape[1], channels, rt.gradTarget(this.biasParam).ptr);
+      rt.c.col_sums(io.dy.ptr, rows * this.outShape[0] * this.outShape[1], channels, rt.gradTarget(this.biasParam).ptr);
       rt.contributed(this.biasParam);
     }
     if (io.dx) rt.c.conv2d_backprop_input(this.geom, io.dy.ptr, rt.variable(this.kernel).ptr, io.dx.ptr, this.work.ptr, 0, rows);

@@ -1,30 +1,34 @@
 /**
- * UpSampling2D (nearest): each output pixel copies the input pixel tfjs's
- * resizeNearestNeighbor picks for it (the maps are computed once, with its
- * rule); backward sums each input pixel's copies' gradients (C kernels).
+ * UpSampling2D (nearest): each input pixel is repeated sh × sw times;
+ * backward sums the gradients of its copies (C kernels). tfjs computes each
+ * output pixel's source as floor(o · in / out) in floating point; the layer is
+ * refused in the (unseen) case where that differs from o / s.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { nearestSources } from '../../cpu-kernels/resize-nearest-neighbor-grad';
 import type { BuildContext, BuildResult, LayerModule, LeanOp, OpBuffers, StepRuntime } from '../types';
-import { imageInput, pair, words } from './conv-util';
+import { imageInput, pair } from './conv-util';
 
 export class UpSampling2DOp implements LeanOp {
   readonly output = 'new' as const;
   readonly backwardReadsOutput = false;
 
-  constructor(readonly label: string, readonly inShape: number[], readonly outShape: number[], private readonly rowMap: number, private readonly colMap: number) {}
+  constructor(
+    readonly label: string,
+    readonly inShape: number[],
+    readonly outShape: number[],
+    private readonly sh: number,
+    private readonly sw: number,
+  ) {}
 
   forward(rt: StepRuntime, io: OpBuffers, rows: number): void {
     const [h, w, c] = this.inShape;
-    const [oh, ow] = this.outShape;
-    rt.c.resize_nearest_forward(io.x.ptr, h, w, c, this.rowMap, this.colMap, oh, ow, io.y.ptr, 0, rows);
+    rt.c.upsample_forward(io.x.ptr, h, w, c, this.sh, this.sw, io.y.ptr, 0, rows);
   }
 
   backward(rt: StepRuntime, io: OpBuffers, rows: number): void {
-    if (!io.dx) return;
     const [h, w, c] = this.inShape;
-    const [oh, ow] = this.outShape;
-    rt.c.resize_nearest_backward(io.dy.ptr, h, w, c, this.rowMap, this.colMap, oh, ow, io.dx.ptr, 0, rows);
+    if (io.dx) rt.c.upsample_backward(io.dy.ptr, h, w, c, this.sh, this.sw, io.dx.ptr, 0, rows);
   }
 }
 
@@ -45,8 +49,8 @@ export const upSampling2d: LayerModule = {
     const [sh, sw] = pair(l.size);
     const [h, w, c] = inShape;
     const outShape = [h * sh, w * sw, c];
-    const rowMap = words(ctx.heap, Array.from(nearestSources(h, outShape[0], false, false)));
-    const colMap = words(ctx.heap, Array.from(nearestSources(w, outShape[1], false, false)));
-    return [new UpSampling2DOp(label, inShape, outShape, rowMap, colMap)];
+    const whole = (size: number, out: number, s: number) => nearestSources(size, out, false, false).every((src, i) => src === Math.floor(i / s));
+    if (!whole(h, outShape[0], sh) || !whole(w, outShape[1], sw)) return { refused: `${label}: tfjs rounds its sources differently for inputs of ${h}x${w}` };
+    return [new UpSampling2DOp(label, inShape, outShape, sh, sw)];
   },
 };
