@@ -1,0 +1,289 @@
+/**
+ * The parallel compute engine for the lean training step on WebAssembly.
+ *
+ * tfjs-backend-wasm runs on one thread in Node (its threaded build is off
+ * there), and its heap is a memory of its own that no other thread can see.
+ * The engine has a shared WebAssembly memory of its own instead, a pool of
+ * worker threads on it (pool.ts), a packing-free matrix product and a few
+ * kernels in C (native/engine.c; with relaxed SIMD's fused multiply-add
+ * where the runtime has it), and the SIMD element-wise kernels of
+ * wasm-simd.ts. Every job is cut in one part per thread; a thread's part of
+ * a matrix product is a block of rows or of columns, so every element is
+ * computed exactly as on one thread, and 1 thread and N threads give the
+ * same products bit for bit (sums of partial losses differ in the last bits
+ * only).
+ *
+ * An engine belongs to one training run: `create` starts its workers,
+ * `dispose` ends them. Buffers are allocated once (`alloc`) and stay valid
+ * until `dispose`; addresses are byte addresses in `memory`.
+ */
+import { SimdKernels } from '../wasm-simd';
+import { defaultThreadCount, relaxedSimdSupported, sharedMemorySupported, simdSupported } from './features';
+import { type EngineExports, engineModule } from './kernels';
+import { WorkerPool } from './pool';
+import { runPart, type JobContext } from './jobs';
+import { CTL, OP } from './protocol';
+
+export { allWorkersExited, liveWorkers } from './pool';
+export { defaultThreadCount, relaxedSimdNodeFlags, relaxedSimdSupported, RELAXED_SIMD_FLAG } from './features';
+
+/** A block of float32s in the engine's memory. */
+export interface EngineBuf {
+  /** A number unique among this engine's buffers. */
+  id: number;
+  /** Byte address. */
+  ptr: number;
+  /** Float32 index (ptr / 4). */
+  off: number;
+  /** Number of floats. */
+  size: number;
+}
+
+export interface EngineOptions {
+  /** Threads, the main one included (default: one per core). 1 runs everything on the main thread. */
+  threads?: number;
+  /** Fused multiply-add through relaxed SIMD: 'auto' (default) uses it when the runtime has it. */
+  fma?: boolean | 'auto';
+  /** Spins before a waiting thread sleeps (tests lower it). */
+  spin?: number;
+  /** How long a job may wait for a worker before it fails (default 60 s). */
+  timeoutMs?: number;
+}
+
+/** Why the engine cannot run in this runtime, or null when it can. */
+export function engineUnsupported(): string | null {
+  if (!simdSupported()) return 'this runtime has no WebAssembly SIMD';
+  if (!sharedMemorySupported()) return 'this runtime cannot share WebAssembly memory between threads';
+  return null;
+}
+
+/** The product `gemm` computes. */
+export interface GemmArgs {
+  /** C is m×n; the sum runs over k. */
+  m: number;
+  n: number;
+  k: number;
+  /** A: [m, k] row-major, or [k, m] when `transA` (then the product uses Aᵀ). */
+  a: number;
+  transA?: boolean;
+  /** Row stride of A as stored, in floats (default: its width, k or m). */
+  lda?: number;
+  /** B: [k, n] row-major. */
+  b: number;
+  ldb?: number;
+  /** C: [m, n] row-major. */
+  c: number;
+  ldc?: number;
+  /** A bias added to every row of C ([n]), or 0. */
+  bias?: number;
+  /** Add to C instead of overwriting it. */
+  accumulate?: boolean;
+}
+
+const PAGE = 65536;
+const MAX_PAGES = 32768; // 2 GiB
+/** Rows of A per register tile of the product. */
+const MR = 4;
+
+export class Engine {
+  readonly threads: number;
+  readonly fma: boolean;
+  readonly memory: WebAssembly.Memory;
+  /** The SIMD element-wise kernels on the engine's memory, for the main thread's own work. */
+  readonly simd: SimdKernels;
+  private readonly pool: WorkerPool;
+  private readonly cx: JobContext;
+  private top: number;
+  private nextId = 1;
+  private view: Float32Array;
+  private disposed = false;
+
+  private constructor(options: EngineOptions) {
+    const unsupported = engineUnsupported();
+    if (unsupported) throw new Error(`the parallel engine cannot run: ${unsupported}`);
+    const threads = options.threads ?? defaultThreadCount();
+    if (!Number.isInteger(threads) || threads < 1 || threads > CTL.MAX_THREADS) throw new RangeError(`threads must be a whole number from 1 to ${CTL.MAX_THREADS}, got ${threads}`);
+    const fmaWanted = options.fma ?? 'auto';
+    const fmaAvailable = relaxedSimdSupported();
+    if (fmaWanted === true && !fmaAvailable) throw new Error('fused multiply-add was asked for, but this runtime has no relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)');
+    this.threads = threads;
+    this.fma = fmaWanted === 'auto' ? fmaAvailable : fmaWanted;
+    this.memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
+    this.view = new Float32Array(this.memory.buffer);
+    const module = engineModule(this.fma);
+    this.simd = SimdKernels.for(this.memory, () => this.f32);
+    // The kernels keep nothing in memory: the heap starts after a first kilobyte left unused.
+    this.top = 1024;
+    const ctl = this.allocBytes(CTL.WORDS * 4);
+    this.pool = new WorkerPool({ memory: this.memory, engineModule: module, ctl, threads, spin: options.spin, timeoutMs: options.timeoutMs });
+    this.cx = {
+      native: new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports as unknown as EngineExports,
+      simd: this.simd,
+      args: new Int32Array(this.memory.buffer, ctl + CTL.ARGS * 4, CTL.ARG_COUNT),
+      fargs: new Float32Array(this.memory.buffer, ctl + CTL.ARGS * 4, CTL.ARG_COUNT),
+      partials: new Float64Array(this.memory.buffer, ctl + CTL.F64 * 4, CTL.MAX_THREADS),
+    };
+  }
+
+  /** Starts an engine (its workers start in the background: `ready` tells when they have). */
+  static create(options: EngineOptions = {}): Engine {
+    return new Engine(options);
+  }
+
+  /** Resolves when every worker is running (jobs would wait for that anyway, blocking the main thread). */
+  ready(): Promise<void> {
+    return this.pool.whenReady();
+  }
+
+  /** The memory as float32s (views change when it grows: read this again after an allocation). */
+  get f32(): Float32Array {
+    if (this.view.byteLength !== this.memory.buffer.byteLength) this.view = new Float32Array(this.memory.buffer);
+    return this.view;
+  }
+
+  private allocBytes(bytes: number): number {
+    const ptr = this.top;
+    const end = ptr + ((Math.max(bytes, 4) + 63) & ~63);
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      const pages = Math.ceil((end - have) / PAGE);
+      if (have / PAGE + pages > MAX_PAGES) throw new Error(`the engine's memory is full: ${(end / 2 ** 20).toFixed(0)} MB asked for, at most ${MAX_PAGES * PAGE / 2 ** 30} GiB`);
+      this.memory.grow(pages);
+    }
+    this.top = end;
+    return ptr;
+  }
+
+  /** `size` float32s, zeroed, 64-byte aligned. */
+  alloc(size: number): EngineBuf {
+    if (this.disposed) throw new Error('the engine was disposed');
+    const ptr = this.allocBytes(size * 4);
+    return { id: this.nextId++, ptr, off: ptr >>> 2, size };
+  }
+
+  /** Bytes in use. */
+  get usedBytes(): number {
+    return this.top;
+  }
+
+  // -------------------------------------------------------------------------
+  // Jobs. Each runs on every thread and returns when all parts are done.
+
+  private setArgs(ints: number[], floats?: [number, number][]): void {
+    const a = this.cx.args;
+    for (let i = 0; i < ints.length; i++) a[i] = ints[i];
+    if (floats) for (const [i, v] of floats) this.cx.fargs[i] = v;
+  }
+
+  private run(op: number): void {
+    this.pool.run(op, this.runOwn(op));
+  }
+
+  private runOwn(op: number): (part: number) => void {
+    return (part) => runPart(this.cx, op, part, this.threads);
+  }
+
+  /** Σ of the parts' float64 results, in part order (the same order whichever thread computed which part). */
+  private sumPartials(): number {
+    let s = 0;
+    for (let p = 0; p < this.threads; p++) s += this.cx.partials[p];
+    return s;
+  }
+
+  /** C = op(A)·B (+ bias) (+ C): see GemmArgs. */
+  gemm(g: GemmArgs): void {
+    const { m, n, k } = g;
+    if (m <= 0 || n <= 0) return;
+    const lda = g.lda ?? (g.transA ? m : k);
+    const [ars, acs] = g.transA ? [1, lda] : [lda, 1];
+    const T = this.threads;
+    // Each thread reads all of one operand and its share of the other: share the bigger one (B is k×n, A m×k).
+    const cols = T > 1 && n >= m && n >= 8 * T;
+    this.setArgs([m, n, k, g.a, ars, acs, g.b, g.ldb ?? n, g.c, g.ldc ?? n, g.bias ?? 0, g.accumulate ? 1 : 0, MR, cols ? 1 : 0]);
+    this.run(OP.GEMM);
+  }
+
+  /** dst[cols, rows] = src[rows, cols]ᵀ */
+  transpose(src: number, rows: number, cols: number, dst: number): void {
+    this.setArgs([src, rows, cols, dst]);
+    this.run(OP.TRANSPOSE);
+  }
+
+  /** out[j] = Σ_r x[r, j] (float32 sums, rows in order). */
+  colSums(x: number, rows: number, cols: number, out: number): void {
+    this.setArgs([x, rows, cols, out]);
+    this.run(OP.COL_SUMS);
+  }
+
+  /** x[r, j] += bias[r] */
+  addRowBias(x: number, rows: number, cols: number, bias: number): void {
+    this.setArgs([x, rows, cols, bias]);
+    this.run(OP.ADD_ROW_BIAS);
+  }
+
+  /** Sigmoid + binary cross-entropy from the logits (SimdKernels.bceLogits); returns Σ loss, summed part by part. */
+  bceLogits(z: number, t: number, dz: number, n: number, invN: number): number {
+    this.setArgs([z, t, dz, n], [[4, invN]]);
+    this.run(OP.BCE_LOGITS);
+    return this.sumPartials();
+  }
+
+  /** dz = (y - t)·scale; returns Σ (y - t)². */
+  mse(y: number, t: number, dz: number, n: number, scale: number): number {
+    this.setArgs([y, t, dz, n], [[4, scale]]);
+    this.run(OP.MSE);
+    return this.sumPartials();
+  }
+
+  adam(w: number, g: number, m: number, v: number, n: number, b1: number, b2: number, omb1: number, omb2: number, oma1: number, oma2: number, eps: number, nlr: number): void {
+    this.setArgs([w, g, m, v, n], [[5, b1], [6, b2], [7, omb1], [8, omb2], [9, oma1], [10, oma2], [11, eps], [12, nlr]]);
+    this.run(OP.ADAM);
+  }
+
+  sgd(w: number, g: number, n: number, c: number): void {
+    this.setArgs([w, g, n], [[3, c]]);
+    this.run(OP.SGD);
+  }
+
+  leakyReluForward(x: number, n: number, alpha: number): void {
+    this.setArgs([x, n], [[2, alpha]]);
+    this.run(OP.LEAKY_RELU);
+  }
+
+  reluForward(x: number, n: number): void {
+    this.setArgs([x, n]);
+    this.run(OP.RELU);
+  }
+
+  leakyReluBackward(dz: number, a: number, n: number, alpha: number): void {
+    this.setArgs([dz, a, n], [[3, alpha]]);
+    this.run(OP.LEAKY_RELU_BACKWARD);
+  }
+
+  reluBackward(dz: number, a: number, n: number): void {
+    this.setArgs([dz, a, n]);
+    this.run(OP.RELU_BACKWARD);
+  }
+
+  sigmoidBackward(dz: number, a: number, n: number): void {
+    this.setArgs([dz, a, n]);
+    this.run(OP.SIGMOID_BACKWARD);
+  }
+
+  /** dst += src */
+  add(dst: number, src: number, n: number): void {
+    this.setArgs([dst, src, n]);
+    this.run(OP.ADD);
+  }
+
+  /** Ends the workers; the memory goes when nothing refers to it. Resolves when every worker thread has exited. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.pool.dispose();
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+}

@@ -1,0 +1,200 @@
+/*
+ * The parallel engine's compute kernels (src/lib/engine), compiled to
+ * WebAssembly by scripts/build-wasm.sh in two builds: plain SIMD128
+ * (engine-simd.wasm) and with relaxed SIMD's fused multiply-add
+ * (engine-fma.wasm, f32x4.relaxed_madd). Both import one shared memory, so
+ * the main thread and every worker of the pool run the same code on the same
+ * buffers; each call computes one thread's part of a job, given as a range.
+ *
+ * No libc, no static data, no function tables: nothing here writes memory
+ * outside the buffers it is given, whatever the layout of the heap around it.
+ */
+#include <wasm_simd128.h>
+
+typedef float f4 __attribute__((vector_size(16)));
+
+#if AENB_FMA
+/* a·b + c, fused where the hardware has FMA (the rounding of one operation instead of two). */
+#define MADD(a, b, c) ((v128_t)__builtin_wasm_relaxed_madd_f32x4((f4)(a), (f4)(b), (f4)(c)))
+#else
+#define MADD(a, b, c) wasm_f32x4_add(wasm_f32x4_mul((a), (b)), (c))
+#endif
+
+#define INLINE static inline __attribute__((always_inline))
+#define EXPORT(name) __attribute__((export_name(#name)))
+
+/*
+ * Matrix products without packing.
+ *
+ * C[i, j] (= or +=) Σ_p A(i, p)·B[p, j] (+ bias[j]) for i in [i0, i1), j in
+ * [j0, j1), where A(i, p) = a[i·ars + p·acs] (a row-major A has ars = lda,
+ * acs = 1; a transposed one ars = 1, acs = lda) and B and C are row-major
+ * with row strides ldb and ldc.
+ *
+ * The register tile is MR rows by 8 (or 4, or 1) columns: per step of p,
+ * one or two vector loads of B's row, MR broadcast loads of A, and 2·MR
+ * multiply-adds into accumulators that stay in registers. Every element of
+ * C is the sum over p in increasing order, whatever the tile, the range or
+ * the thread that computes it: splitting a product between threads does not
+ * change its result.
+ */
+INLINE void tile8(const int MR, int k, const float *a, int ars, int acs, const float *b, int ldb, float *c, int ldc, const float *bias, int acc) {
+  v128_t c0[6], c1[6];
+  const float *ap[6];
+  for (int r = 0; r < MR; r++) {
+    c0[r] = wasm_f32x4_splat(0);
+    c1[r] = wasm_f32x4_splat(0);
+    ap[r] = a + r * ars;
+  }
+  for (int p = 0; p < k; p++) {
+    v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
+    b += ldb;
+    for (int r = 0; r < MR; r++) {
+      v128_t av = wasm_v128_load32_splat(ap[r]);
+      ap[r] += acs;
+      c0[r] = MADD(av, b0, c0[r]);
+      c1[r] = MADD(av, b1, c1[r]);
+    }
+  }
+  for (int r = 0; r < MR; r++) {
+    float *cr = c + r * ldc;
+    v128_t x0 = c0[r], x1 = c1[r];
+    if (bias) {
+      x0 = wasm_f32x4_add(x0, wasm_v128_load(bias));
+      x1 = wasm_f32x4_add(x1, wasm_v128_load(bias + 4));
+    }
+    if (acc) {
+      x0 = wasm_f32x4_add(wasm_v128_load(cr), x0);
+      x1 = wasm_f32x4_add(wasm_v128_load(cr + 4), x1);
+    }
+    wasm_v128_store(cr, x0);
+    wasm_v128_store(cr + 4, x1);
+  }
+}
+
+INLINE void tile4(const int MR, int k, const float *a, int ars, int acs, const float *b, int ldb, float *c, int ldc, const float *bias, int acc) {
+  v128_t c0[6];
+  const float *ap[6];
+  for (int r = 0; r < MR; r++) {
+    c0[r] = wasm_f32x4_splat(0);
+    ap[r] = a + r * ars;
+  }
+  for (int p = 0; p < k; p++) {
+    v128_t b0 = wasm_v128_load(b);
+    b += ldb;
+    for (int r = 0; r < MR; r++) {
+      v128_t av = wasm_v128_load32_splat(ap[r]);
+      ap[r] += acs;
+      c0[r] = MADD(av, b0, c0[r]);
+    }
+  }
+  for (int r = 0; r < MR; r++) {
+    float *cr = c + r * ldc;
+    v128_t x0 = c0[r];
+    if (bias) x0 = wasm_f32x4_add(x0, wasm_v128_load(bias));
+    if (acc) x0 = wasm_f32x4_add(wasm_v128_load(cr), x0);
+    wasm_v128_store(cr, x0);
+  }
+}
+
+/* One column: the same operations, in the same order, as one lane of the vector tiles. */
+INLINE void tile1(const int MR, int k, const float *a, int ars, int acs, const float *b, int ldb, float *c, int ldc, const float *bias, int acc) {
+  for (int r = 0; r < MR; r++) {
+    const float *ar = a + r * ars;
+    const float *bp = b;
+    v128_t s = wasm_f32x4_splat(0);
+    for (int p = 0; p < k; p++) {
+      s = MADD(wasm_v128_load32_splat(ar), wasm_v128_load32_splat(bp), s);
+      ar += acs;
+      bp += ldb;
+    }
+    float x = wasm_f32x4_extract_lane(s, 0);
+    if (bias) x = x + *bias;
+    if (acc) x = c[r * ldc] + x;
+    c[r * ldc] = x;
+  }
+}
+
+#define ROW_CASES(T)                                                           \
+  switch (rows) {                                                              \
+    case 1: T(1, k, a, ars, acs, b, ldb, c, ldc, bias, acc); break;           \
+    case 2: T(2, k, a, ars, acs, b, ldb, c, ldc, bias, acc); break;           \
+    case 3: T(3, k, a, ars, acs, b, ldb, c, ldc, bias, acc); break;           \
+    case 4: T(4, k, a, ars, acs, b, ldb, c, ldc, bias, acc); break;           \
+    case 5: T(5, k, a, ars, acs, b, ldb, c, ldc, bias, acc); break;           \
+    default: T(6, k, a, ars, acs, b, ldb, c, ldc, bias, acc); break;          \
+  }
+
+static __attribute__((noinline)) void rows8(int rows, int k, const float *a, int ars, int acs, const float *b, int ldb, float *c, int ldc, const float *bias, int acc) { ROW_CASES(tile8) }
+static __attribute__((noinline)) void rows4(int rows, int k, const float *a, int ars, int acs, const float *b, int ldb, float *c, int ldc, const float *bias, int acc) { ROW_CASES(tile4) }
+static __attribute__((noinline)) void rows1(int rows, int k, const float *a, int ars, int acs, const float *b, int ldb, float *c, int ldc, const float *bias, int acc) { ROW_CASES(tile1) }
+
+/** mr: rows per register tile (1..6). bias: 0 for none; acc: 1 to add to C. */
+EXPORT(gemm)
+void gemm(int i0, int i1, int j0, int j1, int k, const float *a, int ars, int acs, const float *b, int ldb, float *c, int ldc, const float *bias, int acc, int mr) {
+  if (mr < 1) mr = 1;
+  if (mr > 6) mr = 6;
+  for (int j = j0; j < j1;) {
+    int w = j1 - j;
+    int step = w >= 8 ? 8 : w >= 4 ? 4 : 1;
+    const float *bj = b + j;
+    const float *biasj = bias ? bias + j : 0;
+    for (int i = i0; i < i1; i += mr) {
+      int rows = i1 - i < mr ? i1 - i : mr;
+      const float *ai = a + i * ars;
+      float *cij = c + i * ldc + j;
+      if (step == 8) rows8(rows, k, ai, ars, acs, bj, ldb, cij, ldc, biasj, acc);
+      else if (step == 4) rows4(rows, k, ai, ars, acs, bj, ldb, cij, ldc, biasj, acc);
+      else rows1(rows, k, ai, ars, acs, bj, ldb, cij, ldc, biasj, acc);
+    }
+    j += step;
+  }
+}
+
+/*
+ * dst[j, i] = src[i, j] for i in [i0, i1), j in [j0, j1); src rows are lds
+ * floats apart, dst rows ldd. 4x4 blocks through shuffles, the edges one by
+ * one.
+ */
+EXPORT(transpose)
+void transpose(const float *src, int lds, float *dst, int ldd, int i0, int i1, int j0, int j1) {
+  int i4 = i0 + ((i1 - i0) & ~3);
+  int j4 = j0 + ((j1 - j0) & ~3);
+  for (int jb = j0; jb < j4; jb += 64) {
+    int je = jb + 64 < j4 ? jb + 64 : j4;
+    for (int i = i0; i < i4; i += 4) {
+      for (int j = jb; j < je; j += 4) {
+        const float *s = src + i * lds + j;
+        v128_t r0 = wasm_v128_load(s), r1 = wasm_v128_load(s + lds), r2 = wasm_v128_load(s + 2 * lds), r3 = wasm_v128_load(s + 3 * lds);
+        v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5);
+        v128_t t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
+        v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
+        v128_t t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+        float *d = dst + j * ldd + i;
+        wasm_v128_store(d, wasm_i64x2_shuffle(t0, t2, 0, 2));
+        wasm_v128_store(d + ldd, wasm_i64x2_shuffle(t0, t2, 1, 3));
+        wasm_v128_store(d + 2 * ldd, wasm_i64x2_shuffle(t1, t3, 0, 2));
+        wasm_v128_store(d + 3 * ldd, wasm_i64x2_shuffle(t1, t3, 1, 3));
+      }
+    }
+  }
+  for (int i = i0; i < i1; i++) {
+    for (int j = i < i4 ? j4 : j0; j < j1; j++) dst[j * ldd + i] = src[i * lds + j];
+  }
+}
+
+/* out[j] = Σ_r x[r·ld + j] over rows r = 0.. in order (float32 sums), for j in [j0, j1). */
+EXPORT(colSums)
+void colSums(const float *x, int rows, int ld, float *out, int j0, int j1) {
+  int j = j0;
+  for (; j + 4 <= j1; j += 4) {
+    v128_t s = wasm_f32x4_splat(0);
+    for (int r = 0; r < rows; r++) s = wasm_f32x4_add(s, wasm_v128_load(x + r * ld + j));
+    wasm_v128_store(out + j, s);
+  }
+  for (; j < j1; j++) {
+    float s = 0;
+    for (int r = 0; r < rows; r++) s = s + x[r * ld + j];
+    out[j] = s;
+  }
+}
