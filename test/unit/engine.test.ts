@@ -201,6 +201,39 @@ describe(`engine (${FMA ? 'fused multiply-add' : 'plain SIMD'})`, () => {
     }
   });
 
+  test('activations: sigmoid, tanh, ELU and its gradient against Math, bit for bit across thread counts', async () => {
+    const one = engine(1);
+    const two = engine(2);
+    await two.ready();
+    const n = 10_003;
+    const r = rng(11);
+    const xs = Float32Array.from({ length: n }, (_, i) => f32(i < 8 ? [0, -0, 1e-8, -1e-8, 90, -90, 0.625, -0.625][i] : r() * 12));
+    const results: Float32Array[][] = [];
+    for (const e of [one, two]) {
+      const [x, y, t, el, g] = [e.alloc(n), e.alloc(n), e.alloc(n), e.alloc(n), e.alloc(n)];
+      e.f32.set(xs, x.off);
+      e.sigmoid(x.ptr, y.ptr, n);
+      e.tanh(x.ptr, t.ptr, n);
+      e.elu(x.ptr, el.ptr, n);
+      e.copy(g.ptr, x.ptr, n);
+      e.eluGrad(el.ptr, g.ptr, g.ptr, n); // in place: dx = dy
+      results.push([read(e, y), read(e, t), read(e, el), read(e, g)]);
+    }
+    assert.deepEqual(results[1], results[0], '2 threads differ from 1');
+    const [sig, tanh, elu, grad] = results[0];
+    let worst = [0, 0, 0];
+    for (let i = 0; i < n; i++) {
+      const x = xs[i];
+      const errs = [Math.abs(sig[i] - 1 / (1 + Math.exp(-x))), Math.abs(tanh[i] - Math.tanh(x)) / Math.max(Math.abs(Math.tanh(x)), 1e-30), Math.abs(elu[i] - (x > 0 ? x : Math.expm1(x)))];
+      worst = worst.map((w, j) => Math.max(w, errs[j]));
+      assert.equal(grad[i], elu[i] >= 0 ? x : f32(x * f32(elu[i] + 1)), `eluGrad at ${x}`);
+    }
+    assert.ok(worst[0] < 3e-7, `sigmoid error ${worst[0]}`);
+    assert.ok(worst[1] < 5e-7, `tanh relative error ${worst[1]}`);
+    assert.ok(worst[2] < 3e-7, `elu error ${worst[2]}`);
+    assert.ok(Object.is(tanh[1], -0) && tanh[0] === 0, 'tanh keeps the sign of zero');
+  });
+
   test('a worker\'s error comes back as the job\'s error, and the engine still ends cleanly', async () => {
     const e = engine(2);
     await e.ready();

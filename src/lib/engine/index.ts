@@ -276,6 +276,36 @@ export class Engine {
     this.run(OP.ADD);
   }
 
+  /** y = σ(x) over n values (x and y may be the same buffer). */
+  sigmoid(x: number, y: number, n: number): void {
+    this.setArgs([x, y, n]);
+    this.run(OP.SIGMOID);
+  }
+
+  /** y = tanh(x) */
+  tanh(x: number, y: number, n: number): void {
+    this.setArgs([x, y, n]);
+    this.run(OP.TANH);
+  }
+
+  /** y = elu(x) = x > 0 ? x : eˣ − 1 */
+  elu(x: number, y: number, n: number): void {
+    this.setArgs([x, y, n]);
+    this.run(OP.ELU);
+  }
+
+  /** dx = y ≥ 0 ? dy : dy·(y + 1) (tfjs's EluGrad); dx may be dy. */
+  eluGrad(y: number, dy: number, dx: number, n: number): void {
+    this.setArgs([y, dy, dx, n]);
+    this.run(OP.ELU_GRAD);
+  }
+
+  /** dst[0..n) = src[0..n) */
+  copy(dst: number, src: number, n: number): void {
+    this.setArgs([src, dst, n]);
+    this.run(OP.COPY);
+  }
+
   /** Ends the workers; the memory goes when nothing refers to it. Resolves when every worker thread has exited. */
   async dispose(): Promise<void> {
     if (this.disposed) return;

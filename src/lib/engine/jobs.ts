@@ -49,6 +49,26 @@ export function runPart(cx: JobContext, op: number, part: number, parts: number)
       if (j1 > j0) native.colSums(x, rows, cols, out, j0, j1);
       return;
     }
+    case OP.SIGMOID:
+    case OP.TANH:
+    case OP.ELU:
+    case OP.COPY: {
+      // x (or src), y (or dst), n
+      const [x, y, n] = a;
+      const [i0, i1] = partRange(n, 4, part, parts);
+      if (i1 <= i0) return;
+      if (op === OP.SIGMOID) native.sigmoid(x, y, i0, i1);
+      else if (op === OP.TANH) native.tanh(x, y, i0, i1);
+      else if (op === OP.ELU) native.elu(x, y, i0, i1);
+      else native.copy(y, x, i0, i1);
+      return;
+    }
+    case OP.ELU_GRAD: {
+      const [y, dy, dx, n] = a;
+      const [i0, i1] = partRange(n, 4, part, parts);
+      if (i1 > i0) native.eluGrad(y, dy, dx, i0, i1);
+      return;
+    }
     case OP.ADD_ROW_BIAS: {
       const [x, rows, cols, bias] = a;
       const [r0, r1] = partRange(rows, 1, part, parts);

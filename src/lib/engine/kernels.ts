@@ -12,6 +12,11 @@ export interface EngineExports {
   gemm(i0: number, i1: number, j0: number, j1: number, k: number, a: number, ars: number, acs: number, b: number, ldb: number, c: number, ldc: number, bias: number, acc: number, mr: number): void;
   transpose(src: number, lds: number, dst: number, ldd: number, i0: number, i1: number, j0: number, j1: number): void;
   colSums(x: number, rows: number, ld: number, out: number, j0: number, j1: number): void;
+  sigmoid(x: number, y: number, i0: number, i1: number): void;
+  tanh(x: number, y: number, i0: number, i1: number): void;
+  elu(x: number, y: number, i0: number, i1: number): void;
+  eluGrad(y: number, dy: number, dx: number, i0: number, i1: number): void;
+  copy(dst: number, src: number, i0: number, i1: number): void;
 }
 
 const modules: Partial<Record<'fma' | 'simd', WebAssembly.Module>> = {};

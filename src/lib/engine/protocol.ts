@@ -58,6 +58,11 @@ export const OP = {
   SIGMOID_BACKWARD: 13,
   ADD: 14,
   ADD_ROW_BIAS: 15,
+  SIGMOID: 16,
+  TANH: 17,
+  ELU: 18,
+  ELU_GRAD: 19,
+  COPY: 20,
 } as const;
 
 /**

@@ -198,3 +198,75 @@ void colSums(const float *x, int rows, int ld, float *out, int j0, int j1) {
     out[j] = s;
   }
 }
+
+/*
+ * Activations, element-wise over [i0, i1): y = f(x) (x and y may be the same
+ * buffer). e^x by Cephes' expf polynomial (relative error ~1 ulp): the
+ * backend computes these with its own approximations, and the results agree
+ * to a few ulp.
+ */
+INLINE v128_t vexp(v128_t x) {
+  x = wasm_f32x4_pmax(wasm_f32x4_splat(-87.0f), wasm_f32x4_pmin(x, wasm_f32x4_splat(88.0f)));
+  v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)));
+  v128_t r = wasm_f32x4_sub(wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f))), wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
+  v128_t z = wasm_f32x4_mul(r, r);
+  v128_t p = wasm_f32x4_splat(1.9875691500e-4f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.3981999507e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(8.3334519073e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(4.1665795894e-2f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.6666665459e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(5.0000001201e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(p, z), r), wasm_f32x4_splat(1.0f));
+  v128_t pow2n = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  return wasm_f32x4_mul(p, pow2n);
+}
+
+/* σ(x) = 1/(1 + e^-x) */
+INLINE v128_t vsigmoid(v128_t x) {
+  return wasm_f32x4_div(wasm_f32x4_splat(1.0f), wasm_f32x4_add(wasm_f32x4_splat(1.0f), vexp(wasm_f32x4_neg(x))));
+}
+
+/* tanh(x): x·(1 + x²·P(x²)) for |x| < 0.625 (Cephes' tanhf; the product keeps the sign of zero), else sign(x)·(1 − 2/(e^{2|x|} + 1)). */
+INLINE v128_t vtanh(v128_t x) {
+  v128_t ax = wasm_f32x4_abs(x);
+  v128_t z = wasm_f32x4_mul(x, x);
+  v128_t p = wasm_f32x4_splat(-5.70498872745e-3f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, z), wasm_f32x4_splat(2.06390887954e-2f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, z), wasm_f32x4_splat(-5.37397155531e-2f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, z), wasm_f32x4_splat(1.33314422036e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, z), wasm_f32x4_splat(-3.33332819422e-1f));
+  v128_t small = wasm_f32x4_mul(x, wasm_f32x4_add(wasm_f32x4_splat(1.0f), wasm_f32x4_mul(p, z)));
+  v128_t e = vexp(wasm_f32x4_add(ax, ax));
+  v128_t big = wasm_f32x4_sub(wasm_f32x4_splat(1.0f), wasm_f32x4_div(wasm_f32x4_splat(2.0f), wasm_f32x4_add(e, wasm_f32x4_splat(1.0f))));
+  big = wasm_v128_or(big, wasm_v128_and(x, wasm_i32x4_splat((int)0x80000000)));
+  return wasm_v128_bitselect(small, big, wasm_f32x4_lt(ax, wasm_f32x4_splat(0.625f)));
+}
+
+/* elu(x) = x > 0 ? x : e^x − 1 */
+INLINE v128_t velu(v128_t x) {
+  v128_t e = wasm_f32x4_sub(vexp(x), wasm_f32x4_splat(1.0f));
+  return wasm_v128_bitselect(x, e, wasm_f32x4_gt(x, wasm_f32x4_splat(0.0f)));
+}
+
+#define ACTIVATION(NAME, F)                                                    \
+  EXPORT(NAME)                                                                 \
+  void NAME(const float *x, float *y, int i0, int i1) {                        \
+    int i = i0;                                                                \
+    for (; i + 4 <= i1; i += 4) wasm_v128_store(y + i, F(wasm_v128_load(x + i))); \
+    for (; i < i1; i++) y[i] = wasm_f32x4_extract_lane(F(wasm_f32x4_splat(x[i])), 0); \
+  }
+ACTIVATION(sigmoid, vsigmoid)
+ACTIVATION(tanh, vtanh)
+ACTIVATION(elu, velu)
+
+/* dx = y ≥ 0 ? dy : dy·(y + 1) (tfjs's EluGrad), over [i0, i1); dx may be dy. */
+EXPORT(eluGrad)
+void eluGrad(const float *y, const float *dy, float *dx, int i0, int i1) {
+  for (int i = i0; i < i1; i++) dx[i] = y[i] >= 0 ? dy[i] : dy[i] * (y[i] + 1.0f);
+}
+
+/* dst[i] = src[i] over [i0, i1). */
+EXPORT(copy)
+void copy(float *dst, const float *src, int i0, int i1) {
+  for (int i = i0; i < i1; i++) dst[i] = src[i];
+}
