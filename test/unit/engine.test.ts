@@ -38,7 +38,7 @@ function rng(seed: number): () => number {
 
 const engines: Engine[] = [];
 function engine(threads: number): Engine {
-  const e = Engine.create({ threads, fma: FMA, spin: 2000 });
+  const e = Engine.create({ threads, fma: FMA, spin: 2000, smallJob: 0 });
   engines.push(e);
   return e;
 }
@@ -234,12 +234,32 @@ describe(`engine (${FMA ? 'fused multiply-add' : 'plain SIMD'})`, () => {
     assert.ok(Object.is(tanh[1], -0) && tanh[0] === 0, 'tanh keeps the sign of zero');
   });
 
+  test('small jobs stay on the calling thread, with the same results', async () => {
+    const quiet = Engine.create({ threads: 2, fma: FMA, spin: 2000 });
+    engines.push(quiet);
+    const busy = engine(2);
+    await Promise.all([quiet.ready(), busy.ready()]);
+    const outs: Float32Array[] = [];
+    const shared: number[] = [];
+    for (const e of [quiet, busy]) {
+      const [a, b, c] = [e.alloc(8 * 16), e.alloc(16 * 24), e.alloc(8 * 24)];
+      fill(e, a, 1);
+      fill(e, b, 2);
+      const before = e.jobCounts.shared;
+      e.gemm({ m: 8, n: 24, k: 16, a: a.ptr, b: b.ptr, c: c.ptr });
+      shared.push(e.jobCounts.shared - before);
+      outs.push(read(e, c));
+    }
+    assert.deepEqual(shared, [0, 1], 'the small product stays on this thread by default, and is shared with smallJob 0');
+    assert.deepEqual(outs[0], outs[1]);
+  });
+
   test('a worker\'s error comes back as the job\'s error, and the engine still ends cleanly', async () => {
     const e = engine(2);
     await e.ready();
     // A job code no thread knows: the worker that claims it throws; so does the main thread.
-    const internals = e as unknown as { run(op: number): void };
-    assert.throws(() => internals.run(999), /unknown job 999/);
+    const internals = e as unknown as { run(op: number, work: number): void };
+    assert.throws(() => internals.run(999, 1e9), /unknown job 999/);
     await e.dispose();
     assert.throws(() => e.alloc(4), /disposed/);
   });

@@ -48,6 +48,8 @@ export interface EngineOptions {
   spin?: number;
   /** How long a job may wait for a worker before it fails (default 60 s). */
   timeoutMs?: number;
+  /** Jobs with less work than this stay on the calling thread (default 4096, about a few microseconds; tests set 0). */
+  smallJob?: number;
 }
 
 /** Why the engine cannot run in this runtime, or null when it can. */
@@ -84,6 +86,9 @@ const PAGE = 65536;
 const MAX_PAGES = 32768; // 2 GiB
 /** Rows of A per register tile of the product. */
 const MR = 4;
+/** Jobs with less work than this (see `run`) stay on the calling thread: a few microseconds at most. */
+const SMALL_JOB = 4096;
+
 
 export class Engine {
   readonly threads: number;
@@ -97,6 +102,8 @@ export class Engine {
   private nextId = 1;
   private view: Float32Array;
   private disposed = false;
+  private readonly smallJob: number;
+  private inline = 0;
 
   private constructor(options: EngineOptions) {
     const unsupported = engineUnsupported();
@@ -107,6 +114,7 @@ export class Engine {
     const fmaAvailable = relaxedSimdSupported();
     if (fmaWanted === true && !fmaAvailable) throw new Error('fused multiply-add was asked for, but this runtime has no relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)');
     this.threads = threads;
+    this.smallJob = options.smallJob ?? SMALL_JOB;
     this.fma = fmaWanted === 'auto' ? fmaAvailable : fmaWanted;
     this.memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
     this.view = new Float32Array(this.memory.buffer);
@@ -161,6 +169,11 @@ export class Engine {
     return { id: this.nextId++, ptr, off: ptr >>> 2, size };
   }
 
+  /** Jobs so far: handed to the worker threads, and kept on the calling thread (small ones, or all with 1 thread). */
+  get jobCounts(): { shared: number; inline: number } {
+    return { shared: this.pool.published, inline: this.inline };
+  }
+
   /** Bytes in use. */
   get usedBytes(): number {
     return this.top;
@@ -175,12 +188,21 @@ export class Engine {
     if (floats) for (const [i, v] of floats) this.cx.fargs[i] = v;
   }
 
-  private run(op: number): void {
-    this.pool.run(op, this.runOwn(op));
-  }
-
-  private runOwn(op: number): (part: number) => void {
-    return (part) => runPart(this.cx, op, part, this.threads);
+  /**
+   * Runs a job on every thread, or all of it on this one when it is too
+   * small to be worth waking the others (`work`: about one unit per element,
+   * or per 16 multiply-adds): the parts are the same either way, and so is
+   * the result.
+   */
+  private run(op: number, work: number): void {
+    const cx = this.cx;
+    const parts = this.threads;
+    if (parts > 1 && work < this.smallJob) {
+      for (let p = 0; p < parts; p++) runPart(cx, op, p, parts);
+      this.inline++;
+      return;
+    }
+    this.pool.run(op, (part) => runPart(cx, op, part, parts));
   }
 
   /** Σ of the parts' float64 results, in part order (the same order whichever thread computed which part). */
@@ -200,110 +222,110 @@ export class Engine {
     // Each thread reads all of one operand and its share of the other: share the bigger one (B is k×n, A m×k).
     const cols = T > 1 && n >= m && n >= 8 * T;
     this.setArgs([m, n, k, g.a, ars, acs, g.b, g.ldb ?? n, g.c, g.ldc ?? n, g.bias ?? 0, g.accumulate ? 1 : 0, MR, cols ? 1 : 0]);
-    this.run(OP.GEMM);
+    this.run(OP.GEMM, (m * n * k) / 16);
   }
 
   /** dst[cols, rows] = src[rows, cols]ᵀ */
   transpose(src: number, rows: number, cols: number, dst: number): void {
     this.setArgs([src, rows, cols, dst]);
-    this.run(OP.TRANSPOSE);
+    this.run(OP.TRANSPOSE, rows * cols);
   }
 
   /** out[j] = Σ_r x[r, j] (float32 sums, rows in order). */
   colSums(x: number, rows: number, cols: number, out: number): void {
     this.setArgs([x, rows, cols, out]);
-    this.run(OP.COL_SUMS);
+    this.run(OP.COL_SUMS, rows * cols);
   }
 
   /** x[r, j] += bias[r] */
   addRowBias(x: number, rows: number, cols: number, bias: number): void {
     this.setArgs([x, rows, cols, bias]);
-    this.run(OP.ADD_ROW_BIAS);
+    this.run(OP.ADD_ROW_BIAS, rows * cols);
   }
 
   /** Sigmoid + binary cross-entropy from the logits (SimdKernels.bceLogits); returns Σ loss, summed part by part. */
   bceLogits(z: number, t: number, dz: number, n: number, invN: number): number {
     this.setArgs([z, t, dz, n], [[4, invN]]);
-    this.run(OP.BCE_LOGITS);
+    this.run(OP.BCE_LOGITS, 8 * n);
     return this.sumPartials();
   }
 
   /** dz = (y - t)·scale; returns Σ (y - t)². */
   mse(y: number, t: number, dz: number, n: number, scale: number): number {
     this.setArgs([y, t, dz, n], [[4, scale]]);
-    this.run(OP.MSE);
+    this.run(OP.MSE, n);
     return this.sumPartials();
   }
 
   adam(w: number, g: number, m: number, v: number, n: number, b1: number, b2: number, omb1: number, omb2: number, oma1: number, oma2: number, eps: number, nlr: number): void {
     this.setArgs([w, g, m, v, n], [[5, b1], [6, b2], [7, omb1], [8, omb2], [9, oma1], [10, oma2], [11, eps], [12, nlr]]);
-    this.run(OP.ADAM);
+    this.run(OP.ADAM, 4 * n);
   }
 
   sgd(w: number, g: number, n: number, c: number): void {
     this.setArgs([w, g, n], [[3, c]]);
-    this.run(OP.SGD);
+    this.run(OP.SGD, n);
   }
 
   leakyReluForward(x: number, n: number, alpha: number): void {
     this.setArgs([x, n], [[2, alpha]]);
-    this.run(OP.LEAKY_RELU);
+    this.run(OP.LEAKY_RELU, n);
   }
 
   reluForward(x: number, n: number): void {
     this.setArgs([x, n]);
-    this.run(OP.RELU);
+    this.run(OP.RELU, n);
   }
 
   leakyReluBackward(dz: number, a: number, n: number, alpha: number): void {
     this.setArgs([dz, a, n], [[3, alpha]]);
-    this.run(OP.LEAKY_RELU_BACKWARD);
+    this.run(OP.LEAKY_RELU_BACKWARD, n);
   }
 
   reluBackward(dz: number, a: number, n: number): void {
     this.setArgs([dz, a, n]);
-    this.run(OP.RELU_BACKWARD);
+    this.run(OP.RELU_BACKWARD, n);
   }
 
   sigmoidBackward(dz: number, a: number, n: number): void {
     this.setArgs([dz, a, n]);
-    this.run(OP.SIGMOID_BACKWARD);
+    this.run(OP.SIGMOID_BACKWARD, n);
   }
 
   /** dst += src */
   add(dst: number, src: number, n: number): void {
     this.setArgs([dst, src, n]);
-    this.run(OP.ADD);
+    this.run(OP.ADD, n);
   }
 
   /** y = σ(x) over n values (x and y may be the same buffer). */
   sigmoid(x: number, y: number, n: number): void {
     this.setArgs([x, y, n]);
-    this.run(OP.SIGMOID);
+    this.run(OP.SIGMOID, 8 * n);
   }
 
   /** y = tanh(x) */
   tanh(x: number, y: number, n: number): void {
     this.setArgs([x, y, n]);
-    this.run(OP.TANH);
+    this.run(OP.TANH, 8 * n);
   }
 
   /** y = elu(x) = x > 0 ? x : eˣ − 1 */
   elu(x: number, y: number, n: number): void {
     this.setArgs([x, y, n]);
-    this.run(OP.ELU);
+    this.run(OP.ELU, 8 * n);
   }
 
   /** dx = y ≥ 0 ? dy : dy·(y + 1) (tfjs's EluGrad); dx may be dy. */
   eluGrad(y: number, dy: number, dx: number, n: number): void {
     this.setArgs([y, dy, dx, n]);
-    this.run(OP.ELU_GRAD);
+    this.run(OP.ELU_GRAD, n);
   }
 
   /** dst[0..n) = src[0..n) */
   copy(dst: number, src: number, n: number): void {
     this.setArgs([src, dst, n]);
-    this.run(OP.COPY);
+    this.run(OP.COPY, n / 2);
   }
 
   /** Ends the workers; the memory goes when nothing refers to it. Resolves when every worker thread has exited. */

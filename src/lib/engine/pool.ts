@@ -62,6 +62,8 @@ export class WorkerPool {
   private readonly spin: number;
   private readonly timeoutMs: number;
   private job = 0;
+  /** Jobs handed to the workers so far. */
+  published = 0;
   private disposed = false;
   /** Set when a worker exited or failed to start: every later job fails with it. */
   private broken: string | null = null;
@@ -140,6 +142,7 @@ export class WorkerPool {
     if (this.broken) throw new Error(this.broken);
     const ctl = this.ctl;
     const job = (this.job = (this.job + 1) | 0);
+    this.published++;
     ctl[CTL.OP] = op;
     Atomics.store(ctl, CTL.DONE, 0);
     Atomics.store(ctl, CTL.CLAIM, claimWord(job, 0));
