@@ -43,6 +43,7 @@ import { Autoencoder, StackedAutoencoder, type AutoencoderModel } from '../src/l
 import { makeRng, permutation } from '../src/lib/random';
 import { lastTrainingPath, setLeanTraining } from '../src/lib/training';
 import { wasmInternals } from '../src/lib/wasm-train-step';
+import { chooseKernel, type KernelChoice } from './openblas';
 
 type ModelKind = 'vanilla' | 'stacked';
 type Variant = 'ours' | 'generic' | 'layers-fit';
@@ -347,7 +348,7 @@ function parseOptions(argv: string[]): Options {
     backends: list('backends', ['wasm', 'cpu', 'tensorflow'] as const, ['wasm', 'cpu', 'tensorflow']),
     samples: int('samples', quick ? 6000 : 60000),
     cpuSamples: int('cpu-samples', quick ? 500 : 2000),
-    threads: (value('threads') ?? [...new Set([os.cpus().length, 1])].join(',')).split(',').map((v) => {
+    threads: (value('threads') ?? peerThreadCounts(os.availableParallelism()).join(',')).split(',').map((v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1) throw new Error(`--threads: ${v} is not a thread count`);
       return n;
@@ -357,6 +358,14 @@ function parseOptions(argv: string[]): Options {
     out: value('out') ?? path.join('bench', 'results', 'vs-torch.json'),
     python: process.env.AENB_TORCH_PYTHON || '/usr/bin/python3',
   };
+}
+
+/** PyTorch's thread counts to try: 1 to 4, then powers of two, and every core. */
+function peerThreadCounts(cores: number): number[] {
+  const counts = new Set<number>();
+  for (let n = 1; n <= cores; n = n < 4 ? n + 1 : n * 2) counts.add(n);
+  counts.add(cores);
+  return [...counts].sort((a, b) => a - b);
 }
 
 function runChild(args: ChildArgs): ChildResult {
@@ -380,7 +389,9 @@ interface TorchResult {
   orderHead: number[];
   threads: number;
   torch: string;
-  blas: { libraries: string[]; openblas?: string; openblasThreads?: number; torchBlasInfo?: string; mkldnn?: boolean };
+  blas: { libraries: string[]; openblas?: string; openblasCore?: string; openblasThreads?: number; torchBlasInfo?: string; mkldnn?: boolean };
+  /** The kernel OpenBLAS reported loading ("Core: …" with OPENBLAS_VERBOSE=2). */
+  verboseCore?: string;
 }
 
 function torchAvailable(python: string): { ok: boolean; version?: string; reason?: string } {
@@ -390,15 +401,20 @@ function torchAvailable(python: string): { ok: boolean; version?: string; reason
   return { ok: true, version: r.stdout.trim() };
 }
 
-function runTorch(opts: Options, spec: Record<string, unknown>, threads: number): TorchResult | ErrorResult {
-  const script = path.join(__dirname, '..', '..', 'bench', 'peers', 'torch_ae.py');
+const torchScript = () => path.join(__dirname, '..', '..', 'bench', 'peers', 'torch_ae.py');
+
+function runTorch(opts: Options, spec: Record<string, unknown>, threads: number, blas: KernelChoice): TorchResult | ErrorResult {
+  const script = torchScript();
   if (!existsSync(script)) return { kind: 'error', message: `the PyTorch peer script is missing: ${script}` };
-  // Thread counts pinned for every pool PyTorch may use (its OpenMP workers, OpenBLAS's own), so each configuration is what it says.
-  const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
+  // OpenBLAS's kernel as chosen once (openblas.ts), and the thread counts pinned for every pool PyTorch may use
+  // (its OpenMP workers, OpenBLAS's own), so each configuration is what it says.
+  const env = { ...blas.env, OPENBLAS_VERBOSE: '2', OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
   const r = spawnSync(opts.python, [script], { input: JSON.stringify({ ...spec, threads }), encoding: 'utf8', maxBuffer: 64 << 20, env });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {
-    return JSON.parse(line) as TorchResult;
+    const result = JSON.parse(line) as TorchResult;
+    result.verboseCore = /^Core: (\S+)/m.exec(r.stderr ?? '')?.[1];
+    return result;
   } catch {
     return { kind: 'error', message: `PyTorch peer failed (status ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join(' | ')}` };
   }
@@ -464,6 +480,11 @@ async function main(): Promise<void> {
       ? `PyTorch peer: torch ${t.version} (${opts.python}), runs with ${opts.threads.map((n) => `${n} thread${n > 1 ? 's' : ''}`).join(' and with ')}`
       : `PyTorch peer: skipped — ${t.reason}. Install it with \`npm run bench:setup\` (Debian/Ubuntu: python3-torch, libopenblas0-pthread), or point AENB_TORCH_PYTHON at a Python that has torch.`;
   }
+  let blas: KernelChoice = { env: process.env, pinned: {}, note: '' };
+  if (torchOn) {
+    blas = chooseKernel(opts.python, torchScript());
+    torchNote += `\n${blas.note}`;
+  }
   console.log(torchNote);
 
   // The matMul ceiling, measured now, on this machine.
@@ -513,10 +534,10 @@ async function main(): Promise<void> {
                 row.ours.push(res);
                 progress(`${backend} ${kind} b${batch} ours: ${fmt(res.samplesPerSecond)} samples/s, loss ${res.loss.toFixed(5)} (${res.path})`);
               } else {
-                const res = runTorch(opts, torchSpec(kind, batch, samples), who);
+                const res = runTorch(opts, torchSpec(kind, batch, samples), who, blas);
                 if ('kind' in res) throw new Error(res.message);
                 row.torch.get(who)!.push(res);
-                progress(`${backend} ${kind} b${batch} PyTorch ${who} thread(s): ${fmt(res.samplesPerSecond)} samples/s, loss ${res.loss.toFixed(5)}`);
+                progress(`${backend} ${kind} b${batch} PyTorch ${who} thread(s), OpenBLAS ${res.blas.openblasCore ?? '?'}: ${fmt(res.samplesPerSecond)} samples/s, loss ${res.loss.toFixed(5)}`);
               }
             }
           }
@@ -541,11 +562,10 @@ async function main(): Promise<void> {
   const torchRow = (kind: ModelKind, batch: number) => rows.find((r) => r.backend === 'wasm' && r.model === kind && r.batch === batch && r.torch.size && [...r.torch.values()].some((x) => x.length));
   const torchRate = (r: Row | undefined, threads: number) => median((r?.torch.get(threads) ?? []).map((x) => x.samplesPerSecond));
   const table: Record<string, unknown>[] = [];
-  const [mainThreads, ...otherThreads] = opts.threads;
   const header = [
     'backend', 'model', 'batch', 'samples', 'ours/s',
     ...opts.threads.map((n) => `PyTorch ${n}thr/s`),
-    `ours/PyTorch ${mainThreads}thr`, ...(otherThreads.length ? ['ours/best PyTorch'] : []),
+    'ours/best PyTorch',
     'ours GFLOP/s', '% ceiling', 'epoch s', 'path',
   ];
   const lines: string[][] = [];
@@ -555,13 +575,14 @@ async function main(): Promise<void> {
     const rates = opts.threads.map((n) => torchRate(tr, n));
     const measured = rates.filter(Number.isFinite);
     const best = measured.length ? Math.max(...measured) : NaN;
+    const bestThreads = opts.threads[rates.indexOf(best)];
     const flops = flopsPerSample(r.model);
     const gflops = (ours * flops) / 1e9;
     const entry = {
       backend: r.backend, model: r.model, batch: r.batch, samples: r.samples,
       oursSamplesPerSecond: ours,
       torchSamplesPerSecond: Object.fromEntries(opts.threads.map((n, i) => [`${n} threads`, rates[i]])),
-      ratio: ours / rates[0], ratioToBest: ours / best,
+      ratioToBest: ours / best, bestTorchThreads: bestThreads,
       oursGflops: gflops, fractionOfCeiling: r.backend === 'wasm' ? gflops / mm.ceiling : undefined,
       torchGflops: Object.fromEntries(opts.threads.map((n, i) => [`${n} threads`, (rates[i] * flops) / 1e9])),
       oursEpochSeconds: median(r.ours.map((x) => x.seconds)),
@@ -572,7 +593,7 @@ async function main(): Promise<void> {
     const ratio = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}x` : '—');
     lines.push([
       r.backend === 'cpu' ? 'cpu*' : r.backend, MODELS[r.model].label, String(r.batch), fmt(r.samples), fmt(ours),
-      ...rates.map((v) => fmt(v)), ratio(entry.ratio), ...(otherThreads.length ? [ratio(entry.ratioToBest)] : []),
+      ...rates.map((v) => fmt(v) + (v === best && rates.length > 1 ? '*' : ' ')), ratio(entry.ratioToBest),
       gflops.toFixed(1), entry.fractionOfCeiling !== undefined ? `${(100 * entry.fractionOfCeiling).toFixed(0)}%` : '—',
       entry.oursEpochSeconds.toFixed(2), entry.path ?? '',
     ]);
@@ -602,6 +623,12 @@ async function main(): Promise<void> {
       checks.push({ ok: peak < RSS_LIMIT_MB, text: `${name}: peak RSS ${peak.toFixed(0)} MB${first.wasmHeapMB ? `, wasm heap ${first.wasmHeapMB.toFixed(0)} MB` : ''} (limit ${RSS_LIMIT_MB} MB)` });
     }
     const tr = [...r.torch.values()].find((x) => x.length)?.[0];
+    const peerRuns = [...r.torch.values()].flat();
+    if (peerRuns.length && blas.core) {
+      const cores = [...new Set(peerRuns.map((x) => `${x.blas.openblasCore ?? '?'}/${x.verboseCore ?? '?'}`))];
+      const ok = peerRuns.every((x) => x.blas.openblasCore === blas.core && (x.verboseCore === undefined || x.verboseCore === blas.core));
+      checks.push({ ok, text: `${name}: every PyTorch run used OpenBLAS's ${blas.core} kernel (reported: ${cores.join(', ')})` });
+    }
     if (tr) {
       const orderOk = tr.orderHead.every((v, i) => v === first.orderHead[i]);
       checks.push({ ok: orderOk, text: `${name}: PyTorch shuffles in our order (first indices ${first.orderHead.slice(0, 4).join(', ')}…: ${orderOk ? 'same' : `theirs ${tr.orderHead.slice(0, 4).join(', ')}…`})` });
@@ -631,14 +658,14 @@ async function main(): Promise<void> {
     const info = rows.flatMap((r) => r.torch.get(n) ?? [])[0];
     if (!info) continue;
     const b = info.blas;
-    console.log(`${n === opts.threads[0] ? '\n' : ''}PyTorch ${info.torch}, ${info.threads} thread(s): BLAS ${b.openblas ?? b.torchBlasInfo ?? '?'}${b.openblasThreads ? ` with ${b.openblasThreads} thread(s)` : ''}; ${b.libraries.join(', ') || 'no BLAS library mapped'}`);
+    console.log(`${n === opts.threads[0] ? '\n' : ''}PyTorch ${info.torch}, ${info.threads} thread(s): BLAS ${b.openblas ?? b.torchBlasInfo ?? '?'}${b.openblasCore ? `, kernel ${b.openblasCore}` : ''}${info.verboseCore ? ` (OPENBLAS_VERBOSE: "Core: ${info.verboseCore}")` : ''}${b.openblasThreads ? ` with ${b.openblasThreads} thread(s)` : ''}; ${b.libraries.join(', ') || 'no BLAS library mapped'}`);
   }
   const outFile = path.resolve(opts.out);
   mkdirSync(path.dirname(outFile), { recursive: true });
   writeFileSync(outFile, JSON.stringify({
     date: new Date().toISOString(), durationSeconds: (Date.now() - started) / 1000,
     machine: { cpus: cpu.length, model: cpu[0]?.model, loadAverage: os.loadavg(), node: process.version, tfjs: tf.version.tfjs },
-    options: { ...opts, python: opts.python }, torch: torchNote, skipped, matmul: mm, flopsPerSample: { vanilla: flopsPerSample('vanilla'), stacked: flopsPerSample('stacked') },
+    options: { ...opts, python: opts.python }, torch: torchNote, openblas: { core: blas.core, detected: blas.detected, pinnedOnThisMachine: blas.pinned, note: blas.note }, skipped, matmul: mm, flopsPerSample: { vanilla: flopsPerSample('vanilla'), stacked: flopsPerSample('stacked') },
     tolerances: TOL, table, checks,
     runs: rows.map((r) => ({
       ...r,
