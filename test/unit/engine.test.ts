@@ -148,6 +148,10 @@ describe(`engine (${FMA ? 'fused multiply-add' : 'plain SIMD'})`, () => {
       ['reluBackward', 2, (e, [d, a]) => e.reluBackward(d.ptr, a.ptr, n)],
       ['sigmoidBackward', 2, (e, [d, a]) => e.sigmoidBackward(d.ptr, a.ptr, n)],
       ['add', 2, (e, [d, s]) => e.add(d.ptr, s.ptr, n)],
+      ['mul', 3, (e, [d, a, b]) => e.mul(d.ptr, a.ptr, b.ptr, n)],
+      ['tanhBackward', 2, (e, [d, a]) => e.tanhBackward(d.ptr, a.ptr, n)],
+      ['rmsprop', 4, (e, [w, g, ms, mom]) => e.rmsprop(w.ptr, g.ptr, ms.ptr, mom.ptr, 0, n, f32(0.9), f32(0.1), f32(0), f32(1e-3), f32(1e-7))],
+      ['rmspropCentered', 5, (e, [w, g, ms, mom, mg]) => e.rmsprop(w.ptr, g.ptr, ms.ptr, mom.ptr, mg.ptr, n, f32(0.9), f32(0.1), f32(0.5), f32(1e-3), f32(1e-7))],
       ['bceLogits', 3, (e, [z, t, d]) => e.bceLogits(z.ptr, t.ptr, d.ptr, n, f32(1 / n))],
       ['mse', 3, (e, [y, t, d]) => e.mse(y.ptr, t.ptr, d.ptr, n, f32(2 / n))],
       ['transpose', 2, (e, [s, d]) => e.transpose(s.ptr, 37, 103, d.ptr)],
@@ -163,6 +167,7 @@ describe(`engine (${FMA ? 'fused multiply-add' : 'plain SIMD'})`, () => {
         bufs.forEach((b, i) => fill(e, b, 100 + i, i === 1 && name === 'bceLogits' ? 0.5 : 4));
         if (name === 'bceLogits') for (let i = 0; i < n; i++) e.f32[bufs[1].off + i] = f32(e.f32[bufs[1].off + i] + 0.5);
         if (name === 'adam') for (let i = 0; i < n; i++) e.f32[bufs[3].off + i] = Math.abs(e.f32[bufs[3].off + i]);
+        if (name.startsWith('rmsprop')) for (let i = 0; i < n; i++) e.f32[bufs[2].off + i] = Math.abs(e.f32[bufs[2].off + i]);
         if (!reference) {
           // The same job on the main thread's own kernels, one call over everything.
           const mem = new WebAssembly.Memory({ initial: Math.ceil((count * n * 4 + 64) / 65536) + 1 });
@@ -179,6 +184,10 @@ describe(`engine (${FMA ? 'fused multiply-add' : 'plain SIMD'})`, () => {
             case 'reluBackward': k.reluBackward(p(0), p(1), n); break;
             case 'sigmoidBackward': k.sigmoidBackward(p(0), p(1), n); break;
             case 'add': k.add(p(0), p(1), n); break;
+            case 'mul': k.mul(p(0), p(1), p(2), n); break;
+            case 'tanhBackward': k.tanhBackward(p(0), p(1), n); break;
+            case 'rmsprop': k.rmsprop(p(0), p(1), p(2), p(3), 0, n, f32(0.9), f32(0.1), f32(0), f32(1e-3), f32(1e-7)); break;
+            case 'rmspropCentered': k.rmsprop(p(0), p(1), p(2), p(3), p(4), n, f32(0.9), f32(0.1), f32(0.5), f32(1e-3), f32(1e-7)); break;
             case 'bceLogits': k.bceLogits(p(0), p(1), p(2), n, f32(1 / n)); break;
             case 'mse': k.mse(p(0), p(1), p(2), n, f32(2 / n)); break;
             case 'transpose': k.transpose(p(0), 37, 103, p(1)); break;

@@ -298,6 +298,24 @@ export class Engine {
     this.run(OP.ADD, n);
   }
 
+  /** tfjs's RMSprop (SimdKernels.rmsprop); mg = 0 for the plain one. */
+  rmsprop(w: number, g: number, ms: number, mom: number, mg: number, n: number, decay: number, omd: number, momentum: number, lr: number, eps: number): void {
+    this.setArgs([w, g, ms, mom, mg, n], [[6, decay], [7, omd], [8, momentum], [9, lr], [10, eps]]);
+    this.run(OP.RMSPROP, 4 * n);
+  }
+
+  /** dz *= 1 − a² (tanh's derivative, from its output). */
+  tanhBackward(dz: number, a: number, n: number): void {
+    this.setArgs([dz, a, n]);
+    this.run(OP.TANH_BACKWARD, n);
+  }
+
+  /** dst = a·b, element by element. */
+  mul(dst: number, a: number, b: number, n: number): void {
+    this.setArgs([dst, a, b, n]);
+    this.run(OP.MUL, n);
+  }
+
   /** y = σ(x) over n values (x and y may be the same buffer). */
   sigmoid(x: number, y: number, n: number): void {
     this.setArgs([x, y, n]);

@@ -77,8 +77,9 @@ export function runPart(cx: JobContext, op: number, part: number, parts: number)
     }
   }
   // Element-wise jobs: n elements from the addresses given, cut in runs of whole vectors.
-  if (op < OP.BCE_LOGITS || op > OP.ADD) throw new Error(`unknown job ${op}`);
-  const [b, e] = partRange(a[elementCountArg(op)], 4, part, parts);
+  const countArg = elementCountArg(op);
+  if (countArg < 0) throw new Error(`unknown job ${op}`);
+  const [b, e] = partRange(a[countArg], 4, part, parts);
   const len = e - b;
   const o = b * 4;
   cx.partials[part] = 0;
@@ -113,6 +114,16 @@ export function runPart(cx: JobContext, op: number, part: number, parts: number)
       return;
     case OP.ADD:
       simd.add(a[0] + o, a[1] + o, len);
+      return;
+    case OP.RMSPROP:
+      // mg is 0 for plain RMSprop (then it stays 0).
+      simd.rmsprop(a[0] + o, a[1] + o, a[2] + o, a[3] + o, a[4] ? a[4] + o : 0, len, f[6], f[7], f[8], f[9], f[10]);
+      return;
+    case OP.TANH_BACKWARD:
+      simd.tanhBackward(a[0] + o, a[1] + o, len);
+      return;
+    case OP.MUL:
+      simd.mul(a[0] + o, a[1] + o, a[2] + o, len);
       return;
   }
   throw new Error(`unknown job ${op}`);

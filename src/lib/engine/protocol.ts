@@ -63,6 +63,9 @@ export const OP = {
   ELU: 18,
   ELU_GRAD: 19,
   COPY: 20,
+  RMSPROP: 21,
+  TANH_BACKWARD: 22,
+  MUL: 23,
 } as const;
 
 /**
@@ -95,18 +98,28 @@ export function claimPart(ctl: Int32Array, job: number, parts: number): number {
   }
 }
 
-/** Which argument of an element-wise job holds its element count. */
+/** Which argument of an element-wise job (of the SIMD kernels, wasm-simd.ts) holds its element count; -1 for other jobs. */
 export function elementCountArg(op: number): number {
   switch (op) {
     case OP.BCE_LOGITS:
     case OP.MSE:
+    case OP.MUL:
       return 3;
     case OP.ADAM:
       return 4;
+    case OP.RMSPROP:
+      return 5;
     case OP.LEAKY_RELU:
     case OP.RELU:
       return 1;
+    case OP.SGD:
+    case OP.LEAKY_RELU_BACKWARD:
+    case OP.RELU_BACKWARD:
+    case OP.SIGMOID_BACKWARD:
+    case OP.TANH_BACKWARD:
+    case OP.ADD:
+      return 2;
     default:
-      return 2; // SGD, the backward activations, ADD
+      return -1;
   }
 }

@@ -46,7 +46,7 @@ class ParallelSimd implements SimdOps {
     this.e.sgd(w, g, n, c);
   }
   rmsprop(w: number, g: number, ms: number, mom: number, mg: number, n: number, decay: number, omd: number, momentum: number, lr: number, eps: number): void {
-    this.e.simd.rmsprop(w, g, ms, mom, mg, n, decay, omd, momentum, lr, eps);
+    this.e.rmsprop(w, g, ms, mom, mg, n, decay, omd, momentum, lr, eps);
   }
   leakyReluForward(x: number, n: number, alpha: number): void {
     this.e.leakyReluForward(x, n, alpha);
@@ -64,10 +64,10 @@ class ParallelSimd implements SimdOps {
     this.e.sigmoidBackward(dz, a, n);
   }
   tanhBackward(dz: number, a: number, n: number): void {
-    this.e.simd.tanhBackward(dz, a, n);
+    this.e.tanhBackward(dz, a, n);
   }
   mul(dst: number, a: number, b: number, n: number): void {
-    this.e.simd.mul(dst, a, b, n);
+    this.e.mul(dst, a, b, n);
   }
   colSums(x: number, rows: number, cols: number, out: number): void {
     this.e.colSums(x, rows, cols, out);
