@@ -241,6 +241,19 @@ describe(`engine (${FMA ? 'fused multiply-add' : 'plain SIMD'})`, () => {
     assert.ok(worst[1] < 5e-7, `tanh relative error ${worst[1]}`);
     assert.ok(worst[2] < 3e-7, `elu error ${worst[2]}`);
     assert.ok(Object.is(tanh[1], -0) && tanh[0] === 0, 'tanh keeps the sign of zero');
+    // NaN in, NaN out; infinities saturate.
+    const special = [NaN, Infinity, -Infinity];
+    const e = two;
+    const [x, y] = [e.alloc(8), e.alloc(8)];
+    for (const [name, f, expected] of [
+      ['sigmoid', (a: number, b: number) => e.sigmoid(a, b, 3), [NaN, 1, 0]],
+      ['tanh', (a: number, b: number) => e.tanh(a, b, 3), [NaN, 1, -1]],
+      ['elu', (a: number, b: number) => e.elu(a, b, 3), [NaN, Infinity, -1]],
+    ] as [string, (a: number, b: number) => void, number[]][]) {
+      e.f32.set(special, x.off);
+      f(x.ptr, y.ptr);
+      assert.deepEqual(Array.from(e.f32.subarray(y.off, y.off + 3)), expected, name);
+    }
   });
 
   test('small jobs stay on the calling thread, with the same results', async () => {

@@ -75,19 +75,29 @@ async function trainOurs(make: () => AutoencoderModel, x: tf.Tensor, config: Con
   return { batchLosses: h.batchLosses, weights, slots, path, tensorsBefore, tensorsAfter };
 }
 
+/** The largest relative difference; a NaN on both sides counts as equal, on one side as infinitely different. */
 function relDiff(a: number[], b: number[]): number {
   assert.equal(a.length, b.length);
   let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), 1e-12));
+  for (let i = 0; i < a.length; i++) {
+    if (Number.isNaN(a[i]) && Number.isNaN(b[i])) continue;
+    const d = Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), 1e-12);
+    worst = Math.max(worst, Number.isNaN(d) ? Infinity : d);
+  }
   return worst;
 }
 
+/** The largest absolute difference; NaNs as in relDiff. */
 function maxAbsDiff(a: Float32Array[], b: Float32Array[]): number {
   assert.equal(a.length, b.length);
   let worst = 0;
   a.forEach((x, i) => {
     assert.equal(x.length, b[i].length);
-    for (let j = 0; j < x.length; j++) worst = Math.max(worst, Math.abs(x[j] - b[i][j]));
+    for (let j = 0; j < x.length; j++) {
+      if (Number.isNaN(x[j]) && Number.isNaN(b[i][j])) continue;
+      const d = Math.abs(x[j] - b[i][j]);
+      worst = Math.max(worst, Number.isNaN(d) ? Infinity : d);
+    }
   });
   return worst;
 }
@@ -130,33 +140,47 @@ describe(`lean step on threads (${FMA_RUN ? 'fused multiply-add' : 'plain SIMD'}
     });
   }
 
-  test("tfjs's own model.fit of a dense model (ReLU, sigmoid, mean squared error, validation): the same on every thread count", async () => {
-    const x = tf.tidy(() => images(200, 9).reshape([200, 784]));
-    const build = () => {
-      const m = tf.sequential({ layers: [tf.layers.dense({ units: 32, activation: 'relu', inputShape: [784], kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }), tf.layers.dense({ units: 784, activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) })] });
-      m.compile({ optimizer: tf.train.adam(0.001), loss: 'meanSquaredError' });
-      return m;
-    };
-    const fitOnce = async (c: Config) => {
-      setComputeOptions(c);
-      const m = build();
-      const losses: number[] = [];
-      const h = await m.fit(x, x, { epochs: 2, batchSize: 32, shuffle: false, verbose: 0, validationSplit: 0.2, callbacks: { onBatchEnd: async (_b, logs) => void losses.push(logs?.loss as number) } });
-      const w = m.getWeights().map((t) => (t.dataSync() as Float32Array).slice());
-      m.dispose();
-      return { losses, val: h.history.val_loss as number[], w };
-    };
-    const one = await fitOnce(ONE);
-    for (const c of ENGINE) {
-      const r = await fitOnce(c);
-      assert.ok(relDiff(r.losses, one.losses) < 1e-5, `${JSON.stringify(c)}: batch losses`);
-      // Validation runs on the model's variables: they must hold the engine's weights by then.
-      assert.ok(relDiff(r.val, one.val) < 1e-5, `${JSON.stringify(c)}: validation losses ${r.val} vs ${one.val}`);
-      assert.ok(maxAbsDiff(r.w, one.w) < 1e-5, `${JSON.stringify(c)}: weights`);
-      assert.equal(liveWorkers(), 0);
-    }
-    x.dispose();
-  });
+  const optimizers: [string, () => tf.Optimizer][] = [
+    ['Adam', () => tf.train.adam(0.001)],
+    ['RMSprop', () => tf.train.rmsprop(1e-4, 0.9)],
+    // tfjs's centered RMSprop divides by sqrt(ms − (mg² + ε)), so a weight whose gradient is 0 becomes NaN (dead ReLU units
+    // here): the engine must give the same NaNs, and the NaNs must flow through it as through tfjs.
+    ['centered RMSprop with momentum (NaNs included)', () => tf.train.rmsprop(1e-4, 0.9, 0.5, 1e-7, true)],
+    ['SGD', () => tf.train.sgd(0.05)],
+  ];
+  for (const [optName, makeOptimizer] of optimizers) {
+    test(`tfjs's own model.fit of a dense model (ReLU, sigmoid, mean squared error, ${optName}, validation): the same on every thread count`, async () => {
+      const x = tf.tidy(() => images(200, 9).reshape([200, 784]));
+      const build = () => {
+        const m = tf.sequential({ layers: [tf.layers.dense({ units: 32, activation: 'relu', inputShape: [784], kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }), tf.layers.dense({ units: 784, activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) })] });
+        m.compile({ optimizer: makeOptimizer(), loss: 'meanSquaredError' });
+        return m;
+      };
+      const fitOnce = async (c: Config) => {
+        setComputeOptions(c);
+        const m = build();
+        const losses: number[] = [];
+        const h = await m.fit(x, x, { epochs: 2, batchSize: 32, shuffle: false, verbose: 0, validationSplit: 0.2, callbacks: { onBatchEnd: async (_b, logs) => void losses.push(logs?.loss as number) } });
+        const w = m.getWeights().map((t) => (t.dataSync() as Float32Array).slice());
+        const state = await m.optimizer.getWeights();
+        const slots = state.slice(1).map((t) => (t.tensor.dataSync() as Float32Array).slice());
+        m.dispose();
+        return { losses, val: h.history.val_loss as number[], w, slots };
+      };
+      const one = await fitOnce(ONE);
+      for (const c of ENGINE) {
+        const r = await fitOnce(c);
+        assert.ok(relDiff(r.losses, one.losses) < 1e-5, `${JSON.stringify(c)}: batch losses ${r.losses.slice(0, 6)} vs ${one.losses.slice(0, 6)}`);
+        // Validation runs on the model's variables: they must hold the engine's weights by then.
+        assert.ok(relDiff(r.val, one.val) < 1e-5, `${JSON.stringify(c)}: validation losses ${r.val} vs ${one.val}`);
+        assert.ok(maxAbsDiff(r.w, one.w) < 1e-5, `${JSON.stringify(c)}: weights`);
+        assert.equal(r.slots.length, one.slots.length, "the optimizer's slots");
+        assert.ok(maxAbsDiff(r.slots, one.slots) < 1e-5, `${JSON.stringify(c)}: optimizer state`);
+        assert.equal(liveWorkers(), 0);
+      }
+      x.dispose();
+    });
+  }
 
   test('weights read in a callback are the ones trained so far; weights set in a callback are the ones trained from', async () => {
     const x = images(128, 2);

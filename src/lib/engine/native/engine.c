@@ -206,7 +206,8 @@ void colSums(const float *x, int rows, int ld, float *out, int j0, int j1) {
  * to a few ulp.
  */
 INLINE v128_t vexp(v128_t x) {
-  x = wasm_f32x4_pmax(wasm_f32x4_splat(-87.0f), wasm_f32x4_pmin(x, wasm_f32x4_splat(88.0f)));
+  /* pmin(x, c) and pmax(x, c) keep x when it is NaN: a NaN goes in, a NaN comes out. */
+  x = wasm_f32x4_pmax(wasm_f32x4_pmin(x, wasm_f32x4_splat(88.0f)), wasm_f32x4_splat(-87.0f));
   v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)));
   v128_t r = wasm_f32x4_sub(wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f))), wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
   v128_t z = wasm_f32x4_mul(r, r);
@@ -221,9 +222,10 @@ INLINE v128_t vexp(v128_t x) {
   return wasm_f32x4_mul(p, pow2n);
 }
 
-/* σ(x) = 1/(1 + e^-x) */
+/* σ(x) = 1/(1 + e^-x); 0 below −87.33, where e^-x leaves float32's range (as the backend's sigmoid does). */
 INLINE v128_t vsigmoid(v128_t x) {
-  return wasm_f32x4_div(wasm_f32x4_splat(1.0f), wasm_f32x4_add(wasm_f32x4_splat(1.0f), vexp(wasm_f32x4_neg(x))));
+  v128_t s = wasm_f32x4_div(wasm_f32x4_splat(1.0f), wasm_f32x4_add(wasm_f32x4_splat(1.0f), vexp(wasm_f32x4_neg(x))));
+  return wasm_v128_andnot(s, wasm_f32x4_lt(x, wasm_f32x4_splat(-87.33f)));
 }
 
 /* tanh(x): x·(1 + x²·P(x²)) for |x| < 0.625 (Cephes' tanhf; the product keeps the sign of zero), else sign(x)·(1 − 2/(e^{2|x|} + 1)). */
