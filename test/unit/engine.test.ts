@@ -286,6 +286,17 @@ describe(`engine (${FMA ? 'fused multiply-add' : 'plain SIMD'})`, () => {
     assert.throws(() => e.alloc(4), /disposed/);
   });
 
+  test('an engine starts its threads on its first shared job, not before', async () => {
+    const before = liveWorkers();
+    const e = engine(3);
+    const b = e.alloc(64 * 64);
+    assert.equal(liveWorkers(), before, 'no thread yet');
+    e.transpose(b.ptr, 64, 64, e.alloc(64 * 64).ptr);
+    assert.equal(liveWorkers(), before + 2);
+    await e.dispose();
+    assert.equal(liveWorkers(), before);
+  });
+
   test('every worker thread has exited once its engines are disposed', async () => {
     const a = engine(3);
     const b = engine(2);

@@ -133,12 +133,12 @@ export class Engine {
     };
   }
 
-  /** Starts an engine (its workers start in the background: `ready` tells when they have). */
+  /** An engine: its memory now, its worker threads on the first shared job (or `ready`). */
   static create(options: EngineOptions = {}): Engine {
     return new Engine(options);
   }
 
-  /** Resolves when every worker is running (jobs would wait for that anyway, blocking the main thread). */
+  /** Starts the worker threads and resolves when every one is running (jobs need not wait for it: the threads that run share the work). */
   ready(): Promise<void> {
     return this.pool.whenReady();
   }

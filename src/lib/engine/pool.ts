@@ -62,6 +62,8 @@ export class WorkerPool {
   private readonly spin: number;
   private readonly timeoutMs: number;
   private job = 0;
+  private started = false;
+  private readonly options: PoolOptions;
   /** Jobs handed to the workers so far. */
   published = 0;
   private disposed = false;
@@ -77,11 +79,23 @@ export class WorkerPool {
     this.spin = options.spin ?? 20_000;
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.ctl.fill(0);
-    const source = options.workerSource ?? workerSource;
+    this.options = options;
+  }
+
+  /**
+   * Starts the workers, once: on the first job that is shared, or on
+   * `whenReady`. An engine that is created and disposed without running a
+   * shared job (a model the fast path then refuses) never starts a thread.
+   */
+  private start(): void {
+    if (this.started || this.disposed) return;
+    this.started = true;
+    const { memory, threads } = this;
+    const source = this.options.workerSource ?? workerSource;
     for (let t = 1; t < threads; t++) {
       const w = new Worker(source, {
         eval: true,
-        workerData: { memory, engineModule: options.engineModule, ctl: options.ctl, thread: t, threads, spin: this.spin },
+        workerData: { memory, engineModule: this.options.engineModule, ctl: this.options.ctl, thread: t, threads, spin: this.spin },
         name: `aenb-engine-${t}`,
         stdout: false,
         stderr: false,
@@ -97,8 +111,9 @@ export class WorkerPool {
     }
   }
 
-  /** Resolves when every worker has started (jobs wait for that by themselves too, blocking). */
+  /** Starts the workers if they are not yet, and resolves when every one is running (jobs never wait for that: the threads that run share the work). */
   whenReady(): Promise<void> {
+    this.start();
     return new Promise((resolve, reject) => {
       const deadline = Date.now() + this.timeoutMs;
       const poll = () => {
@@ -140,6 +155,7 @@ export class WorkerPool {
       return;
     }
     if (this.broken) throw new Error(this.broken);
+    this.start();
     const ctl = this.ctl;
     const job = (this.job = (this.job + 1) | 0);
     this.published++;
