@@ -127,6 +127,7 @@ class Fn {
   fAbs() { return this.simd(224); }
   fNearest() { return this.simd(106); }
   truncSat() { return this.simd(248); }
+  fMin() { return this.simd(232); }
   fMax() { return this.simd(233); }
   iSub() { return this.simd(177); }
   fSqrt() { return this.simd(227); }
@@ -556,6 +557,25 @@ function transpose(): Fn {
   return f;
 }
 
+function minMax(): Fn {
+  // (x, n, out): out[0..3] = lane-wise min, out[4..7] = lane-wise max over x[0 .. n & ~3) (n ≥ 4); NaNs propagate.
+  const f = new Fn([I32, I32, I32], []);
+  const [x, n, out] = [0, 1, 2];
+  const end = f.vectorEnd(x, n);
+  const [mn, mx, v] = [f.local(V128), f.local(V128), f.local(V128)];
+  f.get(x).load().set(mn);
+  f.get(mn).set(mx);
+  f.whileBelow(x, end, () => {
+    f.get(x).load().set(v);
+    f.get(mn).get(v).fMin().set(mn);
+    f.get(mx).get(v).fMax().set(mx);
+    f.bump(x, 16);
+  });
+  f.get(out).get(mn).store();
+  f.get(out).get(mx).store(16);
+  return f;
+}
+
 function addRowBias(): Fn {
   // (x, rows, cols, bias): x[r, j] += bias[r] for j < cols & ~3
   const f = new Fn([I32, I32, I32, I32], []);
@@ -601,6 +621,7 @@ export interface SimdExports {
   add(dst: number, src: number, n: number): void;
   transpose(src: number, rows: number, cols: number, dst: number): void;
   addRowBias(x: number, rows: number, cols: number, bias: number): void;
+  minMax(x: number, n: number, out: number): void;
 }
 
 const moduleBytes: Partial<Record<'shared' | 'unshared', Uint8Array>> = {};
@@ -627,6 +648,7 @@ export function simdModuleBytes(shared = false): Uint8Array {
     ['add', addInto()],
     ['transpose', transpose()],
     ['addRowBias', addRowBias()],
+    ['minMax', minMax()],
   ], shared));
 }
 
@@ -830,6 +852,32 @@ export class SimdKernels {
       const b = h[(bias >>> 2) + r];
       for (let j = this.from(cols); j < cols; j++) h[(x >>> 2) + r * cols + j] = f32(h[(x >>> 2) + r * cols + j] + b);
     }
+  }
+
+  /**
+   * [min, max] of x[0..n) (NaN when there is a NaN); `scratch` is the byte
+   * address of 8 floats this may overwrite.
+   */
+  range(x: number, n: number, scratch: number): [number, number] {
+    if (n === 0) return [NaN, NaN];
+    let lo = Infinity;
+    let hi = -Infinity;
+    let from = 0;
+    const h = () => this.heap();
+    if (this.k && n >= 4) {
+      this.k.minMax(x, n, scratch);
+      const v = h().subarray(scratch >>> 2, (scratch >>> 2) + 8);
+      lo = Math.min(v[0], v[1], v[2], v[3]);
+      hi = Math.max(v[4], v[5], v[6], v[7]);
+      from = n & ~3;
+    }
+    const a = h();
+    for (let i = from; i < n; i++) {
+      const vi = a[(x >>> 2) + i];
+      lo = Math.min(lo, vi);
+      hi = Math.max(hi, vi);
+    }
+    return [lo, hi];
   }
 
   /** dst[cols, rows] = src[rows, cols]ᵀ */

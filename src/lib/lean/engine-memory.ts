@@ -81,6 +81,9 @@ class ParallelSimd implements SimdOps {
   transpose(src: number, rows: number, cols: number, dst: number): void {
     this.e.transpose(src, rows, cols, dst);
   }
+  range(x: number, n: number, scratch: number): [number, number] {
+    return this.e.simd.range(x, n, scratch);
+  }
 }
 
 export class EngineMemory implements StepMemory {
