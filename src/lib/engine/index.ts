@@ -82,6 +82,12 @@ export interface GemmArgs {
   accumulate?: boolean;
 }
 
+/** Where binary cross-entropy clips predictions (losses.ts), and the largest values its two halves reach there (as in wasm-simd.ts). */
+const CLIP_LO = Math.fround(1e-7);
+const CLIP_HI = Math.fround(1 - 1e-7);
+const CAP_NEG_LN_P = Math.fround(-Math.log(CLIP_LO));
+const CAP_NEG_LN_1MP = Math.fround(-Math.log(Math.fround(1 - CLIP_HI)));
+
 const PAGE = 65536;
 const MAX_PAGES = 32768; // 2 GiB
 /** Rows of A per register tile of the product. */
@@ -243,10 +249,19 @@ export class Engine {
     this.run(OP.ADD_ROW_BIAS, rows * cols);
   }
 
-  /** Sigmoid + binary cross-entropy from the logits (SimdKernels.bceLogits); returns Σ loss, summed part by part. */
+  /**
+   * Sigmoid + binary cross-entropy from the logits (SimdKernels.bceLogits);
+   * returns Σ loss, summed part by part. With FMA, the same arithmetic in C
+   * with its polynomials' multiply-adds fused.
+   */
   bceLogits(z: number, t: number, dz: number, n: number, invN: number): number {
-    this.setArgs([z, t, dz, n], [[4, invN]]);
-    this.run(OP.BCE_LOGITS, 8 * n);
+    if (this.fma) {
+      this.setArgs([z, t, dz, n], [[4, invN], [5, CAP_NEG_LN_P], [6, CAP_NEG_LN_1MP]]);
+      this.run(OP.BCE_FUSED, 8 * n);
+    } else {
+      this.setArgs([z, t, dz, n], [[4, invN]]);
+      this.run(OP.BCE_LOGITS, 8 * n);
+    }
     return this.sumPartials();
   }
 

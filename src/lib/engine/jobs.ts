@@ -63,6 +63,12 @@ export function runPart(cx: JobContext, op: number, part: number, parts: number)
       else native.copy(y, x, i0, i1);
       return;
     }
+    case OP.BCE_FUSED: {
+      // z, t, dz, n; floats: invN, −ln ε, −ln(1 − (1 − ε))
+      const [i0, i1] = partRange(a[3], 4, part, parts);
+      cx.partials[part] = i1 > i0 ? native.bceLogits(a[0], a[1], a[2], i0, i1, f[4], f[5], f[6]) : 0;
+      return;
+    }
     case OP.ELU_GRAD: {
       const [y, dy, dx, n] = a;
       const [i0, i1] = partRange(n, 4, part, parts);

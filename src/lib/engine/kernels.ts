@@ -17,6 +17,7 @@ export interface EngineExports {
   elu(x: number, y: number, i0: number, i1: number): void;
   eluGrad(y: number, dy: number, dx: number, i0: number, i1: number): void;
   copy(dst: number, src: number, i0: number, i1: number): void;
+  bceLogits(z: number, t: number, dz: number, i0: number, i1: number, invN: number, capP: number, cap1mP: number): number;
 }
 
 const modules: Partial<Record<'fma' | 'simd', WebAssembly.Module>> = {};

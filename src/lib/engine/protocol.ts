@@ -66,6 +66,8 @@ export const OP = {
   RMSPROP: 21,
   TANH_BACKWARD: 22,
   MUL: 23,
+  /** bceLogits in C, with fused multiply-adds (the FMA build). */
+  BCE_FUSED: 24,
 } as const;
 
 /**

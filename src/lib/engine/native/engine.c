@@ -272,3 +272,91 @@ EXPORT(copy)
 void copy(float *dst, const float *src, int i0, int i1) {
   for (int i = i0; i < i1; i++) dst[i] = src[i];
 }
+
+/*
+ * Sigmoid + binary cross-entropy from the logits over [i0, i1), the same
+ * arithmetic as wasm-simd.ts's bceLogits (see there), with every
+ * multiply-add of the polynomials fused in the FMA build:
+ *   e = exp(-|z|), s = σ(z), dz = (ε ≤ s ≤ 1-ε) ? (s - t)·invN : 0,
+ *   loss = t·min(max(-z,0) + ln(1+e), −ln ε) + (1-t)·min(max(z,0) + ln(1+e), −ln ε').
+ * Returns Σ loss over the range (float64).
+ */
+INLINE v128_t vexp_fused(v128_t x) {
+  v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)));
+  v128_t r = wasm_f32x4_sub(wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f))), wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
+  v128_t z = wasm_f32x4_mul(r, r);
+  v128_t p = wasm_f32x4_splat(1.9875691500e-4f);
+  p = MADD(p, r, wasm_f32x4_splat(1.3981999507e-3f));
+  p = MADD(p, r, wasm_f32x4_splat(8.3334519073e-3f));
+  p = MADD(p, r, wasm_f32x4_splat(4.1665795894e-2f));
+  p = MADD(p, r, wasm_f32x4_splat(1.6666665459e-1f));
+  p = MADD(p, r, wasm_f32x4_splat(5.0000001201e-1f));
+  p = wasm_f32x4_add(MADD(p, z, r), wasm_f32x4_splat(1.0f));
+  v128_t pow2n = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  return wasm_f32x4_mul(p, pow2n);
+}
+
+/* ln(x) for positive normal x (Cephes' logf), multiply-adds fused in the FMA build. */
+INLINE v128_t vlog_fused(v128_t x) {
+  v128_t e = wasm_i32x4_sub(wasm_u32x4_shr(x, 23), wasm_i32x4_splat(127));
+  v128_t m = wasm_v128_or(wasm_v128_and(x, wasm_i32x4_splat(0x007fffff)), wasm_i32x4_splat(0x3f800000));
+  v128_t big = wasm_f32x4_gt(m, wasm_f32x4_splat(1.41421356237309505f));
+  m = wasm_v128_bitselect(wasm_f32x4_mul(m, wasm_f32x4_splat(0.5f)), m, big);
+  v128_t ef = wasm_f32x4_convert_i32x4(wasm_i32x4_sub(e, big));
+  v128_t r = wasm_f32x4_sub(m, wasm_f32x4_splat(1.0f));
+  v128_t z = wasm_f32x4_mul(r, r);
+  v128_t p = wasm_f32x4_splat(7.0376836292e-2f);
+  p = MADD(p, r, wasm_f32x4_splat(-1.151461031e-1f));
+  p = MADD(p, r, wasm_f32x4_splat(1.167699874e-1f));
+  p = MADD(p, r, wasm_f32x4_splat(-1.2420140846e-1f));
+  p = MADD(p, r, wasm_f32x4_splat(1.4249322787e-1f));
+  p = MADD(p, r, wasm_f32x4_splat(-1.6668057665e-1f));
+  p = MADD(p, r, wasm_f32x4_splat(2.0000714765e-1f));
+  p = MADD(p, r, wasm_f32x4_splat(-2.4999993993e-1f));
+  p = MADD(p, r, wasm_f32x4_splat(3.3333331174e-1f));
+  v128_t y = wasm_f32x4_mul(wasm_f32x4_mul(p, r), z);
+  y = MADD(ef, wasm_f32x4_splat(-2.12194440e-4f), y);
+  y = wasm_f32x4_sub(y, wasm_f32x4_mul(z, wasm_f32x4_splat(0.5f)));
+  return MADD(ef, wasm_f32x4_splat(0.693359375f), wasm_f32x4_add(r, y));
+}
+
+#define CLIP_LO 1.00000001168609742e-07f
+#define CLIP_HI 0.99999988079071045f
+
+EXPORT(bceLogits)
+double bceLogits(const float *zp, const float *tp, float *dzp, int i0, int i1, float invN, float capP, float cap1mP) {
+  v128_t acc0 = wasm_f64x2_splat(0), acc1 = wasm_f64x2_splat(0);
+  v128_t inv = wasm_f32x4_splat(invN), one = wasm_f32x4_splat(1.0f), zero = wasm_f32x4_splat(0.0f);
+  int i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    v128_t zv = wasm_v128_load(zp + i), tv = wasm_v128_load(tp + i);
+    v128_t e = vexp_fused(wasm_f32x4_sub(zero, wasm_f32x4_pmin(wasm_f32x4_abs(zv), wasm_f32x4_splat(87.0f))));
+    v128_t r = wasm_f32x4_div(e, wasm_f32x4_add(one, e));
+    v128_t s = wasm_v128_bitselect(wasm_f32x4_sub(one, r), r, wasm_f32x4_ge(zv, zero));
+    v128_t inside = wasm_v128_and(wasm_f32x4_ge(s, wasm_f32x4_splat(CLIP_LO)), wasm_f32x4_le(s, wasm_f32x4_splat(CLIP_HI)));
+    wasm_v128_store(dzp + i, wasm_v128_and(wasm_f32x4_mul(wasm_f32x4_sub(s, tv), inv), inside));
+    v128_t l = vlog_fused(wasm_f32x4_add(one, e));
+    v128_t a = wasm_f32x4_pmin(wasm_f32x4_add(wasm_f32x4_max(zv, zero), l), wasm_f32x4_splat(cap1mP));
+    v128_t b = wasm_f32x4_pmin(wasm_f32x4_add(wasm_f32x4_max(wasm_f32x4_sub(zero, zv), zero), l), wasm_f32x4_splat(capP));
+    v128_t term = MADD(wasm_f32x4_sub(b, a), tv, a);
+    acc0 = wasm_f64x2_add(acc0, wasm_f64x2_promote_low_f32x4(term));
+    acc1 = wasm_f64x2_add(acc1, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(term, term, 2, 3, 2, 3)));
+  }
+  v128_t acc = wasm_f64x2_add(acc0, acc1);
+  double sum = wasm_f64x2_extract_lane(acc, 0) + wasm_f64x2_extract_lane(acc, 1);
+  for (; i < i1; i++) {
+    /* The remainder (at most 3 values), through the same vector code on one lane. */
+    float zs = zp[i], ts = tp[i];
+    v128_t zv = wasm_f32x4_splat(zs), tv = wasm_f32x4_splat(ts);
+    v128_t e = vexp_fused(wasm_f32x4_sub(zero, wasm_f32x4_pmin(wasm_f32x4_abs(zv), wasm_f32x4_splat(87.0f))));
+    v128_t r = wasm_f32x4_div(e, wasm_f32x4_add(one, e));
+    v128_t s = wasm_v128_bitselect(wasm_f32x4_sub(one, r), r, wasm_f32x4_ge(zv, zero));
+    v128_t inside = wasm_v128_and(wasm_f32x4_ge(s, wasm_f32x4_splat(CLIP_LO)), wasm_f32x4_le(s, wasm_f32x4_splat(CLIP_HI)));
+    dzp[i] = wasm_f32x4_extract_lane(wasm_v128_and(wasm_f32x4_mul(wasm_f32x4_sub(s, tv), inv), inside), 0);
+    v128_t l = vlog_fused(wasm_f32x4_add(one, e));
+    v128_t a = wasm_f32x4_pmin(wasm_f32x4_add(wasm_f32x4_max(zv, zero), l), wasm_f32x4_splat(cap1mP));
+    v128_t b = wasm_f32x4_pmin(wasm_f32x4_add(wasm_f32x4_max(wasm_f32x4_sub(zero, zv), zero), l), wasm_f32x4_splat(capP));
+    sum += wasm_f32x4_extract_lane(MADD(wasm_f32x4_sub(b, a), tv, a), 0);
+  }
+  return sum;
+}
