@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import type { AenbOutput, CodeLanguage, NotebookErrorData } from '../common/aenb';
 import { Endpoint, type Methods, type RequestOptions, type Result } from '../common/messages/envelope';
 import { isKernelMessage, KernelBackendInfo, KernelMessage, KernelMethods, KernelOptions, ProgressMessage } from '../common/messages/kernel';
+import { relaxedSimdNodeFlags } from '../lib/engine/features';
 
 export interface KernelClientOptions extends KernelOptions {
   /** The kernel entry script (default: kernel.js beside this bundle). */
@@ -22,6 +23,10 @@ export interface KernelClientOptions extends KernelOptions {
   startTimeoutMs?: number;
   /** Extra environment for the kernel process. */
   env?: NodeJS.ProcessEnv;
+  /** Threads the kernel trains on: 'auto' (default: one per core) or a count; 1 is the single-threaded path. */
+  threads?: number | 'auto';
+  /** Fused multiply-add for the engine's products: 'auto' (default: when the runtime has relaxed SIMD, which the kernel is started with) or off. */
+  fma?: boolean | 'auto';
 }
 
 export interface CellRequest {
@@ -75,6 +80,21 @@ interface Pending {
 
 let executionCounter = 0;
 
+/**
+ * How the kernel process is started for its compute settings: the
+ * environment the library reads them from (compute.ts), and the V8 flag for
+ * relaxed SIMD when this runtime has it behind one (Node 20; VS Code's own
+ * runtime has it on already) and FMA is not turned off.
+ */
+export function kernelComputeSpawn(options: Pick<KernelClientOptions, 'threads' | 'fma'>): { execArgv: string[]; env: NodeJS.ProcessEnv } {
+  const env: NodeJS.ProcessEnv = {};
+  if (options.threads !== undefined) env.AENB_THREADS = String(options.threads === 'auto' ? 'auto' : options.threads);
+  if (options.fma !== undefined) env.AENB_FMA = options.fma === 'auto' ? 'auto' : options.fma ? 'on' : 'off';
+  // Node's own flags are passed on as fork does by default, plus the relaxed SIMD flag.
+  const flags = options.fma === false ? [] : relaxedSimdNodeFlags().filter((f) => !process.execArgv.includes(f));
+  return { execArgv: [...process.execArgv, ...flags], env };
+}
+
 export class KernelClient extends EventEmitter<KernelClientEvents> {
   private child?: ChildProcess;
   /** Requests to the kernel process; closed while no kernel runs. */
@@ -108,9 +128,11 @@ export class KernelClient extends EventEmitter<KernelClientEvents> {
     if (this.starting) return this.starting;
     this.starting = new Promise<KernelBackendInfo>((resolve, reject) => {
       const kernelPath = this.options.kernelPath ?? path.join(__dirname, 'kernel.js');
+      const compute = kernelComputeSpawn(this.options);
       const child = fork(kernelPath, [], {
         execPath: this.options.execPath ?? process.execPath,
-        env: { ...process.env, ...this.options.env, ELECTRON_RUN_AS_NODE: '1' },
+        execArgv: compute.execArgv,
+        env: { ...process.env, ...this.options.env, ...compute.env, ELECTRON_RUN_AS_NODE: '1' },
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         serialization: 'json',
       });

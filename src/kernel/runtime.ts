@@ -20,6 +20,7 @@ import { BatchSeriesEncoder } from '../outputs/training/contract';
 import { progressPayload, trainingOutput } from '../outputs/training/kernel';
 import { Endpoint, RequestError, type Methods } from '../common/messages/envelope';
 import type { ExecuteRequest, KernelBackendInfo, KernelMessage, KernelMethods, KernelOptions } from '../common/messages/kernel';
+import { computeStatus, setComputeOptions } from '../lib/compute';
 import { initBackend } from '../lib/backend';
 import * as data from '../lib/data';
 import { TransposedDense, LeakyReLUActivation } from '../lib/layers';
@@ -129,6 +130,9 @@ export class KernelRuntime {
       loadModel,
       describeModel,
       show,
+      // Threads and fused multiply-add of the next training runs, and what runs now (compute.ts).
+      computeStatus,
+      setComputeOptions,
     };
   }
 

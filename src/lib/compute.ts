@@ -19,6 +19,7 @@
  * settings on the same machine give the same numbers.
  */
 import { defaultThreadCount, relaxedSimdSupported } from './engine/features';
+import { liveWorkers } from './engine/pool';
 import { CTL } from './engine/protocol';
 
 export interface ComputeOptions {
@@ -87,4 +88,10 @@ export function computeSettings(): ComputeSettings {
 export function describeCompute(s: ComputeSettings = computeSettings()): string {
   if (!s.engine) return '1 thread (XNNPACK)';
   return `${s.threads} threads, ${s.fma ? 'fused multiply-add' : s.fmaAvailable ? 'plain SIMD (fused multiply-add off)' : 'plain SIMD (no relaxed SIMD here)'}`;
+}
+
+/** What the process computes with, and the engine's worker threads alive right now (0 between training runs). */
+export function computeStatus(): ComputeSettings & { options: ComputeOptions; liveWorkers: number; description: string } {
+  const s = computeSettings();
+  return { ...s, options: computeOptions(), liveWorkers: liveWorkers(), description: describeCompute(s) };
 }

@@ -129,6 +129,8 @@ export class KernelSession implements vscode.Disposable {
       mirror: settings.mirror,
       cwd: this.kernelCwd(),
       interruptGraceMs: settings.interruptGraceMs,
+      threads: settings.threads,
+      fma: settings.fma,
     });
     client.on('log', (level: 'info' | 'warn' | 'error', text: string) => {
       for (const line of String(text).trimEnd().split('\n')) if (line.trim()) log[level](`[${this.name}] ${line}`);
