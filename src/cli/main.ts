@@ -144,7 +144,7 @@ export class TerminalReporter implements Reporter {
   }
 
   backend(info: KernelBackendInfo): void {
-    this.print(`Kernel backend: ${info.name}. ${info.reason}`);
+    this.print(`Kernel backend: ${info.name}. ${info.reason}${info.compute ? ` Training on ${info.compute.description}.` : ''}`);
   }
 
   cellStart(index: number, total: number, cell: AenbCodeCell): void {

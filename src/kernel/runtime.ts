@@ -81,7 +81,11 @@ export class KernelRuntime {
     const info = await initBackend(options.backend);
     this.installGlobals();
     addTrainingObserver((p) => this.onTraining(p));
-    this.backend = { requested: info.requested, name: info.name, reason: info.reason, fellBack: info.fellBack, simd: info.simd, wasmDir: info.wasmDir, tfjsVersion: info.tfjsVersion };
+    const c = computeStatus();
+    this.backend = {
+      requested: info.requested, name: info.name, reason: info.reason, fellBack: info.fellBack, simd: info.simd, wasmDir: info.wasmDir, tfjsVersion: info.tfjsVersion,
+      ...(info.name === 'wasm' ? { compute: { threads: c.threads, fma: c.engine && c.fma, description: c.description } } : {}),
+    };
     this.send({ type: 'ready', pid: process.pid, backend: this.backend });
   }
 

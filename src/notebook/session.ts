@@ -137,7 +137,7 @@ export class KernelSession implements vscode.Disposable {
     });
     client.on('state', () => this.changed());
     client.on('ready', (b: KernelBackendInfo) => {
-      log.info(`[${this.name}] kernel ready (process ${client.pid}): backend ${b.name}${b.fellBack ? ` (asked for ${b.requested})` : ''}. ${b.reason}`);
+      log.info(`[${this.name}] kernel ready (process ${client.pid}): backend ${b.name}${b.fellBack ? ` (asked for ${b.requested})` : ''}. ${b.reason}${b.compute ? ` Training on ${b.compute.description}.` : ''}`);
     });
     client.on('exit', (e: { code: number | null; signal: string | null; onPurpose: boolean }) => {
       if (e.onPurpose) log.info(`[${this.name}] kernel stopped`);

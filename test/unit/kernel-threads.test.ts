@@ -76,7 +76,8 @@ describe('kernel: training on threads', () => {
   before(async () => {
     assert.ok(existsSync(kernelPath), 'dist/kernel.js is built');
     client = new KernelClient({ backend: 'wasm', kernelPath, interruptGraceMs: 120_000, progressIntervalMs: 50, threads: 2 });
-    await client.start();
+    const info = await client.start();
+    assert.deepEqual(info.compute, { threads: 2, fma: true, description: '2 threads, fused multiply-add' }, 'the kernel says how it trains');
   });
   after(async () => {
     await client.shutdown();

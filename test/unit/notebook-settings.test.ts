@@ -93,6 +93,8 @@ describe('status bar text', () => {
     assert.match(tip, /WebAssembly with SIMD/);
     assert.match(tip, /process 42/);
     assert.match(tip, /command:autoencoderNotebooks\.restartKernel/);
+    const threaded = kernelStatus({ trusted: true, state: 'idle', requested: 'auto', backend: { ...wasm, compute: { threads: 2, fma: true, description: '2 threads, fused multiply-add' } } }).tooltip;
+    assert.match(threaded, /Training on 2 threads, fused multiply\\-add\./);
   });
 
   test('a backend that fell back, or a changed setting, is pointed out', () => {

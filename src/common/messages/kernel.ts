@@ -24,6 +24,8 @@ export interface KernelBackendInfo {
   /** Where the wasm binaries were loaded from (wasm backend only). */
   wasmDir?: string;
   tfjsVersion: string;
+  /** How the fast training step computes on wasm: threads and fused multiply-add, and the same in words. */
+  compute?: { threads: number; fma: boolean; description: string };
 }
 
 export interface KernelOptions {
