@@ -226,7 +226,7 @@ export class Engine {
     const [ars, acs] = g.transA ? [1, lda] : [lda, 1];
     const T = this.threads;
     // Each thread reads all of one operand and its share of the other: share the bigger one (B is k×n, A m×k).
-    const cols = T > 1 && n >= m && n >= 8 * T;
+    const cols = T > 1 && n >= m && n >= 16 * T;
     this.setArgs([m, n, k, g.a, ars, acs, g.b, g.ldb ?? n, g.c, g.ldc ?? n, g.bias ?? 0, g.accumulate ? 1 : 0, MR, cols ? 1 : 0]);
     this.run(OP.GEMM, (m * n * k) / 16);
   }

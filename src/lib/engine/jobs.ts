@@ -10,6 +10,13 @@ import type { SimdKernels } from '../wasm-simd';
 import type { EngineExports } from './kernels';
 import { elementCountArg, OP, partRange } from './protocol';
 
+/**
+ * Parts of a run of floats start on a cache line (16 floats: 64 bytes) when
+ * the run does, so that two threads never write the same line; they stay
+ * whole SIMD vectors either way.
+ */
+const LINE = 16;
+
 export interface JobContext {
   native: EngineExports;
   simd: SimdKernels;
@@ -29,7 +36,7 @@ export function runPart(cx: JobContext, op: number, part: number, parts: number)
       // m, n, k, a, ars, acs, b, ldb, c, ldc, bias, acc, mr, splitColumns
       const [m, n, k, pa, ars, acs, pb, ldb, pc, ldc, bias, acc, mr, cols] = a;
       if (cols) {
-        const [j0, j1] = partRange(n, 8, part, parts);
+        const [j0, j1] = partRange(n, LINE, part, parts);
         if (j1 > j0) native.gemm(0, m, j0, j1, k, pa, ars, acs, pb, ldb, pc, ldc, bias, acc, mr);
       } else {
         const [i0, i1] = partRange(m, mr, part, parts);
@@ -45,7 +52,7 @@ export function runPart(cx: JobContext, op: number, part: number, parts: number)
     }
     case OP.COL_SUMS: {
       const [x, rows, cols, out] = a;
-      const [j0, j1] = partRange(cols, 4, part, parts);
+      const [j0, j1] = partRange(cols, LINE, part, parts);
       if (j1 > j0) native.colSums(x, rows, cols, out, j0, j1);
       return;
     }
@@ -55,7 +62,7 @@ export function runPart(cx: JobContext, op: number, part: number, parts: number)
     case OP.COPY: {
       // x (or src), y (or dst), n
       const [x, y, n] = a;
-      const [i0, i1] = partRange(n, 4, part, parts);
+      const [i0, i1] = partRange(n, LINE, part, parts);
       if (i1 <= i0) return;
       if (op === OP.SIGMOID) native.sigmoid(x, y, i0, i1);
       else if (op === OP.TANH) native.tanh(x, y, i0, i1);
@@ -65,13 +72,13 @@ export function runPart(cx: JobContext, op: number, part: number, parts: number)
     }
     case OP.BCE_FUSED: {
       // z, t, dz, n; floats: invN, −ln ε, −ln(1 − (1 − ε))
-      const [i0, i1] = partRange(a[3], 4, part, parts);
+      const [i0, i1] = partRange(a[3], LINE, part, parts);
       cx.partials[part] = i1 > i0 ? native.bceLogits(a[0], a[1], a[2], i0, i1, f[4], f[5], f[6]) : 0;
       return;
     }
     case OP.ELU_GRAD: {
       const [y, dy, dx, n] = a;
-      const [i0, i1] = partRange(n, 4, part, parts);
+      const [i0, i1] = partRange(n, LINE, part, parts);
       if (i1 > i0) native.eluGrad(y, dy, dx, i0, i1);
       return;
     }
@@ -85,7 +92,7 @@ export function runPart(cx: JobContext, op: number, part: number, parts: number)
   // Element-wise jobs: n elements from the addresses given, cut in runs of whole vectors.
   const countArg = elementCountArg(op);
   if (countArg < 0) throw new Error(`unknown job ${op}`);
-  const [b, e] = partRange(a[countArg], 4, part, parts);
+  const [b, e] = partRange(a[countArg], LINE, part, parts);
   const len = e - b;
   const o = b * 4;
   cx.partials[part] = 0;
