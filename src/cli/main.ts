@@ -3,7 +3,7 @@
  *
  *   node dist/cli.js run <notebook.aenb> [--set name=value]... [--out FILE]
  *        [--backend auto|tensorflow|wasm|cpu] [--data-dir DIR] [--cache-dir DIR]
- *        [--mirror URL] [--html FILE] [--quiet]
+ *        [--mirror URL] [--html FILE] [--threads N|auto] [--fma on|off] [--quiet]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -30,6 +30,10 @@ Options:
   --cache-dir DIR      where downloaded data sets are kept
                        (default: $XDG_CACHE_HOME/autoencoder-notebooks/datasets)
   --mirror URL         download data sets from this base URL instead
+  --threads N          threads to train on: auto (default, one per core) or a
+                       count; 1 is the single-threaded path of earlier versions
+  --fma on|off         fused multiply-add when training on several threads
+                       (default on, where the runtime has relaxed SIMD)
   --quiet              print only errors and the final line
   -h, --help           this text
 
@@ -46,6 +50,8 @@ interface CliArgs {
   dataDir?: string;
   cacheDir?: string;
   mirror?: string;
+  threads?: number | 'auto';
+  fma?: false;
   quiet: boolean;
 }
 
@@ -88,6 +94,19 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
       case '--mirror':
         args.mirror = take();
         break;
+      case '--threads': {
+        const t = take();
+        const n = Number(t);
+        if (t !== 'auto' && !(Number.isInteger(n) && n >= 1 && n <= 64)) throw new UsageError(`--threads must be auto or a whole number from 1 to 64; got "${t}".`);
+        args.threads = t === 'auto' ? 'auto' : n;
+        break;
+      }
+      case '--fma': {
+        const f = take();
+        if (f !== 'on' && f !== 'off') throw new UsageError(`--fma must be on or off; got "${f}".`);
+        args.fma = f === 'off' ? false : undefined;
+        break;
+      }
       case '--quiet':
         args.quiet = true;
         break;
@@ -270,6 +289,8 @@ export async function main(argv: string[]): Promise<number> {
         dataDir: args.dataDir,
         cacheDir: args.cacheDir,
         mirror: args.mirror,
+        threads: args.threads,
+        fma: args.fma,
         cwd: path.dirname(path.resolve(file)),
         reporter,
         onClient: (c) => (client = c),

@@ -86,6 +86,9 @@ export interface RunOptions {
   dataDir?: string;
   cacheDir?: string;
   mirror?: string;
+  /** Training threads and fused multiply-add of the kernel (KernelClient options). */
+  threads?: number | 'auto';
+  fma?: boolean | 'auto';
   cwd?: string;
   kernelPath?: string;
   reporter?: Reporter;
@@ -115,6 +118,8 @@ export async function runNotebook(input: AenbNotebook, options: RunOptions): Pro
     cwd: options.cwd,
     kernelPath: options.kernelPath,
     interruptGraceMs: options.interruptGraceMs,
+    threads: options.threads,
+    fma: options.fma,
   });
   options.onClient?.(client);
   const reporter = options.reporter;

@@ -85,9 +85,9 @@ export function computeSettings(): ComputeSettings {
 }
 
 /** One line for people: "2 threads, fused multiply-add". */
-export function describeCompute(s: ComputeSettings = computeSettings()): string {
+export function describeCompute(s: ComputeSettings = computeSettings(), o: ComputeOptions = options): string {
   if (!s.engine) return '1 thread (XNNPACK)';
-  return `${s.threads} threads, ${s.fma ? 'fused multiply-add' : s.fmaAvailable ? 'plain SIMD (fused multiply-add off)' : 'plain SIMD (no relaxed SIMD here)'}`;
+  return `${s.threads} threads, ${s.fma ? 'fused multiply-add' : o.fma === false || s.fmaAvailable ? 'plain SIMD (fused multiply-add off)' : 'plain SIMD (no relaxed SIMD here)'}`;
 }
 
 /** What the process computes with, and the engine's worker threads alive right now (0 between training runs). */

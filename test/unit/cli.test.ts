@@ -54,6 +54,16 @@ describe('argument handling', () => {
     assert.throws(() => parseArgs(['run', 'a.aenb', '--bogus']), /Unknown option --bogus/);
     assert.throws(() => parseArgs(['run']), /Which notebook/);
     assert.throws(() => parseArgs(['run', 'a.aenb', '--out']), /--out needs a value/);
+    const t = parseArgs(['run', 'nb.aenb', '--threads', '3', '--fma=off']);
+    assert.ok(t !== 'help');
+    assert.equal(t.threads, 3);
+    assert.equal(t.fma, false);
+    const d = parseArgs(['run', 'nb.aenb', '--threads=auto', '--fma', 'on']);
+    assert.ok(d !== 'help');
+    assert.equal(d.threads, 'auto');
+    assert.equal(d.fma, undefined, 'on is the default: FMA where the runtime has it');
+    assert.throws(() => parseArgs(['run', 'a.aenb', '--threads', '0']), /--threads must be auto or a whole number from 1 to 64; got "0"/);
+    assert.throws(() => parseArgs(['run', 'a.aenb', '--fma', 'maybe']), /--fma must be on or off/);
   });
 
   test('parameters are injected after the parameters cell; unknown names are refused with the known ones', () => {

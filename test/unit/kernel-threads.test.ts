@@ -8,9 +8,11 @@
  */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { AenbOutput } from '../../src/common/aenb';
+import { createCodeCell, createNotebook, serializeNotebook, type AenbOutput } from '../../src/common/aenb';
 import { KernelClient, kernelComputeSpawn } from '../../src/kernel/client';
 import { OutputCollector } from '../../src/cli/run';
 import { relaxedSimdNodeFlags, relaxedSimdSupported } from '../../src/lib/engine';
@@ -70,6 +72,22 @@ describe('kernel: training on threads', () => {
     assert.deepEqual(auto.env, { AENB_THREADS: 'auto', AENB_FMA: 'auto' });
     assert.deepEqual(auto.execArgv, [...process.execArgv, ...relaxedSimdNodeFlags().filter((f) => !process.execArgv.includes(f))]);
     assert.equal(auto.execArgv.length > process.execArgv.length, !relaxedSimdSupported(), 'a flag only where this runtime lacks relaxed SIMD by default');
+  });
+
+  test('the headless runner passes --threads and --fma to the kernel, which says so', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'aenb-threads-'));
+    try {
+      const nb = path.join(dir, 'nb.aenb');
+      const cell = "import { computeStatus } from 'autoencoder-notebooks';\nconsole.log(JSON.stringify(computeStatus()));";
+      writeFileSync(nb, serializeNotebook(createNotebook([createCodeCell(cell)])));
+      const cli = path.join(__dirname, '..', '..', '..', 'dist', 'cli.js');
+      const r = spawnSync(process.execPath, [cli, 'run', nb, '--backend', 'wasm', '--threads', '3', '--fma', 'off', '--out', path.join(dir, 'out.aenb')], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /Training on 3 threads, plain SIMD \(fused multiply-add off\)\./);
+      assert.match(r.stdout, /"threads":3,"fma":false/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   let client: KernelClient;
