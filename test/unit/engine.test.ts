@@ -37,8 +37,8 @@ function rng(seed: number): () => number {
 }
 
 const engines: Engine[] = [];
-function engine(threads: number): Engine {
-  const e = Engine.create({ threads, fma: FMA, spin: 2000, smallJob: 0 });
+function engine(threads: number, gemmOrder: 0 | 1 | 'auto' = 'auto'): Engine {
+  const e = Engine.create({ threads, fma: FMA, spin: 2000, smallJob: 0, gemmOrder });
   engines.push(e);
   return e;
 }
@@ -76,7 +76,7 @@ describe(`engine (${FMA ? 'fused multiply-add' : 'plain SIMD'})`, () => {
     assert.equal(probe([]), String(relaxedSimdSupported()), 'the detection reads what this runtime does by default');
   });
 
-  test('matrix products: every shape, layout and thread count against a float64 reference, and bit for bit against one thread', async () => {
+  test('matrix products: every shape, layout, loop order and thread count against a float64 reference, and bit for bit against one thread', async () => {
     const r = rng(7);
     const sizes = () => 1 + Math.floor(((r() + 1) / 2) * 70);
     const cases = [
@@ -86,8 +86,8 @@ describe(`engine (${FMA ? 'fused multiply-add' : 'plain SIMD'})`, () => {
       { m: 1, k: 1, n: 9, transA: true },
       ...Array.from({ length: 16 }, (_, i) => ({ m: sizes(), k: sizes(), n: sizes(), transA: i % 2 === 1 })),
     ];
-    const one = engine(1);
-    const many = [engine(2), engine(3)];
+    const one = engine(1, 0);
+    const many = [engine(2, 1), engine(3, 'auto'), engine(2, 0)];
     await Promise.all(many.map((e) => e.ready()));
     for (const [ci, c] of cases.entries()) {
       for (const opts of [{ bias: false, acc: false, pad: 0 }, { bias: true, acc: true, pad: 3 }]) {

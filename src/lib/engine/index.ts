@@ -50,7 +50,18 @@ export interface EngineOptions {
   timeoutMs?: number;
   /** Jobs with less work than this stay on the calling thread (default 4096, about a few microseconds; tests set 0). */
   smallJob?: number;
+  /** The order the product goes through C (see engine.c's gemm): 'auto' (default) times both on the first calls of each shape and keeps the faster. */
+  gemmOrder?: 0 | 1 | 'auto';
 }
+
+/** How a product of one shape is run: the loop order chosen, and the timings it was chosen from. */
+interface GemmTuning {
+  order: 0 | 1 | -1;
+  times: [number[], number[]];
+}
+
+/** Calls of each loop order timed before one is kept. */
+const TUNING_CALLS = 3;
 
 /** Why the engine cannot run in this runtime, or null when it can. */
 export function engineUnsupported(): string | null {
@@ -109,6 +120,8 @@ export class Engine {
   private view: Float32Array;
   private disposed = false;
   private readonly smallJob: number;
+  private readonly gemmOrder: 0 | 1 | 'auto';
+  private readonly tunings = new Map<string, GemmTuning>();
   private inline = 0;
 
   private constructor(options: EngineOptions) {
@@ -121,6 +134,7 @@ export class Engine {
     if (fmaWanted === true && !fmaAvailable) throw new Error('fused multiply-add was asked for, but this runtime has no relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)');
     this.threads = threads;
     this.smallJob = options.smallJob ?? SMALL_JOB;
+    this.gemmOrder = options.gemmOrder ?? 'auto';
     this.fma = fmaWanted === 'auto' ? fmaAvailable : fmaWanted;
     this.memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
     this.view = new Float32Array(this.memory.buffer);
@@ -227,8 +241,31 @@ export class Engine {
     const T = this.threads;
     // Each thread reads all of one operand and its share of the other: share the bigger one (B is k×n, A m×k).
     const cols = T > 1 && n >= m && n >= 16 * T;
-    this.setArgs([m, n, k, g.a, ars, acs, g.b, g.ldb ?? n, g.c, g.ldc ?? n, g.bias ?? 0, g.accumulate ? 1 : 0, MR, cols ? 1 : 0]);
+    // The loop order: fixed, or the faster of the two as timed on this shape's first calls (the same result either way).
+    let tuning: GemmTuning | undefined;
+    let order: 0 | 1;
+    if (this.gemmOrder !== 'auto') order = this.gemmOrder;
+    else {
+      const key = `${m} ${n} ${k} ${g.transA ? 1 : 0} ${cols ? 1 : 0}`;
+      tuning = this.tunings.get(key);
+      if (!tuning) this.tunings.set(key, (tuning = { order: -1, times: [[], []] }));
+      if (tuning.order >= 0) {
+        order = tuning.order as 0 | 1;
+        tuning = undefined;
+      } else order = (tuning.times[0].length + tuning.times[1].length) % 2 as 0 | 1;
+    }
+    this.setArgs([m, n, k, g.a, ars, acs, g.b, g.ldb ?? n, g.c, g.ldc ?? n, g.bias ?? 0, g.accumulate ? 1 : 0, MR, cols ? 1 : 0, order]);
+    const t0 = tuning ? performance.now() : 0;
     this.run(OP.GEMM, (m * n * k) / 16);
+    if (tuning) {
+      tuning.times[order].push(performance.now() - t0);
+      if (tuning.times[1].length >= TUNING_CALLS) tuning.order = Math.min(...tuning.times[0]) <= Math.min(...tuning.times[1]) ? 0 : 1;
+    }
+  }
+
+  /** The loop order kept for each product shape so far ("m n k transA splitColumns" → 0 or 1; -1 while timing). */
+  get gemmOrders(): Record<string, number> {
+    return Object.fromEntries([...this.tunings].map(([k, t]) => [k, t.order]));
   }
 
   /** dst[cols, rows] = src[rows, cols]ᵀ */

@@ -33,14 +33,14 @@ export function runPart(cx: JobContext, op: number, part: number, parts: number)
   const f = cx.fargs;
   switch (op) {
     case OP.GEMM: {
-      // m, n, k, a, ars, acs, b, ldb, c, ldc, bias, acc, mr, splitColumns
-      const [m, n, k, pa, ars, acs, pb, ldb, pc, ldc, bias, acc, mr, cols] = a;
+      // m, n, k, a, ars, acs, b, ldb, c, ldc, bias, acc, mr, splitColumns, order
+      const [m, n, k, pa, ars, acs, pb, ldb, pc, ldc, bias, acc, mr, cols, order] = a;
       if (cols) {
         const [j0, j1] = partRange(n, LINE, part, parts);
-        if (j1 > j0) native.gemm(0, m, j0, j1, k, pa, ars, acs, pb, ldb, pc, ldc, bias, acc, mr);
+        if (j1 > j0) native.gemm(0, m, j0, j1, k, pa, ars, acs, pb, ldb, pc, ldc, bias, acc, mr, order);
       } else {
         const [i0, i1] = partRange(m, mr, part, parts);
-        if (i1 > i0) native.gemm(i0, i1, 0, n, k, pa, ars, acs, pb, ldb, pc, ldc, bias, acc, mr);
+        if (i1 > i0) native.gemm(i0, i1, 0, n, k, pa, ars, acs, pb, ldb, pc, ldc, bias, acc, mr, order);
       }
       return;
     }

@@ -129,25 +129,42 @@ static __attribute__((noinline)) void rows8(int rows, int k, const float *a, int
 static __attribute__((noinline)) void rows4(int rows, int k, const float *a, int ars, int acs, const float *b, int ldb, float *c, int ldc, const float *bias, int acc) { ROW_CASES(tile4) }
 static __attribute__((noinline)) void rows1(int rows, int k, const float *a, int ars, int acs, const float *b, int ldb, float *c, int ldc, const float *bias, int acc) { ROW_CASES(tile1) }
 
-/** mr: rows per register tile (1..6). bias: 0 for none; acc: 1 to add to C. */
+static void gemm_tile(int i, int j, int i1, int j1, int mr, int k, const float *a, int ars, int acs, const float *b, int ldb, float *c, int ldc, const float *bias, int acc) {
+  int rows = i1 - i < mr ? i1 - i : mr;
+  int w = j1 - j;
+  const float *ai = a + i * ars;
+  const float *bj = b + j;
+  const float *biasj = bias ? bias + j : 0;
+  float *cij = c + i * ldc + j;
+  if (w >= 8) rows8(rows, k, ai, ars, acs, bj, ldb, cij, ldc, biasj, acc);
+  else if (w >= 4) rows4(rows, k, ai, ars, acs, bj, ldb, cij, ldc, biasj, acc);
+  else rows1(rows, k, ai, ars, acs, bj, ldb, cij, ldc, biasj, acc);
+}
+
+/*
+ * mr: rows per register tile (1..6). bias: 0 for none; acc: 1 to add to C.
+ * order 0 goes through C by column panels (a panel of B stays in cache while
+ * blocks of A's rows stream by), order 1 by row blocks (a block of A's rows
+ * stays while B streams by); which is faster depends on the shapes and the
+ * caches, and every element is the same sum either way.
+ */
 EXPORT(gemm)
-void gemm(int i0, int i1, int j0, int j1, int k, const float *a, int ars, int acs, const float *b, int ldb, float *c, int ldc, const float *bias, int acc, int mr) {
+void gemm(int i0, int i1, int j0, int j1, int k, const float *a, int ars, int acs, const float *b, int ldb, float *c, int ldc, const float *bias, int acc, int mr, int order) {
   if (mr < 1) mr = 1;
   if (mr > 6) mr = 6;
+  if (order) {
+    for (int i = i0; i < i1; i += mr)
+      for (int j = j0; j < j1;) {
+        gemm_tile(i, j, i1, j1, mr, k, a, ars, acs, b, ldb, c, ldc, bias, acc);
+        int w = j1 - j;
+        j += w >= 8 ? 8 : w >= 4 ? 4 : 1;
+      }
+    return;
+  }
   for (int j = j0; j < j1;) {
+    for (int i = i0; i < i1; i += mr) gemm_tile(i, j, i1, j1, mr, k, a, ars, acs, b, ldb, c, ldc, bias, acc);
     int w = j1 - j;
-    int step = w >= 8 ? 8 : w >= 4 ? 4 : 1;
-    const float *bj = b + j;
-    const float *biasj = bias ? bias + j : 0;
-    for (int i = i0; i < i1; i += mr) {
-      int rows = i1 - i < mr ? i1 - i : mr;
-      const float *ai = a + i * ars;
-      float *cij = c + i * ldc + j;
-      if (step == 8) rows8(rows, k, ai, ars, acs, bj, ldb, cij, ldc, biasj, acc);
-      else if (step == 4) rows4(rows, k, ai, ars, acs, bj, ldb, cij, ldc, biasj, acc);
-      else rows1(rows, k, ai, ars, acs, bj, ldb, cij, ldc, biasj, acc);
-    }
-    j += step;
+    j += w >= 8 ? 8 : w >= 4 ? 4 : 1;
   }
 }
 
