@@ -304,7 +304,7 @@ export async function main(argv: string[]): Promise<number> {
       client?.interrupt();
     } else {
       process.stderr.write('\nStopping the kernel.\n');
-      void client?.shutdown();
+      void client?.shutdown({ name: 'KernelStopped', message: 'The kernel was stopped (Ctrl-C twice) while this cell ran.' });
     }
   };
   process.on('SIGINT', onSigint);

@@ -156,6 +156,8 @@ export async function runNotebook(input: AenbNotebook, options: RunOptions): Pro
       if (stop()) return { notebook: nb, stoppedBefore: names[index], ran, success: false, backend };
       const collector = new OutputCollector();
       const startedAt = new Date().toISOString();
+      /** Late errors that arrive before this loop has stored the cell's outputs (one IPC read may bring both). */
+      let early: NotebookErrorData[] | undefined = [];
       reporter?.cellStart(names[index], numbered, cell);
       const result = await client.execute(
         { source: cell.source, language: cell.language, cellName: names[index] },
@@ -166,23 +168,31 @@ export async function runNotebook(input: AenbNotebook, options: RunOptions): Pro
           },
           onProgress: (p) => reporter?.progress(p),
           onLateError: (error) => {
+            late ??= { index, error, result: { success: false, durationMs: 0, error } };
+            reporter?.lateError?.(names[index], error);
+            if (early) {
+              early.push(error);
+              return;
+            }
             const c = nb.cells[index] as AenbCodeCell;
             nb.cells[index] = {
               ...c,
               outputs: [...c.outputs, errorOutput(error)],
               ...(c.execution ? { execution: { ...c.execution, success: false } } : {}),
             };
-            late ??= { index, error, result: { ...result, success: false, error } };
-            reporter?.lateError?.(names[index], error);
           },
         },
       );
       if (result.error && !result.errorShown) collector.add(errorOutput(result.error));
+      for (const error of early) collector.add(errorOutput(error));
+      const lateHere = early.length > 0;
+      early = undefined;
+      if (late?.index === index) late.result = { ...result, success: false, error: late.error };
       ran++;
       const done: AenbCodeCell = {
         ...cell,
         outputs: collector.outputs,
-        execution: { order: ++order, success: result.success && !result.interrupted, durationMs: Math.round(result.durationMs), startedAt },
+        execution: { order: ++order, success: result.success && !result.interrupted && !lateHere, durationMs: Math.round(result.durationMs), startedAt },
       };
       nb.cells[index] = done;
       reporter?.cellEnd(names[index], result);

@@ -135,6 +135,11 @@ export class KernelClient extends EventEmitter<KernelClientEvents> {
         env: { ...process.env, ...this.options.env, ELECTRON_RUN_AS_NODE: '1' },
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         serialization: 'json',
+        // A process group of its own: a terminal's Ctrl-C (sent to the whole
+        // foreground group) reaches the host, which interrupts the cell; it
+        // must not reach the kernel first, while it starts, and end it. The
+        // kernel still exits with its host (the IPC channel closes).
+        detached: process.platform !== 'win32',
       });
       this.child = child;
       this.emit('state', 'starting');
@@ -311,6 +316,7 @@ export class KernelClient extends EventEmitter<KernelClientEvents> {
         durationMs: performance.now() - p.started,
         error: error ?? { name: 'KernelStopped', message: 'The kernel was stopped while this cell ran.' },
         kernelLost: true,
+        ...(p.interrupted ? { interrupted: true } : {}),
       });
     }
     this.pending.clear();
@@ -349,11 +355,11 @@ export class KernelClient extends EventEmitter<KernelClientEvents> {
     return this.start();
   }
 
-  /** Stops the kernel process; waits until it has exited. */
-  async shutdown(): Promise<void> {
+  /** Stops the kernel process; waits until it has exited. A running cell ends with `error` (default: a restart). */
+  async shutdown(error?: NotebookErrorData): Promise<void> {
     const child = this.child;
     if (!child) return;
-    this.failPending({ name: 'KernelRestarted', message: 'The kernel was restarted while this cell ran; its variables are gone.' });
+    this.failPending(error ?? { name: 'KernelRestarted', message: 'The kernel was restarted while this cell ran; its variables are gone.' });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     this.kill(child);
     await exited;

@@ -275,6 +275,8 @@ export class KernelSession implements vscode.Disposable {
     await exec.clearOutput();
     const cellName = cellNameOf(cell);
     let endTime = startTime;
+    /** Errors that escaped the cell after the kernel said it finished, while its execution here is still open. */
+    let lateErrors: NotebookErrorData[] | undefined = [];
     const language = cell.document.languageId;
     if (!isCodeLanguage(language)) {
       await exec.appendOutput(
@@ -313,7 +315,10 @@ export class KernelSession implements vscode.Disposable {
             this.progress = p;
             this.changed();
           },
-          onLateError: (error) => void this.showLateError(cell, order, [startTime, endTime], error),
+          onLateError: (error) => {
+            if (lateErrors) lateErrors.push(error);
+            else void this.showLateError(cell, order, [startTime, endTime], error);
+          },
         },
       );
     } catch (e) {
@@ -329,7 +334,12 @@ export class KernelSession implements vscode.Disposable {
       live.dispose();
     }
     if (result.error && !result.errorShown) await exec.appendOutput(toCellOutput(outputToPlain(errorCellOutput(result.error))));
-    const success = result.success && !result.interrupted;
+    let late = 0;
+    for (let error = lateErrors?.shift(); error; error = lateErrors?.shift(), late++) {
+      await exec.appendOutput(toCellOutput(outputToPlain(errorCellOutput(error))));
+    }
+    lateErrors = undefined;
+    const success = result.success && !result.interrupted && late === 0;
     endTime = startTime + Math.round(result.durationMs);
     exec.end(success, endTime);
     if (result.interrupted) this.host.log.info(`[${this.name}] ${cellName} was interrupted`);
@@ -357,8 +367,10 @@ export class KernelSession implements vscode.Disposable {
     let exec: vscode.NotebookCellExecution;
     try {
       exec = this.host.controller.createNotebookCellExecution(cell);
-    } catch {
-      return; // The cell is queued or running again: its new run replaces the old outputs anyway.
+    } catch (e) {
+      // The cell is queued or running again: its new run replaces the old outputs anyway.
+      this.host.log.info(`[${this.name}] ${cellName}: the error is not shown on the cell (${message(e)})`);
+      return;
     }
     exec.executionOrder = order;
     exec.start(startTime);
