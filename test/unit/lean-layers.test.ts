@@ -9,6 +9,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/lib/backend';
+import { setComputeOptions } from '../../src/lib/compute';
 import { activation, TransposedDense } from '../../src/lib/layers';
 import { fitDecision, leanLayersFitInstalled, setLeanTraining, supportedLayerClasses, chainOf } from '../../src/lib/lean';
 
@@ -16,7 +17,10 @@ before(async () => {
   await initBackend('wasm');
 });
 
-after(() => setLeanTraining(true));
+after(() => {
+  setLeanTraining(true);
+  setComputeOptions({ threads: 'auto', fma: 'auto' });
+});
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);
@@ -48,6 +52,8 @@ async function bothPaths(build: Build, compile: Compile, x: tf.Tensor, y: tf.Ten
   const lean = build();
   const generic = build();
   generic.setWeights(lean.getWeights());
+  // The initial weights as values (another backend can start from them).
+  const initial = lean.getWeights().map((w) => ({ values: w.dataSync().slice() as Float32Array, shape: w.shape }));
   compile(lean);
   compile(generic);
   const losses: number[][] = [[], []];
@@ -62,7 +68,7 @@ async function bothPaths(build: Build, compile: Compile, x: tf.Tensor, y: tf.Ten
   await run(lean, 0, true);
   const leanDecision = fitDecision(lean);
   await run(generic, 1, false);
-  return { lean, generic, leanDecision, leanLosses: losses[0], genericLosses: losses[1] };
+  return { lean, generic, leanDecision, leanLosses: losses[0], genericLosses: losses[1], initial };
 }
 
 function assertSameWeights(a: tf.LayersModel, b: tf.LayersModel, tol: number, label: string): void {
@@ -213,22 +219,56 @@ describe('model.fit of tfjs models takes the lean step', () => {
       2,
     ],
   ];
+  /** The case's model trained on the cpu backend (tfjs's reference kernels, generic path) from the given weights: per-batch losses and final weights. */
+  async function onCpu(build: Build, compile: Compile, init: { values: Float32Array; shape: number[] }[], x: tf.Tensor, y: tf.Tensor, fitArgs: tf.ModelFitArgs) {
+    const data = [x, y].map((t) => ({ values: t.dataSync().slice(), shape: t.shape }));
+    await tf.setBackend('cpu');
+    try {
+      const m = build();
+      m.setWeights(init.map((w) => tf.tensor(w.values, w.shape)));
+      compile(m);
+      const [cx, cy] = data.map((d) => tf.tensor(d.values, d.shape));
+      const losses: number[] = [];
+      await m.fit(cx, cy, { shuffle: false, verbose: 0, ...fitArgs, callbacks: { onBatchEnd: async (_b, logs) => void losses.push(logs?.loss as number) } });
+      const out = m.getWeights().map((w) => w.dataSync().slice());
+      tf.dispose([cx, cy]);
+      m.dispose();
+      return { losses, weights: out };
+    } finally {
+      await tf.setBackend('wasm');
+    }
+  }
+
+  // Each case on the backend's heap (one thread, XNNPACK) and on the parallel engine's memory (two threads),
+  // against tfjs's model.fit on the cpu backend and on the generic wasm path, from the same weights.
+  const memories = [{ threads: 1, fma: false, compute: /^XNNPACK, 1 thread$/ }, { threads: 2, fma: false, compute: /^2 threads, plain SIMD$/ }];
   for (const [label, build, compile, kind] of convCases) {
-    test(`${label}: same losses and weights as the generic path`, async () => {
-      const imgs = kind === 2 ? images(24, 7, 5, 5, true) : images(24, 8, 8, 5, true);
-      const target = kind === 2 ? imgs.reshape([24, 35]) : kind === 1 && label.startsWith('strided') ? imgs.reshape([24, 64]) : imgs;
-      const { lean, generic, leanDecision, leanLosses, genericLosses } = await bothPaths(build, compile, imgs, target, { epochs: 2, batchSize: 10 });
-      assert.equal(leanDecision?.path, 'lean-wasm', leanDecision?.reason);
-      assertSameLosses(leanLosses, genericLosses, 2e-5, label);
-      assertSameWeights(lean, generic, 1e-5, label);
-      // The moving statistics of batch normalization moved the same way.
-      const count = tf.memory().numTensors;
-      await lean.fit(imgs, target, { epochs: 1, batchSize: 10, verbose: 0 });
-      assert.equal(tf.memory().numTensors, count, 'no tensor left behind');
-      tf.dispose([lean, generic, imgs, target].filter((t) => !(t instanceof tf.LayersModel)) as tf.Tensor[]);
-      lean.dispose();
-      generic.dispose();
-    });
+    for (const memory of memories) {
+      test(`${label} (${memory.threads === 1 ? 'one thread: the backend\'s heap' : 'two threads: the engine\'s memory'}): same losses and weights as the cpu backend and the generic path`, async () => {
+        setComputeOptions({ threads: memory.threads, fma: memory.fma });
+        const imgs = kind === 2 ? images(24, 7, 5, 5, true) : images(24, 8, 8, 5, true);
+        const target = kind === 2 ? imgs.reshape([24, 35]) : kind === 1 && label.startsWith('strided') ? imgs.reshape([24, 64]) : imgs;
+        const fitArgs = { epochs: 2, batchSize: 10 };
+        const { lean, generic, leanDecision, leanLosses, genericLosses, initial } = await bothPaths(build, compile, imgs, target, fitArgs);
+        assert.equal(leanDecision?.path, 'lean-wasm', leanDecision?.reason);
+        assert.match(leanDecision?.compute ?? '', memory.compute);
+        assertSameLosses(leanLosses, genericLosses, 2e-5, label);
+        assertSameWeights(lean, generic, 1e-5, label);
+        const cpu = await onCpu(build, compile, initial, imgs, target, fitArgs);
+        assertSameLosses(leanLosses, cpu.losses, 2e-5, `${label} vs cpu`);
+        lean.getWeights().forEach((w, i) => {
+          const d = maxAbsDiff(w.dataSync(), cpu.weights[i]);
+          assert.ok(d <= 1e-5, `${label} vs cpu: weight ${i} (${w.shape}) differs by ${d}`);
+        });
+        // The moving statistics of batch normalization moved the same way.
+        const count = tf.memory().numTensors;
+        await lean.fit(imgs, target, { epochs: 1, batchSize: 10, verbose: 0 });
+        assert.equal(tf.memory().numTensors, count, 'no tensor left behind');
+        tf.dispose([imgs, target]);
+        lean.dispose();
+        generic.dispose();
+      });
+    }
   }
 
   test('centered RMSprop: one step gives the generic path\'s weights, NaNs included', async () => {

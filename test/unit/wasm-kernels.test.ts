@@ -4,21 +4,17 @@
  * paddings and dilations, and on the shapes of the samples; the audit that
  * every kernel the gradients of tf.layers (and of tfjs's losses and
  * optimizers) need is registered for wasm; the error for a kernel that is
- * still missing; and the committed C binary against its source.
+ * still missing. (The committed C binary against its source: wasm-build.test.ts.)
  */
 import { test, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/lib/backend';
 import { KernelUnavailableError } from '../../src/lib/kernel-errors';
 import { makeRng } from '../../src/lib/random';
 import { WASM_FAST_KERNELS, WASM_GRADIENT_KERNELS } from '../../src/lib/wasm-kernels';
-import { cKernels, cKernelsBytes, convWords } from '../../src/lib/wasm/kernels';
+import { cKernels, convWords } from '../../src/lib/wasm/kernels';
 
-const root = path.join(__dirname, '..', '..', '..');
 
 before(async () => {
   await initBackend('wasm');
@@ -509,42 +505,5 @@ describe('a kernel that is still missing', () => {
     const w = tf.variable(tf.ones([2, 2]));
     assert.throws(() => tf.variableGrads(() => tf.sum(tf.einsum('ij,jk->ik', x, w)) as tf.Scalar, [w]), /tf\.einsum \(kernel Einsum\)/);
     tf.dispose([x, w]);
-  });
-});
-
-describe('the compiled C kernels', () => {
-  test('kernels.wasm is built from kernels.c as it is now (else: npm run build:wasm)', () => {
-    const bytes = cKernelsBytes();
-    const module = new WebAssembly.Module(bytes as BufferSource);
-    const [section] = WebAssembly.Module.customSections(module, 'aenb-build');
-    assert.ok(section, 'the build record section');
-    const record = JSON.parse(new TextDecoder().decode(section)) as { sha256: string; flags: string };
-    const source = readFileSync(path.join(root, 'src', 'lib', 'wasm', 'kernels.c'));
-    const sha256 = createHash('sha256').update(record.flags).update('\n').update(source).digest('hex');
-    assert.equal(record.sha256, sha256, 'kernels.c changed since kernels.wasm was built: run npm run build:wasm');
-    // The bundled bytes are the committed file's.
-    assert.ok(Buffer.from(bytes).equals(readFileSync(path.join(root, 'src', 'lib', 'wasm', 'kernels.wasm'))));
-  });
-
-  test('it imports only a memory and writes nothing into it when instantiated (no data segment)', () => {
-    const module = new WebAssembly.Module(cKernelsBytes() as BufferSource);
-    assert.deepEqual(WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}:${i.kind}`), ['env.memory:memory']);
-    const bytes = cKernelsBytes();
-    const ids: number[] = [];
-    for (let i = 8; i < bytes.length; ) {
-      ids.push(bytes[i++]);
-      let size = 0;
-      for (let shift = 0; ; shift += 7) {
-        const b = bytes[i++];
-        size |= (b & 0x7f) << shift;
-        if (!(b & 0x80)) break;
-      }
-      i += size;
-    }
-    assert.ok(!ids.includes(11), `sections ${ids}`);
-    const memory = new WebAssembly.Memory({ initial: 4 });
-    new Uint8Array(memory.buffer).fill(0xab);
-    new WebAssembly.Instance(module, { env: { memory } });
-    assert.ok(new Uint8Array(memory.buffer).every((b) => b === 0xab));
   });
 });

@@ -1,13 +1,15 @@
 /**
- * The compiled C kernels (kernels.c → kernels.wasm, see
- * scripts/build-wasm.mjs), instantiated on a given memory: the wasm
- * backend's, so that they work on tensors in place.
+ * The compiled C kernels (kernels.c → kernels.wasm, and kernels-shared.wasm
+ * for a shared memory; see scripts/build-wasm.mjs), instantiated on a given
+ * memory: the wasm backend's, so that they work on tensors in place, or the
+ * parallel engine's.
  *
  * Addresses are byte addresses in that memory; counts are element counts.
  * The module has no data segment; its stack pointer is set to 64 KB that
  * this loader allocates with the memory owner's malloc (once per memory).
  */
 import type * as tf from '@tensorflow/tfjs';
+import sharedBytes from './kernels-shared.wasm';
 import wasmBytes from './kernels.wasm';
 
 export interface CExports {
@@ -79,27 +81,35 @@ export function poolWords(g: PoolGeometry): number[] {
 const STACK_BYTES = 64 * 1024;
 
 let compiled: WebAssembly.Module | undefined;
+let compiledShared: WebAssembly.Module | undefined;
 const instances = new WeakMap<WebAssembly.Memory, CExports>();
 
-/** The module, compiled once per process. */
-export function cKernelsModule(): WebAssembly.Module {
-  compiled ??= new WebAssembly.Module(wasmBytes as BufferSource);
-  return compiled;
+/** The module, compiled once per process: for an ordinary memory, or (`shared`) for one shared between threads. */
+export function cKernelsModule(shared = false): WebAssembly.Module {
+  if (shared) return (compiledShared ??= new WebAssembly.Module(sharedBytes as BufferSource));
+  return (compiled ??= new WebAssembly.Module(wasmBytes as BufferSource));
 }
 
-/** The module's bytes (for tests). */
+/** The modules' bytes (for tests). */
 export function cKernelsBytes(): Uint8Array {
   return wasmBytes;
 }
 
+export function cKernelsSharedBytes(): Uint8Array {
+  return sharedBytes;
+}
+
 /**
- * The kernels on `memory`, instantiated once per memory; `malloc(bytes)`
- * allocates the stack in it (an address, 0 when out of memory).
+ * The kernels on `memory`, instantiated once per memory (and thread);
+ * `malloc(bytes)` allocates the stack in it (an address, 0 when out of
+ * memory). On a shared memory, every thread that runs them needs an
+ * instance and a stack of its own.
  */
 export function cKernels(memory: WebAssembly.Memory, malloc: (bytes: number) => number): CExports {
   const cached = instances.get(memory);
   if (cached) return cached;
-  const instance = new WebAssembly.Instance(cKernelsModule(), { env: { memory } });
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  const instance = new WebAssembly.Instance(cKernelsModule(shared), { env: { memory } });
   const stack = malloc(STACK_BYTES + 16) >>> 0;
   if (stack === 0) throw new Error('wasm heap: cannot allocate the C kernels\' stack');
   (instance.exports.__stack_pointer as WebAssembly.Global).value = (stack + STACK_BYTES) & ~15;
