@@ -57,6 +57,12 @@ INLINE v4 ld(const f32* p) { return wasm_v128_load(p); }
 INLINE void st(f32* p, v4 v) { wasm_v128_store(p, v); }
 INLINE v4 splat(const f32* p) { return wasm_v128_load32_splat(p); }
 INLINE v4 madd(v4 acc, v4 a, v4 b) { return wasm_f32x4_add(acc, wasm_f32x4_mul(a, b)); }
+/* [Σ lanes of s0, Σ of s1, Σ of s2, Σ of s3] */
+INLINE v4 hsum4(v4 s0, v4 s1, v4 s2, v4 s3) {
+  const v4 u01 = wasm_f32x4_add(wasm_i32x4_shuffle(s0, s1, 0, 4, 1, 5), wasm_i32x4_shuffle(s0, s1, 2, 6, 3, 7));
+  const v4 u23 = wasm_f32x4_add(wasm_i32x4_shuffle(s2, s3, 0, 4, 1, 5), wasm_i32x4_shuffle(s2, s3, 2, 6, 3, 7));
+  return wasm_f32x4_add(wasm_i32x4_shuffle(u01, u23, 0, 1, 4, 5), wasm_i32x4_shuffle(u01, u23, 2, 3, 6, 7));
+}
 INLINE f32 hsum(v4 v) {
   return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) + (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
 }
@@ -567,10 +573,15 @@ static void row_dot(const f32* rows, int rowFloats, const int* valid, int kH, in
           r3 += a0[3 * step + k] * w[k];
         }
       }
-      out[(ox + 0) * N + j] = hsum(s0) + r0;
-      out[(ox + 1) * N + j] = hsum(s1) + r1;
-      out[(ox + 2) * N + j] = hsum(s2) + r2;
-      out[(ox + 3) * N + j] = hsum(s3) + r3;
+      const v4 sums = wasm_f32x4_add(hsum4(s0, s1, s2, s3), wasm_f32x4_make(r0, r1, r2, r3));
+      if (N == 1) {
+        st(out + ox, sums);
+      } else {
+        out[(ox + 0) * N + j] = wasm_f32x4_extract_lane(sums, 0);
+        out[(ox + 1) * N + j] = wasm_f32x4_extract_lane(sums, 1);
+        out[(ox + 2) * N + j] = wasm_f32x4_extract_lane(sums, 2);
+        out[(ox + 3) * N + j] = wasm_f32x4_extract_lane(sums, 3);
+      }
     }
     for (; ox < outW; ox++) {
       v4 s0 = wasm_f32x4_splat(0.0f);
@@ -659,9 +670,16 @@ static void row_filter_grad(const f32* rows, int rowFloats, const int* valid, in
             c8 = madd(c8, ld(a + 32), dm); c9 = madd(c9, ld(a + 36), dm); c10 = madd(c10, ld(a + 40), dm); c11 = madd(c11, ld(a + 44), dm);
           }
           f32* w = Ws + k * N + j;
-          add_lanes(w, N, c0); add_lanes(w + 4 * N, N, c1); add_lanes(w + 8 * N, N, c2); add_lanes(w + 12 * N, N, c3);
-          add_lanes(w + 16 * N, N, c4); add_lanes(w + 20 * N, N, c5); add_lanes(w + 24 * N, N, c6); add_lanes(w + 28 * N, N, c7);
-          add_lanes(w + 32 * N, N, c8); add_lanes(w + 36 * N, N, c9); add_lanes(w + 40 * N, N, c10); add_lanes(w + 44 * N, N, c11);
+          if (N == 1) {
+            st(w, wasm_f32x4_add(ld(w), c0)); st(w + 4, wasm_f32x4_add(ld(w + 4), c1)); st(w + 8, wasm_f32x4_add(ld(w + 8), c2));
+            st(w + 12, wasm_f32x4_add(ld(w + 12), c3)); st(w + 16, wasm_f32x4_add(ld(w + 16), c4)); st(w + 20, wasm_f32x4_add(ld(w + 20), c5));
+            st(w + 24, wasm_f32x4_add(ld(w + 24), c6)); st(w + 28, wasm_f32x4_add(ld(w + 28), c7)); st(w + 32, wasm_f32x4_add(ld(w + 32), c8));
+            st(w + 36, wasm_f32x4_add(ld(w + 36), c9)); st(w + 40, wasm_f32x4_add(ld(w + 40), c10)); st(w + 44, wasm_f32x4_add(ld(w + 44), c11));
+          } else {
+            add_lanes(w, N, c0); add_lanes(w + 4 * N, N, c1); add_lanes(w + 8 * N, N, c2); add_lanes(w + 12 * N, N, c3);
+            add_lanes(w + 16 * N, N, c4); add_lanes(w + 20 * N, N, c5); add_lanes(w + 24 * N, N, c6); add_lanes(w + 28 * N, N, c7);
+            add_lanes(w + 32 * N, N, c8); add_lanes(w + 36 * N, N, c9); add_lanes(w + 40 * N, N, c10); add_lanes(w + 44 * N, N, c11);
+          }
         }
         for (; k + 4 <= L; k += 4) {
           v4 c0 = wasm_f32x4_splat(0.0f);
