@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readdirSync, copyFileSync, rmSync, statSync } fr
 import { dirname, join, relative } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { generateCellTypes } from './cell-types.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -124,16 +125,29 @@ if (process.argv.includes('--clean')) {
   rmSync(join(root, 'out'), { recursive: true, force: true });
   rmSync(join(root, 'dist'), { recursive: true, force: true });
 }
+/** dist/cell-types.json, the declarations cells are typed with (see cell-types.mjs); skipped when up to date. */
+function cellTypes() {
+  const t0 = Date.now();
+  const state = generateCellTypes({ root, outFile: join(root, 'dist', 'cell-types.json') });
+  if (state === 'written') console.log(`[build] cell types generated in ${Date.now() - t0} ms`);
+}
+
 copyWasm();
 const active = builds.filter((b) => (Array.isArray(b.entryPoints) ? b.entryPoints.length : Object.keys(b.entryPoints).length) > 0);
 if (watch) {
+  cellTypes();
   for (const b of active) {
-    const ctx = await esbuild.context(b);
+    // The cell types follow src/: regenerated (when their inputs changed) after each rebuild of the Node bundles.
+    const plugins = b.entryPoints === active[0].entryPoints
+      ? [{ name: 'cell-types', setup: (build) => build.onEnd(() => { try { cellTypes(); } catch (e) { console.error(`[build] ${e.message}`); } }) }]
+      : [];
+    const ctx = await esbuild.context({ ...b, plugins });
     await ctx.watch();
   }
   console.log('[build] watching for changes');
 } else {
   const t0 = Date.now();
   await Promise.all(active.map((b) => esbuild.build(b)));
+  cellTypes();
   console.log(`[build] done in ${Date.now() - t0} ms`);
 }
