@@ -79,6 +79,12 @@ const builds = [
   nodeDist('extension', 'src/extension.ts', ['kernel', 'view']),
   nodeDist('kernel', 'src/kernel/main.ts', ['view', 'report']),
   nodeDist('cli', 'src/cli/cli.ts', ['kernel', 'view']),
+  // TypeScript and the notebook language service: a worker thread of the
+  // extension host, and what `aenb check` loads (see src/language/main.ts).
+  nodeDist('language', 'src/language/main.ts', ['kernel', 'view', 'report']),
+  // The TypeScript server plugin (src/tsserver-plugin/): tsserver loads it through
+  // node_modules/autoencoder-notebooks-typescript-plugin, whose main points here.
+  nodeDist('tsserver-plugin', 'src/tsserver-plugin/index.ts', ['kernel', 'view', 'report']),
   {
     ...common,
     entryPoints: present({ renderer: 'renderers/index.ts' }),
@@ -138,9 +144,9 @@ if (watch) {
   cellTypes();
   for (const b of active) {
     // The cell types follow src/: regenerated (when their inputs changed) after each rebuild of the Node bundles.
-    const plugins = b.entryPoints === active[0].entryPoints
-      ? [{ name: 'cell-types', setup: (build) => build.onEnd(() => { try { cellTypes(); } catch (e) { console.error(`[build] ${e.message}`); } }) }]
-      : [];
+    const plugins = b === active[0]
+      ? [...(b.plugins ?? []), { name: 'cell-types', setup: (build) => build.onEnd(() => { try { cellTypes(); } catch (e) { console.error(`[build] ${e.message}`); } }) }]
+      : b.plugins;
     const ctx = await esbuild.context({ ...b, plugins });
     await ctx.watch();
   }
