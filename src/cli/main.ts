@@ -4,6 +4,7 @@
  *   node dist/cli.js run <notebook.aenb> [--set name=value]... [--out FILE]
  *        [--backend auto|tensorflow|wasm|cpu] [--data-dir DIR] [--cache-dir DIR]
  *        [--mirror URL] [--html FILE] [--quiet]
+ *   node dist/cli.js check <notebook.aenb>... [--json]      (see check.ts)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -14,6 +15,7 @@ import type { ExecutionResult } from '../kernel/client';
 import { injectParameters, parseAssignment, Reporter, runNotebook, UsageError } from './run';
 
 const USAGE = `Usage: aenb run <notebook.aenb> [options]
+       aenb check <notebook.aenb>... [--json]   (type-check notebooks; aenb check --help)
 
 Runs every code cell of an Autoencoder Notebook in one kernel and writes the
 notebook with its outputs.
@@ -51,7 +53,7 @@ interface CliArgs {
 export function parseArgs(argv: string[]): CliArgs | 'help' {
   if (argv.length === 0 || argv.includes('-h') || argv.includes('--help')) return 'help';
   const [command, ...rest] = argv;
-  if (command !== 'run') throw new UsageError(`Unknown command "${command}". The command is "run".`);
+  if (command !== 'run') throw new UsageError(`Unknown command "${command}". The commands are "run" and "check".`);
   const args: Partial<CliArgs> & { sets: [string, unknown][] } = { sets: [], backend: 'auto', quiet: false };
   const value = (i: number, flag: string) => {
     const v = rest[i + 1];
@@ -222,6 +224,7 @@ function rendererBundle(): string | undefined {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'check') return (await import('./check')).checkMain(argv.slice(1));
   let args: CliArgs | 'help';
   try {
     args = parseArgs(argv);
