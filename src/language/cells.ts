@@ -4,7 +4,7 @@
 // Cell k of the notebook is the file `c<k>.ts` (or `.js`), whose text is a
 // one-line header followed by the cell's own text, unchanged:
 //
-//   import { f, K } from './c3'; declare const x: typeof import('./c2').x; declare let n: typeof import('./c4').n; export { a, b };
+//   import { f, K } from './d3'; declare const x: typeof import('./d2').x; declare let n: typeof import('./d4').n; export { a, b };
 //   <the cell, character for character>
 //
 // * The header binds every name declared at the top level of a cell above
@@ -21,9 +21,15 @@
 // * The header comes first, so a cell the user is still typing (an unclosed
 //   brace, comment or string) cannot swallow it; and a cell's syntax error
 //   stays in its own file.
+// * The cells below bind a cell through `d<k>.d.ts`, the declarations
+//   TypeScript emits for it (`declare const xTrain: tf.Tensor3D`), not through
+//   its source: a new program (one per edit) then need not infer again the
+//   types of every cell above the one being edited (service.ts keeps them up
+//   to date).
 // * Positions: offset in the file = header length + offset in the cell.
 //   Nothing the header contains is ever shown: diagnostics located in it are
-//   dropped, definitions that land in it are followed to the declaring cell.
+//   dropped, definitions that land in it or in a `d<k>.d.ts` are followed to
+//   the declaring cell.
 import ts from 'typescript';
 
 /** How a top-level name is re-declared in the cells below. */
@@ -144,4 +150,38 @@ export function cellHeader(own: CellScope, visible: ReadonlyMap<string, { from: 
   const exports = [...own.declared.keys()].filter((n) => !own.selfExported.has(n));
   push(`export { ${exports.join(', ')} };\n`);
   return { text: parts.join(''), bindings };
+}
+
+/** The name node of the top-level declaration of `name` in a cell (the last one), from `from` (the cell's first character). */
+export function findDeclaration(sourceFile: ts.SourceFile, name: string, from: number): ts.Node | undefined {
+  let found: ts.Node | undefined;
+  const bindingName = (n: ts.BindingName): ts.Node | undefined => {
+    if (ts.isIdentifier(n)) return n.text === name ? n : undefined;
+    for (const el of n.elements) {
+      const hit = ts.isBindingElement(el) ? bindingName(el.name) : undefined;
+      if (hit) return hit;
+    }
+    return undefined;
+  };
+  for (const st of sourceFile.statements) {
+    if (st.end <= from) continue;
+    let hit: ts.Node | undefined;
+    if (ts.isVariableStatement(st)) {
+      for (const d of st.declarationList.declarations) hit ??= bindingName(d.name);
+    } else if (
+      (ts.isFunctionDeclaration(st) || ts.isClassDeclaration(st) || ts.isInterfaceDeclaration(st) || ts.isTypeAliasDeclaration(st) || ts.isEnumDeclaration(st) || ts.isModuleDeclaration(st) || ts.isImportEqualsDeclaration(st)) &&
+      st.name &&
+      ts.isIdentifier(st.name) &&
+      st.name.text === name
+    ) {
+      hit = st.name;
+    } else if (ts.isImportDeclaration(st) && st.importClause) {
+      const c = st.importClause;
+      if (c.name?.text === name) hit = c.name;
+      else if (c.namedBindings && ts.isNamespaceImport(c.namedBindings) && c.namedBindings.name.text === name) hit = c.namedBindings.name;
+      else if (c.namedBindings && ts.isNamedImports(c.namedBindings)) hit = c.namedBindings.elements.find((e) => e.name.text === name)?.name;
+    }
+    if (hit) found = hit;
+  }
+  return found;
 }

@@ -20,7 +20,7 @@ import type {
   Target,
 } from './api';
 import type { CellTypes } from './bundle';
-import { BindingKind, CellHeader, cellHeader, CellScope, cellScope } from './cells';
+import { BindingKind, CellHeader, cellHeader, CellScope, cellScope, findDeclaration } from './cells';
 import { docsMarkdown, partsText, stripAlias } from './docs';
 
 /** Shared by every notebook's service in a process: the declaration files are parsed once. */
@@ -59,6 +59,17 @@ interface CellState {
   id: string;
   /** The module name of the cell's file, e.g. `./c3`. */
   module: string;
+  /** The module name of the cell's declarations, e.g. `./d3` (what the cells below import). */
+  declModule: string;
+  declFileName: string;
+  /** The cell's emitted declarations (`d3.d.ts`). */
+  decl: CellSnapshot;
+  declVersion: number;
+  /** The declarations may no longer match the cell (or the cells above it changed theirs). */
+  declStale: boolean;
+  diagnosticsCache?: { key: string; suggestions: boolean; result: CellDiagnostic[] };
+  /** The header as it is when every cell above is bound by its declarations: when it changes, so may the cell's. */
+  canonicalHeader?: string;
   language: CellLanguage;
   text: string;
   version?: number;
@@ -83,6 +94,9 @@ export class NotebookLanguageService {
   private cells: CellState[] = [];
   private readonly byId = new Map<string, CellState>();
   private readonly byFile = new Map<string, CellState>();
+  private readonly byDeclFile = new Map<string, CellState>();
+  /** Cells from this index on are bound by their sources, not their declarations (while those are recomputed). */
+  private sourceFrom = Number.POSITIVE_INFINITY;
   private nextKey = 1;
   private projectVersion = 0;
   private headersStale = false;
@@ -97,20 +111,24 @@ export class NotebookLanguageService {
       getCompilationSettings: () => options,
       getProjectVersion: () => String(this.projectVersion),
       getScriptFileNames: () => [...types.json.rootFiles, ...this.cells.map((c) => c.fileName)],
-      getScriptVersion: (f) => String(this.byFile.get(f)?.fileVersion ?? 0),
-      getScriptSnapshot: (f) => this.byFile.get(f)?.snapshot ?? types.snapshot(f),
+      getScriptVersion: (f) => String(this.byFile.get(f)?.fileVersion ?? this.byDeclFile.get(f)?.declVersion ?? 0),
+      getScriptSnapshot: (f) => this.byFile.get(f)?.snapshot ?? this.byDeclFile.get(f)?.decl ?? types.snapshot(f),
       getScriptKind: (f) => (f.endsWith('.js') ? ts.ScriptKind.JS : ts.ScriptKind.TS),
       getCurrentDirectory: () => '/aenb',
       getDefaultLibFileName: () => types.json.defaultLibFileName,
       useCaseSensitiveFileNames: () => true,
-      fileExists: (f) => this.byFile.has(f) || types.files.has(f),
-      readFile: (f) => this.byFile.get(f)?.snapshot.text ?? types.files.get(f),
+      fileExists: (f) => this.byFile.has(f) || this.byDeclFile.has(f) || types.files.has(f),
+      readFile: (f) => this.byFile.get(f)?.snapshot.text ?? this.byDeclFile.get(f)?.decl.text ?? types.files.get(f),
       directoryExists: (d) => d === this.dir || types.directories.has(d) || d === '/aenb',
       getDirectories: () => [],
       realpath: (p) => p,
       resolveModuleNameLiterals: (literals, containingFile, redirected, opts) =>
         literals.map((lit) => this.resolveModule(lit.text, containingFile, redirected, opts)),
+
     };
+    // Not in the public host interface, but read by the language service (as tsserver's hosts provide it): without
+    // it every new program (one per edit) re-reads and parses the package.json above each of its ~800 files.
+    (host as ts.LanguageServiceHost & { getModuleResolutionCache(): ts.ModuleResolutionCache }).getModuleResolutionCache = () => this.moduleCache;
     this.ls = ts.createLanguageService(host, sharedRegistry, ts.LanguageServiceMode.Semantic);
   }
 
@@ -126,14 +144,15 @@ export class NotebookLanguageService {
       return { resolvedModule: { resolvedFileName: file, extension: ts.Extension.Dts, isExternalLibraryImport: true } };
     }
     const host: ts.ModuleResolutionHost = {
-      fileExists: (f) => this.byFile.has(f) || this.types.files.has(f),
-      readFile: (f) => this.byFile.get(f)?.snapshot.text ?? this.types.files.get(f),
+      fileExists: (f) => this.byFile.has(f) || this.byDeclFile.has(f) || this.types.files.has(f),
+      readFile: (f) => this.byFile.get(f)?.snapshot.text ?? this.byDeclFile.get(f)?.decl.text ?? this.types.files.get(f),
       directoryExists: (d) => d === this.dir || d === '/aenb' || this.types.directories.has(d),
       realpath: (p) => p,
       getCurrentDirectory: () => '/aenb',
       getDirectories: () => [],
     };
-    return ts.resolveModuleName(spec, containingFile, options, host, this.byFile.has(containingFile) ? undefined : this.moduleCache, redirected);
+    const ours = this.byFile.has(containingFile) || this.byDeclFile.has(containingFile);
+    return ts.resolveModuleName(spec, containingFile, options, host, ours ? undefined : this.moduleCache, redirected);
   }
 
   // -------------------------------------------------------------------------
@@ -155,8 +174,13 @@ export class NotebookLanguageService {
       if (!seen.has(old.id)) {
         this.byId.delete(old.id);
         this.byFile.delete(old.fileName);
+        this.byDeclFile.delete(old.declFileName);
       }
     }
+    // From the first place where the order changed, what each cell sees may have changed.
+    let firstMoved = next.findIndex((c, i) => this.cells[i] !== c);
+    if (firstMoved < 0 && next.length !== this.cells.length) firstMoved = next.length;
+    if (firstMoved >= 0) for (const c of next.slice(firstMoved)) c.declStale = true;
     this.cells = next;
     this.headersStale = true;
     this.projectVersion++;
@@ -187,6 +211,11 @@ export class NotebookLanguageService {
     const cell: CellState = {
       id: input.id,
       module: `./c${key}`,
+      declModule: `./d${key}`,
+      declFileName: `${this.dir}/d${key}.d.ts`,
+      decl: new CellSnapshot('export {};\n'),
+      declVersion: 1,
+      declStale: true,
       language: input.language,
       text: input.text,
       version: input.version,
@@ -198,6 +227,7 @@ export class NotebookLanguageService {
     };
     this.byId.set(cell.id, cell);
     this.byFile.set(cell.fileName, cell);
+    this.byDeclFile.set(cell.declFileName, cell);
     this.refreshSnapshot(cell);
     return cell;
   }
@@ -212,11 +242,13 @@ export class NotebookLanguageService {
       this.byFile.set(cell.fileName, cell);
       cell.text = text;
       cell.scope = parseScope(text, language);
+      cell.declStale = true;
       this.refreshSnapshot(cell);
       return true;
     }
     if (text === cell.text) return false;
     cell.text = text;
+    cell.declStale = true;
     const scope = parseScope(text, language);
     const changed = scopeKey(scope) !== scopeKey(cell.scope);
     cell.scope = scope;
@@ -236,16 +268,25 @@ export class NotebookLanguageService {
     if (!this.headersStale) return;
     this.headersStale = false;
     const visible = new Map<string, { from: string; kind: BindingKind }>();
-    for (const cell of this.cells) {
+    const canonical = new Map<string, { from: string; kind: BindingKind }>();
+    for (const [index, cell] of this.cells.entries()) {
       const header = cellHeader(cell.scope, visible);
+      const canonicalHeader = index > this.sourceFrom ? cellHeader(cell.scope, canonical).text : header.text;
+      if (canonicalHeader !== cell.canonicalHeader) {
+        cell.canonicalHeader = canonicalHeader;
+        cell.declStale = true;
+      }
       if (header.text !== cell.header.text) {
         cell.header = header;
         this.refreshSnapshot(cell);
         this.projectVersion++;
       } else cell.header = header;
+      const from = index >= this.sourceFrom ? cell.module : cell.declModule;
       for (const [name, kind] of cell.scope.declared) {
         visible.delete(name);
-        visible.set(name, { from: cell.module, kind });
+        visible.set(name, { from, kind });
+        canonical.delete(name);
+        canonical.set(name, { from: cell.declModule, kind });
       }
     }
   }
@@ -256,16 +297,90 @@ export class NotebookLanguageService {
     return cell;
   }
 
+  /**
+   * Brings the declarations of the cells above `limit` (an index) up to date,
+   * so that what a cell sees of the cells above matches their text. A cell
+   * with a syntax error keeps its last declarations (what it declared before
+   * the user started typing), so that a cell being edited does not shake the
+   * cells below it.
+   */
+  private refreshDeclarations(limit: number): void {
+    for (;;) {
+      this.sync();
+      const stale = this.cells.slice(0, limit).filter((c) => c.declStale);
+      if (stale.length === 0) return;
+      const first = this.cells.indexOf(stale[0]);
+      if (stale.length === 1) {
+        // Every cell above it is current: its declarations come from the program as it is.
+        const cell = stale[0];
+        const changed = this.setDeclarations(cell, this.emitDeclarations(cell));
+        if (changed) for (const c of this.cells.slice(first + 1)) c.declStale = true;
+        if (!changed || first + 1 >= limit) return;
+        continue;
+      }
+      // Several: one program in which the cells from the first stale one on are bound by their
+      // sources gives them all (inferring each type once), then back to declarations.
+      this.sourceFrom = first;
+      this.headersStale = true;
+      this.sync();
+      const fresh = new Map<CellState, string | undefined>();
+      let upstreamChanged = false;
+      for (const cell of this.cells.slice(first, limit)) {
+        if (!cell.declStale && !upstreamChanged) continue;
+        const text = this.emitDeclarations(cell);
+        fresh.set(cell, text);
+        if (text !== undefined && text !== cell.decl.text) upstreamChanged = true;
+      }
+      this.sourceFrom = Number.POSITIVE_INFINITY;
+      this.headersStale = true;
+      for (const [cell, text] of fresh) this.setDeclarations(cell, text);
+      if (upstreamChanged) for (const c of this.cells.slice(limit)) c.declStale = true;
+      this.projectVersion++;
+      this.sync();
+      return;
+    }
+  }
+
+  /** The cell's declarations as TypeScript emits them; undefined to keep the last ones (a syntax error). */
+  private emitDeclarations(cell: CellState): string | undefined {
+    const hasDeclarations = cell.declVersion > 1;
+    if (hasDeclarations && this.ls.getSyntacticDiagnostics(cell.fileName).length > 0) return undefined;
+    const out = this.ls.getEmitOutput(cell.fileName, true, true);
+    // (noEmit is set, so TypeScript says the emit was skipped even when it forced the declarations out.)
+    const dts = out.outputFiles.find((f) => f.name.endsWith('.d.ts'));
+    if (!dts) return `export * from '${cell.module}';\n`;
+    // Types of cells above are named by their declarations, whichever way this program bound them.
+    return dts.text.replace(/(\bfrom\s*|\bimport\s*\(\s*)(['"])\.\/c(\d+)\2/g, '$1$2./d$3$2');
+  }
+
+  /** Returns whether the declarations changed. */
+  private setDeclarations(cell: CellState, text: string | undefined): boolean {
+    cell.declStale = false;
+    if (text === undefined || text === cell.decl.text) return false;
+    cell.decl = new CellSnapshot(text);
+    cell.declVersion++;
+    this.projectVersion++;
+    return true;
+  }
+
   /** The cell and the position in its file for an offset in its text. */
   private at(id: string, offset: number): { cell: CellState; pos: number } {
-    this.sync();
     const cell = this.cell(id);
+    this.refreshDeclarations(this.cells.indexOf(cell));
+    this.sync();
     const clamped = Math.max(0, Math.min(offset, cell.text.length));
     return { cell, pos: cell.header.text.length + clamped };
   }
 
   /** A span of a file as a target: a cell's own text, or a declaration file; undefined inside a header. */
   private target(fileName: string, start: number, length: number, name?: string): Target | undefined {
+    const declared = this.byDeclFile.get(fileName);
+    if (declared) {
+      // A definition in a cell's declarations: the declaration in the cell itself.
+      const sf = name ? this.ls.getProgram()?.getSourceFile(declared.fileName) : undefined;
+      const node = sf && name ? findDeclaration(sf, name, declared.header.text.length) : undefined;
+      return node && sf ? this.target(declared.fileName, node.getStart(sf), node.getWidth(sf), name) : undefined;
+    }
     const cell = this.byFile.get(fileName);
     if (cell) {
       const h = cell.header.text.length;
@@ -296,8 +411,23 @@ export class NotebookLanguageService {
 
   /** The problems of one cell. A cell with a syntax error reports only its syntax errors. */
   getDiagnostics(id: string, options: DiagnosticsOptions = {}): CellDiagnostic[] {
-    this.sync();
     const cell = this.cell(id);
+    const index = this.cells.indexOf(cell);
+    this.refreshDeclarations(index);
+    this.sync();
+    // The same text seeing the same declarations above has the same problems.
+    const key = `${cell.fileVersion}:${cell.language}:${this.cells
+      .slice(0, index)
+      .map((c) => c.declVersion)
+      .join(',')}`;
+    const suggestions = !!options.suggestions;
+    if (cell.diagnosticsCache?.key === key && cell.diagnosticsCache.suggestions === suggestions) return cell.diagnosticsCache.result;
+    const result = this.computeDiagnostics(cell, suggestions);
+    cell.diagnosticsCache = { key, suggestions, result };
+    return result;
+  }
+
+  private computeDiagnostics(cell: CellState, suggestions: boolean): CellDiagnostic[] {
     const h = cell.header.text.length;
     const inCell = (d: ts.Diagnostic) => d.start !== undefined && d.start >= h && d.start <= h + cell.text.length;
     const syntactic = this.ls.getSyntacticDiagnostics(cell.fileName).filter(inCell);
@@ -313,7 +443,7 @@ export class NotebookLanguageService {
         if (kernel && MODULE_NOT_FOUND.has(d.code)) continue;
         out.push(this.convert(cell, d));
       }
-      if (options.suggestions) {
+      if (suggestions) {
         for (const d of this.ls.getSuggestionDiagnostics(cell.fileName)) {
           if (!inCell(d)) continue;
           if (cell.language === 'javascript' && isImplicitAnyCode(d.code)) continue;

@@ -335,6 +335,29 @@ describe('edits', () => {
     assert.deepEqual(messages(s, '2'), ["Cannot find name 'a'."], 'moved above its declaration');
   });
 
+  test('a type change travels down through every cell that derives from it', () => {
+    const s = service([ts_('1', 'const a = 1;'), ts_('2', 'const b = [a];'), ts_('3', 'const c = { b };'), ts_('4', 'c.b[0].toFixed();')]);
+    assert.deepEqual(messages(s, '4'), []);
+    s.updateCell('1', "const a = 'one';");
+    assert.deepEqual(messages(s, '4'), ["Property 'toFixed' does not exist on type 'string'. Did you mean 'fixed'?"]);
+    assert.match(s.getHover('4', 0)!.display, /const c: \{\s*b: string\[\];\s*\}/);
+  });
+
+  test('classes keep one identity across cells (private members included)', () => {
+    const s = service([ts_('1', 'class K { private secret = 1; get value() { return this.secret; } }'), ts_('2', 'const k = new K();'), ts_('3', 'const j: K = k;\nj.value.toFixed();')]);
+    assert.deepEqual(messages(s, '3'), []);
+  });
+
+  test('while a cell is being typed (syntax errors), the cells below keep seeing what it declared before', () => {
+    const s = service([ts_('1', 'const model = new Autoencoder({ inputShape: [4], latentDim: 2 });\nconst n = 1;'), ts_('2', 'model.fit;\nn.toFixed();')]);
+    assert.deepEqual(messages(s, '2'), []);
+    s.updateCell('1', 'const model = new Autoencoder({ inputShape: [4], latentDim: 2 });\nconst n = 1;\nconst half = (');
+    assert.ok(s.getDiagnostics('1').length > 0, 'the cell being typed reports its syntax error');
+    assert.deepEqual(messages(s, '2'), [], 'the cell below is not disturbed');
+    s.updateCell('1', 'const model = new Autoencoder({ inputShape: [4], latentDim: 2 });\nconst n = "one";');
+    assert.deepEqual(messages(s, '2'), ["Property 'toFixed' does not exist on type '\"one\"'. Did you mean 'fixed'?"], 'once it parses again, its new declarations count');
+  });
+
   test('a cell can change language', () => {
     const s = service([ts_('1', 'const a: number = 1;')]);
     assert.deepEqual(messages(s, '1'), []);
