@@ -517,11 +517,12 @@ export class NotebookLanguageService {
         includeCompletionsWithObjectLiteralMethodSnippets: false,
         useLabelDetailsInCompletionEntries: true,
         allowIncompleteCompletions: true,
-        includeSymbol: false,
+        includeSymbol: true,
         triggerCharacter: triggerCharacter && TRIGGER_CHARACTERS.has(triggerCharacter) ? (triggerCharacter as ts.CompletionsTriggerCharacter) : undefined,
       },
     );
     if (!info) return undefined;
+    const checker = this.ls.getProgram()?.getTypeChecker();
     const entries: CompletionEntry[] = [];
     for (const e of info.entries) {
       let replacement: CellSpan | undefined;
@@ -531,7 +532,8 @@ export class NotebookLanguageService {
       }
       entries.push({
         name: e.name,
-        kind: e.kind,
+        // A re-export (all of tf.*, the kernel's globals) shows as what it stands for, not as "alias".
+        kind: e.kind === ts.ScriptElementKind.alias && e.symbol && checker ? aliasTargetKind(checker, e.symbol) : e.kind,
         ...(e.kindModifiers ? { kindModifiers: e.kindModifiers } : {}),
         sortText: e.sortText,
         ...(e.insertText !== undefined ? { insertText: e.insertText } : {}),
@@ -669,6 +671,31 @@ export class NotebookLanguageService {
   dispose(): void {
     this.ls.dispose();
   }
+}
+
+/** The kind of what an alias (a re-export, an import) stands for. */
+function aliasTargetKind(checker: ts.TypeChecker, symbol: ts.Symbol): string {
+  let target: ts.Symbol;
+  try {
+    target = checker.getAliasedSymbol(symbol);
+  } catch {
+    return ts.ScriptElementKind.alias;
+  }
+  const f = target.flags;
+  const K = ts.ScriptElementKind;
+  if (f & ts.SymbolFlags.Class) return K.classElement;
+  if (f & ts.SymbolFlags.Function) return K.functionElement;
+  if (f & ts.SymbolFlags.Interface) return K.interfaceElement;
+  if (f & ts.SymbolFlags.Enum) return K.enumElement;
+  if (f & ts.SymbolFlags.TypeAlias) return K.typeElement;
+  if (f & (ts.SymbolFlags.ValueModule | ts.SymbolFlags.NamespaceModule)) return K.moduleElement;
+  if (f & ts.SymbolFlags.Method) return K.memberFunctionElement;
+  if (f & ts.SymbolFlags.BlockScopedVariable) {
+    const decl = target.valueDeclaration;
+    return decl && ts.isVariableDeclaration(decl) && decl.parent.flags & ts.NodeFlags.Const ? K.constElement : K.letElement;
+  }
+  if (f & ts.SymbolFlags.Variable) return K.variableElement;
+  return K.alias;
 }
 
 function parseScope(text: string, language: CellLanguage): CellScope {

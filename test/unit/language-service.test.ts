@@ -275,6 +275,12 @@ describe('completions, details, signatures', () => {
     assert.ok(!members.includes('typeof'));
     const tfNames = after('tf.');
     for (const m of ['sequential', 'layers', 'tensor', 'tidy']) assert.ok(tfNames.includes(m), m);
+    const kinds = Object.fromEntries(s.getCompletions('2', at(probe, 'tf.', 3), '.')!.entries.map((e) => [e.name, e.kind]));
+    assert.deepEqual(
+      { sequential: kinds.sequential, layers: kinds.layers, Tensor: kinds.Tensor, Rank: kinds.Rank },
+      { sequential: 'function', layers: 'module', Tensor: 'class', Rank: 'enum' },
+      're-exports show as what they stand for',
+    );
     const details = s.getCompletionDetails('2', at(probe, 'autoencoder.', 12), 'fit');
     assert.match(details!.detail, /^\(method\) AutoencoderModel\.fit\(x: tf\.Tensor, y: tf\.Tensor, args\?: FitArgs\): Promise<History>$/);
     assert.match(details!.documentation, /Trains the model/);
