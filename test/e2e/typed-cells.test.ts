@@ -72,8 +72,14 @@ async function suggestAfterDot(): Promise<string[]> {
   await page.keyboard.type('autoencoder.', { delay: 40 });
   const widget = page.locator('.editor-widget.suggest-widget.visible');
   await widget.locator('.monaco-list-row').first().waitFor({ timeout: 30_000 });
-  const labels = async () => (await widget.locator('.monaco-list-row .label-name').allInnerTexts()).map((t) => t.trim());
-  return labels();
+  return suggestLabels();
+}
+
+/** The labels of the rows the suggest widget shows (each row's accessible name starts with its label). */
+async function suggestLabels(): Promise<string[]> {
+  return page
+    .locator('.editor-widget.suggest-widget.visible .monaco-list-row')
+    .evaluateAll((rows) => rows.map((r) => (r.getAttribute('aria-label') ?? '').split(/[\s,]/)[0]));
 }
 
 /** Closes the suggest widget and deletes what was typed on the line. */
@@ -156,7 +162,7 @@ describe('typed cells in the packaged extension', () => {
       await page.keyboard.type('fi', { delay: 40 });
       await page.waitForTimeout(300);
     }
-    const now = (await page.locator('.editor-widget.suggest-widget.visible .monaco-list-row .label-name').allInnerTexts()).map((t) => t.trim());
+    const now = await suggestLabels();
     assert.equal(now.filter((l) => l === 'fit').length, 1, `fit, once: ${now.join(', ')}`);
     await shot('page-suggest-dark');
     await clearTypedLine();

@@ -364,6 +364,26 @@ describe('edits', () => {
     assert.deepEqual(messages(s, '2'), ["Property 'toFixed' does not exist on type '\"one\"'. Did you mean 'fixed'?"], 'once it parses again, its new declarations count');
   });
 
+  test('an edit builds the next program without reading the libraries\' package.json files again', () => {
+    const c = 'const m = new Autoencoder({ inputShape: [4], latentDim: 2 });\nm.';
+    const s = service([ts_('1', 'const x = tf.ones([2]);'), ts_('2', c)]);
+    s.getCompletions('2', c.length, '.');
+    const files = types.files as Map<string, string>;
+    const get = files.get;
+    let reads = 0;
+    files.get = function (key: string) {
+      if (key.endsWith('/package.json')) reads++;
+      return get.call(this, key);
+    };
+    try {
+      s.updateCell('2', c + '\n');
+      assert.ok(s.getCompletions('2', c.length, '.')!.entries.some((e) => e.name === 'fit'));
+    } finally {
+      files.get = get;
+    }
+    assert.equal(reads, 0);
+  });
+
   test('a cell can change language', () => {
     const s = service([ts_('1', 'const a: number = 1;')]);
     assert.deepEqual(messages(s, '1'), []);
