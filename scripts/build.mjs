@@ -143,8 +143,8 @@ const active = builds.filter((b) => (Array.isArray(b.entryPoints) ? b.entryPoint
 if (watch) {
   cellTypes();
   for (const b of active) {
-    // The cell types follow src/: regenerated (when their inputs changed) after each rebuild of the Node bundles.
-    const plugins = b === active[0]
+    // The cell types follow the kernel's sources: regenerated (when their inputs changed) after each rebuild of the kernel.
+    const plugins = 'kernel' in (b.entryPoints ?? {})
       ? [...(b.plugins ?? []), { name: 'cell-types', setup: (build) => build.onEnd(() => { try { cellTypes(); } catch (e) { console.error(`[build] ${e.message}`); } }) }]
       : b.plugins;
     const ctx = await esbuild.context({ ...b, plugins });

@@ -350,6 +350,19 @@ export function buildCellTypes(root) {
     .map((st) => st.expression.expression)
     .filter((id) => probeChecker.getTypeAtLocation(id).flags & ts.TypeFlags.Any)
     .map((id) => id.text);
+  // A global whose members became a string index (`show` built from a table that lost its types) types nothing.
+  const indexed = probe
+    .getSourceFile(probeCell)
+    .statements.filter((st) => ts.isExpressionStatement(st) && ts.isVoidExpression(st.expression) && ts.isIdentifier(st.expression.expression))
+    .map((st) => st.expression.expression)
+    .filter((id) => probeChecker.getTypeAtLocation(id).getStringIndexType() !== undefined)
+    .map((id) => id.text);
+  if (indexed.length) {
+    fail(
+      `these cell globals have a string index type instead of their members: ${indexed.join(', ')}. ` +
+        'For show: every output kind must declare its kernel part with `satisfies KernelPart` and its index with `satisfies OutputKind<...>` (src/outputs/registry.ts, ShowApi).',
+    );
+  }
   if (untyped.length) {
     fail(`these cell globals have type any in the generated declarations: ${untyped.join(', ')}. Is ${GLOBALS_TYPE} the return type of a method that is not private, and does the value have a type?`);
   }

@@ -290,7 +290,7 @@ describe('completions, details, signatures', () => {
     const c = 'show.reconstructions\nAutoencoder\ndatasets.fashionMnist';
     const s = service([ts_('1', c)]);
     const h1 = s.getHover('1', at(c, 'reconstructions'))!;
-    assert.match(h1.display, /^\(property\) reconstructions: \(model: AutoencoderModel \| tf\.LayersModel, x: tf\.Tensor, opts\?: ReconstructionOptions\) => void$/);
+    assert.match(h1.display, /^\(property\) reconstructions: \(model: AutoencoderModel \| tf\.LayersModel, x: tf\.Tensor(<tf\.Rank>)?, opts\?: ReconstructionOptions( \| undefined)?\) => void$/);
     assert.match(h1.documentation, /reconstructions/);
     const h2 = s.getHover('1', at(c, 'Autoencoder'))!;
     assert.doesNotMatch(h2.display, /alias|import/);
