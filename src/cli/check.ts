@@ -10,8 +10,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
-import { AenbFormatError, parseNotebook } from '../common/aenb';
+import { AenbFormatError, parseNotebookBytes } from '../common/aenb';
+import { parseOptions } from './args';
 import type * as Language from '../language/main';
 
 export const CHECK_USAGE = `Usage: aenb check <notebook.aenb>... [--json]
@@ -38,16 +38,16 @@ function loadLanguage(): typeof Language {
   }
 }
 
+const CHECK_OPTIONS = {
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export async function checkMain(argv: string[], out: { write(s: string): unknown } = process.stdout, err: { write(s: string): unknown } = process.stderr): Promise<number> {
   let values: { json?: boolean; help?: boolean };
   let files: string[];
   try {
-    ({ values, positionals: files } = parseArgs({
-      args: argv,
-      options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    }));
+    ({ values, positionals: files } = parseOptions(argv, CHECK_OPTIONS));
   } catch (e) {
     err.write(`aenb check: ${(e as Error).message}\n\n${CHECK_USAGE}\n`);
     return 2;
@@ -66,9 +66,9 @@ export async function checkMain(argv: string[], out: { write(s: string): unknown
   let unreadable = 0;
   let cells = 0;
   for (const file of files) {
-    let text: string;
+    let bytes: Uint8Array;
     try {
-      text = await readFile(file, 'utf8');
+      bytes = await readFile(file);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       err.write(`aenb check: cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message}\n`);
@@ -77,7 +77,7 @@ export async function checkMain(argv: string[], out: { write(s: string): unknown
     }
     let nb;
     try {
-      nb = parseNotebook(text, file);
+      nb = parseNotebookBytes(bytes, file);
     } catch (e) {
       if (!(e instanceof AenbFormatError)) throw e;
       err.write(`aenb check: ${e.message} (not a valid .aenb notebook; nothing was checked in it)\n`);

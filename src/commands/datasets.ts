@@ -9,7 +9,7 @@ import { SECTION, SETTING } from '../notebook/settings';
 import { parseDatasetArgs } from './args';
 import { CommandDeps, registerCommand, UserError } from './common';
 import { DownloadProgressTracker, PlannedFile } from './download-progress';
-import { COMMANDS } from './ids';
+import { COMMANDS } from '../common/ids';
 
 function and(list: string[]): string {
   return list.length <= 1 ? list.join('') : `${list.slice(0, -1).join(', ')} and ${list[list.length - 1]}`;

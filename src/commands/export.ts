@@ -7,7 +7,7 @@ import { notebookFromPlain } from '../notebook/convert';
 import { plainFromDocument } from '../notebook/serializer';
 import { parseExportArgs, reportFileName } from './args';
 import { CommandDeps, registerCommand, resolveNotebook, toUri, UserError } from './common';
-import { COMMANDS } from './ids';
+import { COMMANDS } from '../common/ids';
 
 export function registerExportCommands(deps: CommandDeps): vscode.Disposable[] {
   const { context, log } = deps;

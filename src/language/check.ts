@@ -1,14 +1,21 @@
 // `aenb check`: the problems of whole notebooks, as the editor shows them
 // (without its hints), with positions a person and a CI log can follow.
-import type { AenbNotebook } from '../common/aenb';
+import { cellTags, type AenbNotebook } from '../common/aenb';
+import { cellNames } from '../common/cell-names';
 import type { CellDiagnostic, Severity } from './api';
 import type { CellTypes } from './bundle';
 import { NotebookLanguageService } from './service';
 
 export interface NotebookProblem {
   file: string;
-  /** 1-based index of the cell in the notebook (markdown cells count), as "Cell N" in the kernel's errors. */
-  cell: number;
+  /**
+   * N of "Cell N", the cell's name in the kernel's errors and the runner's
+   * output (src/common/cell-names.ts): the N-th cell from the top, markdown
+   * included; null for the cell the runner injects for --set.
+   */
+  cell: number | null;
+  /** "Cell 3", or "Injected parameters". */
+  cellName: string;
   /** 1-based line and column (UTF-16 code units) in the cell. */
   line: number;
   column: number;
@@ -37,11 +44,12 @@ export function checkNotebook(nb: AenbNotebook, file: string, types: CellTypes):
   try {
     const code = nb.cells.map((cell, index) => ({ cell, index })).filter(({ cell }) => cell.kind === 'code');
     service.setCells(code.map(({ cell, index }) => ({ id: String(index), language: cell.language === 'javascript' ? 'javascript' : 'typescript', text: cell.source })));
+    const names = cellNames(nb.cells.map((c) => ({ tags: cellTags(c) })));
     const problems: NotebookProblem[] = [];
     for (const { cell, index } of code) {
       for (const d of service.getDiagnostics(String(index))) {
         if (d.severity === 'hint') continue;
-        problems.push(toProblem(file, index, cell.source, d));
+        problems.push(toProblem(file, names[index], cell.source, d));
       }
     }
     return problems;
@@ -50,12 +58,13 @@ export function checkNotebook(nb: AenbNotebook, file: string, types: CellTypes):
   }
 }
 
-function toProblem(file: string, index: number, text: string, d: CellDiagnostic): NotebookProblem {
+function toProblem(file: string, cellName: string, text: string, d: CellDiagnostic): NotebookProblem {
   const start = lineColumn(text, d.span.start);
   const end = lineColumn(text, d.span.end);
   return {
     file,
-    cell: index + 1,
+    cell: /^Cell \d+$/.test(cellName) ? Number(cellName.slice(5)) : null,
+    cellName,
     line: start.line,
     column: start.column,
     endLine: end.line,
@@ -69,5 +78,6 @@ function toProblem(file: string, index: number, text: string, d: CellDiagnostic)
 /** `file:cell N:line:column: error TS2551: message` (continuation lines indented). */
 export function formatProblem(p: NotebookProblem): string {
   const code = typeof p.code === 'number' ? ` TS${p.code}` : ` (${p.code})`;
-  return `${p.file}:cell ${p.cell}:${p.line}:${p.column}: ${p.severity}${code}: ${p.message.replace(/\n/g, '\n    ')}`;
+  const cell = p.cellName.replace(/^Cell /, 'cell ');
+  return `${p.file}:${cell}:${p.line}:${p.column}: ${p.severity}${code}: ${p.message.replace(/\n/g, '\n    ')}`;
 }

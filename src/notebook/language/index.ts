@@ -6,7 +6,7 @@
 // (src/tsserver-plugin/), so that nothing answers twice or differently.
 import * as vscode from 'vscode';
 import type { CellDiagnostic, CellSpan, CompletionEntry, SignatureHelpInfo, Target } from '../../language/api';
-import { NOTEBOOK_TYPE } from '../../commands/ids';
+import { NOTEBOOK_TYPE } from '../../common/ids';
 import { LanguageWorkerClient } from './client';
 import { CellRef, NotebookCellSync } from './sync';
 

@@ -4,7 +4,7 @@
 // edit, before any request about it).
 import * as vscode from 'vscode';
 import type { CellInput, CellLanguage } from '../../language/api';
-import { NOTEBOOK_TYPE } from '../../commands/ids';
+import { NOTEBOOK_TYPE } from '../../common/ids';
 import type { LanguageWorkerClient } from './client';
 
 const LANGUAGES: readonly string[] = ['typescript', 'javascript'];
