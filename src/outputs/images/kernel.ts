@@ -186,6 +186,11 @@ export function reconstructionsOutput(model: AutoencoderModel | tf.LayersModel, 
   }
 }
 
-export const kernel: KernelPart = {
-  show: { images: imagesOutput, reconstructions: reconstructionsOutput },
-};
+export const kernel = {
+  show: {
+    /** Shows rows of images (tensors `[N, H, W]`, `[N, H, W, C]`, or flat `[N, D]` with D a square: `[N, 784]` as 28x28), each row with an optional title and captions. */
+    images: imagesOutput,
+    /** Shows `n` images of `x` above the model's reconstructions of them, each captioned with its error; `noise` adds noise to the inputs first (denoising). */
+    reconstructions: reconstructionsOutput,
+  },
+} satisfies KernelPart;
