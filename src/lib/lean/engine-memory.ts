@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Engine, EngineBuf } from '../engine';
 import type { Buf, Heap } from './heap';
 import type { GemmArgs, Param, SimdOps, StepMemory } from './types';
-import { cKernels, type CExports } from '../wasm/kernels';
+import type { CExports } from '../wasm/kernels';
 
 interface Mirror {
   buf: Buf;
@@ -87,6 +87,22 @@ class ParallelSimd implements SimdOps {
   }
 }
 
+/** The C kernels' image loops as engine jobs; everything else as the calling thread's instance runs it. */
+function parallelC(e: Engine): CExports {
+  return {
+    ...e.c,
+    conv2d_forward: (geom, x, w, bias, y, _work, n0, n1) => e.conv2dForward(geom, x, w, bias, y, n0, n1),
+    conv2d_backprop_input: (geom, dy, w, dx, _work, n0, n1) => e.conv2dBackpropInput(geom, dy, w, dx, n0, n1),
+    conv2d_backprop_filter: (geom, x, dy, dw, _work, n0, n1) => e.conv2dBackpropFilter(geom, x, dy, dw, n0, n1),
+    max_pool_forward: (geom, x, y, argmax, n0, n1) => e.maxPoolForward(geom, x, y, argmax, n0, n1),
+    max_pool_backward: (geom, dy, argmax, dx, n0, n1) => e.maxPoolBackward(geom, dy, argmax, dx, n0, n1),
+    avg_pool_forward: (geom, x, y, n0, n1) => e.avgPoolForward(geom, x, y, n0, n1),
+    avg_pool_backward: (geom, dy, dx, scale, n0, n1) => e.avgPoolBackward(geom, dy, dx, scale, n0, n1),
+    upsample_forward: (x, inH, inW, c, sh, sw, y, n0, n1) => e.upsample(false, x, inH, inW, c, sh, sw, y, n0, n1),
+    upsample_backward: (dy, inH, inW, c, sh, sw, dx, n0, n1) => e.upsample(true, dy, inH, inW, c, sh, sw, dx, n0, n1),
+  };
+}
+
 export class EngineMemory implements StepMemory {
   readonly simd: SimdOps;
   private cExports: CExports | undefined;
@@ -109,9 +125,14 @@ export class EngineMemory implements StepMemory {
     return true;
   }
 
-  /** The C kernels (convolutions, pooling, ...) on the engine's memory (its shared-memory build), run by the calling thread. */
+  /**
+   * The C kernels on the engine's memory (their shared-memory build): the
+   * convolutions, pooling and up-sampling split by images between the
+   * threads (the `work` an op passes is not used: each part has its own),
+   * the rest (batch normalisation, bias sums) on the calling thread.
+   */
   get c(): CExports {
-    return (this.cExports ??= cKernels(this.engine.memory, (bytes) => this.engine.alloc(Math.ceil(bytes / 4)).ptr));
+    return (this.cExports ??= parallelC(this.engine));
   }
 
   get f32(): Float32Array {
