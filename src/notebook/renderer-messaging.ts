@@ -57,7 +57,7 @@ export function registerRendererMessaging(kernels: AenbKernelController, log: vs
       if (!r.ok) throw new RequestError(r.error.code, r.error.message);
       return r.value;
     });
-  const kernelMethods: Record<keyof KernelMethods, true> = { ping: true };
+  const kernelMethods: Record<keyof KernelMethods, true> = { ping: true, 'latent.decode': true };
   for (const method of Object.keys(kernelMethods) as (keyof KernelMethods & string)[]) forward(method);
 
   return messaging.onDidReceiveMessage(({ editor, message }) => {

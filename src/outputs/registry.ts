@@ -6,6 +6,8 @@ import type { OutputKind } from './kind';
 import { training } from './training';
 import { images } from './images';
 import { summary } from './summary';
+import { latent } from './latent';
+import { errors } from './errors';
 import { image } from './image';
 import { markdown } from './markdown';
 import { error } from './error';
@@ -13,7 +15,7 @@ import { stream } from './stream';
 import { text } from './text';
 import { json } from './json';
 
-export const OUTPUT_KINDS: readonly OutputKind<any>[] = [training, images, summary, image, markdown, error, stream, text, json];
+export const OUTPUT_KINDS: readonly OutputKind<any>[] = [training, images, summary, latent, errors, image, markdown, error, stream, text, json];
 
 const byMime = new Map<string, OutputKind<any>>();
 for (const k of OUTPUT_KINDS) for (const m of k.mimes) byMime.set(m, k);
