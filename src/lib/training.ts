@@ -274,6 +274,7 @@ export async function train(
   if (n === 0) throw new Error('fit: no training samples.');
   const batches = Math.ceil(n / batchSize);
   const callbacks = args.callbacks ? (Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks]) : [];
+  const batchEndCallbacks = callbacks.some((c) => c.onBatchEnd);
   const rng = makeRng(args.seed);
   const history = new History({ epochs, batchSize, samples: n, steps: batches, model: model.name });
   const runId = `${process.pid}-${++runCounter}-${Date.now().toString(36)}`;
@@ -374,6 +375,8 @@ export async function train(
         seen += size;
         samplesDone += size;
         history.batchLosses.push(batchLoss);
+        // Callbacks may read the weights: on the parallel engine they are copied back first.
+        if (lean && batchEndCallbacks) lean.flush();
         for (const c of callbacks) await c.onBatchEnd?.(b, { loss: batchLoss, size });
         if (report || args.onProgress) emit(progress('batch', epoch, b + 1, lossSum / seen));
         const now = performance.now();
@@ -381,6 +384,8 @@ export async function train(
         // paying for it on every small batch.
         if (now - lastYield >= 50) {
           lastYield = now;
+          // Anything may run while we yield (a cell that did not await this fit): the weights are made current first.
+          lean?.flush();
           await tick();
         }
         if (model.stopTraining) handle.stop('stopTraining was set');
@@ -391,6 +396,7 @@ export async function train(
           break;
         }
       }
+      lean?.flush();
       const logs = recordEpoch(history, epoch, lossSum / seen, valX && valY ? evaluateLoss(model, loss, valX, valY) : undefined);
       for (const c of callbacks) await c.onEpochEnd?.(epoch, logs);
       lastReport = performance.now();
@@ -398,7 +404,8 @@ export async function train(
       if (history.stopped) break;
     }
   } finally {
-    lean?.dispose();
+    // Writes the weights back (parallel engine) and waits until the engine's threads have ended.
+    await lean?.dispose();
     running.delete(handle);
     args.signal?.removeEventListener('abort', onAbort);
     for (const t of owned) t.dispose();

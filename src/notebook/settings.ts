@@ -12,6 +12,8 @@ export const SETTING = {
   dataFolder: 'dataFolder',
   downloadMirror: 'downloadMirror',
   interruptGracePeriod: 'interruptGracePeriod',
+  threads: 'threads',
+  fusedMultiplyAdd: 'fusedMultiplyAdd',
 } as const;
 
 export { BACKEND_CHOICES, isBackendChoice } from '../common/backends';
@@ -27,12 +29,19 @@ export const BACKEND_DESCRIPTIONS: Record<BackendChoiceName, string> = {
 
 export const DEFAULT_INTERRUPT_GRACE_SECONDS = 3;
 
+/** The most training threads the setting accepts (the engine's limit). */
+export const MAX_THREADS = 64;
+
 export interface KernelSettings {
   backend: BackendChoiceName;
   /** Absolute data folder, when set. */
   dataDir?: string;
   mirror?: string;
   interruptGraceMs: number;
+  /** Training threads: 'auto' (one per core) or a count. */
+  threads: number | 'auto';
+  /** Fused multiply-add for training on several threads ('auto': where the runtime has it). */
+  fma: 'auto' | false;
   /** Settings that were ignored, and why (shown to the user once). */
   problems: string[];
 }
@@ -107,10 +116,22 @@ export function readKernelSettings(get: (name: string) => unknown, ctx: Settings
       );
     } else interruptGraceMs = Math.round(rawGrace * 1000);
   }
-  return { backend, dataDir, mirror, interruptGraceMs, problems };
+  let threads: number | 'auto' = 'auto';
+  const rawThreads = get(SETTING.threads);
+  if (rawThreads !== undefined && rawThreads !== null && rawThreads !== 0) {
+    if (typeof rawThreads !== 'number' || !Number.isInteger(rawThreads) || rawThreads < 0 || rawThreads > MAX_THREADS) {
+      problems.push(`${key(SETTING.threads)}: ${JSON.stringify(rawThreads)} is not a whole number from 0 (one per core) to ${MAX_THREADS}; using one per core.`);
+    } else threads = rawThreads;
+  }
+
+  let fma: 'auto' | false = 'auto';
+  const rawFma = get(SETTING.fusedMultiplyAdd);
+  if (rawFma === false) fma = false;
+  else if (rawFma !== undefined && rawFma !== null && rawFma !== true) problems.push(`${key(SETTING.fusedMultiplyAdd)} must be true or false; using true.`);
+  return { backend, dataDir, mirror, interruptGraceMs, threads, fma, problems };
 }
 
 /** Whether two settings need a different kernel process (everything but the grace period does). */
 export function kernelSettingsDiffer(a: KernelSettings, b: KernelSettings): boolean {
-  return a.backend !== b.backend || a.dataDir !== b.dataDir || a.mirror !== b.mirror;
+  return a.backend !== b.backend || a.dataDir !== b.dataDir || a.mirror !== b.mirror || a.threads !== b.threads || a.fma !== b.fma;
 }
