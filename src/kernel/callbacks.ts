@@ -7,15 +7,18 @@
  * LIBRARY_CALLBACKS below. A name is defined once.
  */
 import type { KernelServices } from '../outputs/kind';
-import { OUTPUT_KINDS } from '../outputs/registry';
+import { OUTPUT_KINDS, type KindCallbacksApi } from '../outputs/registry';
 
 type CallbackFactory = (...args: any[]) => unknown;
 
 /** Callbacks from src/lib, by name: each makes a callback object for `fit`. */
-const LIBRARY_CALLBACKS: Readonly<Record<string, CallbackFactory>> = {};
+const LIBRARY_CALLBACKS = {} satisfies Readonly<Record<string, CallbackFactory>>;
+
+/** `callbacks` as the cells see it (its type lists every callback, with its doc comment). */
+export type CallbacksApi = typeof LIBRARY_CALLBACKS & KindCallbacksApi;
 
 /** `callbacks` as the cells see it; the kinds' callbacks reach the running cell through `kernel`. */
-export function callbacksApi(kernel: KernelServices, library: Readonly<Record<string, CallbackFactory>> = LIBRARY_CALLBACKS): Record<string, CallbackFactory> {
+export function callbacksApi(kernel: KernelServices, library: Readonly<Record<string, CallbackFactory>> = LIBRARY_CALLBACKS): CallbacksApi {
   const api: Record<string, CallbackFactory> = {};
   const add = (name: string, from: string, make: CallbackFactory) => {
     if (name in api) throw new Error(`callbacks.${name} is defined twice (by ${from} and another)`);
@@ -25,5 +28,5 @@ export function callbacksApi(kernel: KernelServices, library: Readonly<Record<st
   for (const kind of OUTPUT_KINDS) {
     for (const [name, make] of Object.entries(kind.kernel?.callbacks ?? {})) add(name, `the ${kind.name} output kind`, (...args: unknown[]) => make(kernel, ...args));
   }
-  return api;
+  return api as CallbacksApi;
 }

@@ -8,7 +8,7 @@ import type { AenbOutput } from '../common/aenb';
 import type { Endpoint, Methods } from '../common/messages/envelope';
 import type { KernelMethods } from '../common/messages/kernel';
 import type { RunningCell } from '../outputs/kind';
-import { OUTPUT_KINDS } from '../outputs/registry';
+import { OUTPUT_KINDS, type ShowApi } from '../outputs/registry';
 
 /**
  * `show`, with each function sending its output through `display`; the
@@ -16,7 +16,7 @@ import { OUTPUT_KINDS } from '../outputs/registry';
  * throws when there is none) and return what they return (a promise the cell
  * may await).
  */
-export function showApi(display: (output: AenbOutput) => void, cell: () => RunningCell): Record<string, (...args: any[]) => unknown> {
+export function showApi(display: (output: AenbOutput) => void, cell: () => RunningCell): ShowApi {
   const show: Record<string, (...args: any[]) => unknown> = {};
   const add = (name: string, kind: string, fn: (...args: any[]) => unknown) => {
     if (name in show) throw new Error(`show.${name} is defined by two output kinds (${kind} and another)`);
@@ -26,7 +26,7 @@ export function showApi(display: (output: AenbOutput) => void, cell: () => Runni
     for (const [name, build] of Object.entries(kind.kernel?.show ?? {})) add(name, kind.name, (...args: unknown[]) => display(build(...args)));
     for (const [name, run] of Object.entries(kind.kernel?.showLive ?? {})) add(name, kind.name, (...args: unknown[]) => run(cell(), ...args));
   }
-  return show;
+  return show as unknown as ShowApi;
 }
 
 /** The output for a cell's last expression, or undefined when there is nothing to show. */

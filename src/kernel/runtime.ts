@@ -115,7 +115,14 @@ export class KernelRuntime {
   // -------------------------------------------------------------------------
   // What cells see
 
-  private library(): Record<string, unknown> {
+  /**
+   * Everything a cell can use without importing; also what `import ... from
+   * 'autoencoder-notebooks'` gives. The editor's types for cells (and `aenb
+   * check`) are generated from this method's return type at build time
+   * (scripts/cell-types.mjs, `CellGlobals` below): a new global or `show.*`
+   * function shows up there by itself, with its doc comment.
+   */
+  library() {
     const dataOptions = (): data.LoadOptions => ({
       dataDir: this.options.dataDir,
       cacheDir: this.options.cacheDir,
@@ -142,8 +149,22 @@ export class KernelRuntime {
       });
     };
     const datasets = {
+      /**
+       * MNIST handwritten digits, like `keras.datasets.mnist`: `loadData()` resolves to
+       * `[[xTrain, yTrain], [xTest, yTest]]`, images `[N, 28, 28]` with pixel values 0..255
+       * (divide by 255 yourself), labels `[N]` int32. Found locally or downloaded and verified.
+       */
       mnist: { loadData: withProgress('mnist') },
-      fashionMnist: { loadData: withProgress('fashion-mnist') },
+      /**
+       * Fashion-MNIST (10 kinds of clothing), like `keras.datasets.fashion_mnist`: `loadData()`
+       * resolves to `[[xTrain, yTrain], [xTest, yTest]]`, images `[N, 28, 28]` with pixel
+       * values 0..255, labels `[N]` int32.
+       */
+      fashionMnist: {
+        loadData: withProgress('fashion-mnist'),
+        /** The ten classes' names, by label ('T-shirt/top', 'Trouser', ...); show.latent and show.errors find them by themselves for labels from loadData. */
+        classNames: data.FASHION_MNIST_CLASSES,
+      },
     };
     const show = showApi(
       (output) => this.display(output),
@@ -448,6 +469,13 @@ export class KernelRuntime {
     }
   }
 }
+
+/**
+ * The globals of a cell, as the kernel installs them. The editor's declarations
+ * of the cell globals (dist/cell-types.json) are generated from this type at
+ * build time; keep it exported under this name.
+ */
+export type CellGlobals = ReturnType<KernelRuntime['library']>;
 
 /** Error data for an error outside any cell (the kernel's start-up). */
 export function errorData(e: unknown): NotebookErrorData {

@@ -59,7 +59,7 @@ describe('output kinds', () => {
     assert.deepEqual(Object.keys(callbacksApi(none)).sort(), ['latentView']);
     const made = callbacksApi(none, { modelCheckpoint: (a: unknown) => ({ a }) });
     assert.deepEqual(Object.keys(made).sort(), ['latentView', 'modelCheckpoint']);
-    assert.deepEqual(made.modelCheckpoint(1), { a: 1 });
+    assert.deepEqual((made as unknown as Record<string, (a: unknown) => unknown>).modelCheckpoint(1), { a: 1 });
     assert.throws(() => callbacksApi(none, { latentView: () => ({}) }), /callbacks\.latentView is defined twice/);
   });
 });

@@ -6,7 +6,7 @@ import { checkErrorsPayload, ERRORS_MIME, errorsText, type ErrorsPayload } from 
 import { kernel } from './kernel';
 import { view } from './view';
 
-export const errors: OutputKind<ErrorsPayload> = {
+export const errors: OutputKind<ErrorsPayload, typeof kernel> = {
   name: 'errors',
   mimes: [ERRORS_MIME],
   rendered: true,

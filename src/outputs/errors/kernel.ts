@@ -110,6 +110,13 @@ export function errorsOutput(model: unknown, x: unknown, opts: ErrorsOptions = {
   return toOutput(errorsOutputItems(payload, errors));
 }
 
-export const kernel: KernelPart = {
-  show: { errors: errorsOutput },
-};
+export const kernel = {
+  show: {
+    /**
+     * Shows each image's reconstruction error (mean squared error) over `n` rows of `x` (default
+     * all): a histogram with a movable threshold, the mean error by label, and the `k` worst and
+     * best rebuilt images (default 8).
+     */
+    errors: errorsOutput,
+  },
+} satisfies KernelPart;

@@ -6,7 +6,7 @@ import { checkLatentPayload, LATENT_MIME, latentText, type LatentPayload } from 
 import { kernel } from './kernel';
 import { view } from './view';
 
-export const latent: OutputKind<LatentPayload> = {
+export const latent: OutputKind<LatentPayload, typeof kernel> = {
   name: 'latent',
   mimes: [LATENT_MIME],
   rendered: true,

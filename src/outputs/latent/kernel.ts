@@ -319,9 +319,29 @@ export function latentViewCallback(kernel: KernelServices, x: unknown, opts?: La
   };
 }
 
-export const kernel: KernelPart = {
-  show: { interpolate: interpolateOutput },
-  showLive: { latent: showLatent },
-  callbacks: { latentView: latentViewCallback },
+export const kernel = {
+  show: {
+    /**
+     * Shows the decoded path from image `a` to image `b` (each one image, or a batch of one): the
+     * decoder's images of `steps` codes (default 10) evenly spaced on the line between their codes.
+     */
+    interpolate: interpolateOutput,
+  },
+  showLive: {
+    /**
+     * Shows the latent-space explorer: the codes of `n` rows of `x` (default 2,000, at most 10,000)
+     * on a 2-D map (`method`: 'pca' by default, 'umap', or 'raw' for a 2-D latent space), coloured
+     * by `labels`. Click the map to decode any point, twice for an interpolation strip. The cell
+     * waits for the map even when the returned promise is not awaited.
+     */
+    latent: showLatent,
+  },
+  callbacks: {
+    /**
+     * A callback for `fit(..., { callbacks: [...] })` that draws the latent map of `x` when training
+     * begins and redraws it at the end of every `every` epochs (default 1), in place.
+     */
+    latentView: latentViewCallback,
+  },
   requests: { 'latent.decode': decodeForExplorer },
-};
+} satisfies KernelPart;
