@@ -19,7 +19,7 @@ import { textOutput } from '../outputs/text';
 import { BatchSeriesEncoder } from '../outputs/training/contract';
 import { progressPayload, trainingOutput } from '../outputs/training/kernel';
 import { Endpoint, RequestError, type Methods } from '../common/messages/envelope';
-import type { ExecuteRequest, KernelBackendInfo, KernelMessage, KernelMethods, KernelOptions } from '../common/messages/kernel';
+import type { DataOptions, ExecuteRequest, KernelBackendInfo, KernelMessage, KernelMethods, KernelOptions } from '../common/messages/kernel';
 import { initBackend } from '../lib/backend';
 import * as data from '../lib/data';
 import { TransposedDense, LeakyReLUActivation } from '../lib/layers';
@@ -27,7 +27,7 @@ import { Autoencoder, AutoencoderModel, StackedAutoencoder } from '../lib/models
 import { loadModel } from '../lib/model-io';
 import { addNoise } from '../lib/noise';
 import { fitDecision } from '../lib/lean/fit';
-import { addTrainingObserver, stopAllTraining, TrainingProgress } from '../lib/training';
+import { addTrainingObserver, History, stopAllTraining, TrainingProgress } from '../lib/training';
 import { describeModel } from '../lib/summary';
 import { showApi, valueOutput } from './display';
 import { CellSyntaxError, mapStackTrace, TransformedCell, transformCell } from './transform';
@@ -46,6 +46,12 @@ interface Execution {
   finished: boolean;
   /** Aborted by an interrupt: cancels data-set downloads (their partial files are removed). */
   abort: AbortController;
+  /**
+   * Training histories (ours: the History's `history` series; tfjs's: the
+   * tf.History) whose chart this execution showed live: a cell's last
+   * expression that is one of them is not shown a second time.
+   */
+  shownLive: WeakSet<object>;
 }
 
 /** The module names a cell may import. */
@@ -74,6 +80,16 @@ export class KernelRuntime {
       if (!this.backend) throw new RequestError('unavailable', 'The kernel is still starting.');
       return { ...(echo !== undefined ? { echo } : {}), pid: process.pid, backend: this.backend.name, busy: this.current !== undefined, uptimeSeconds: process.uptime() };
     });
+    this.requests.handle('configure', (options) => this.configure(options));
+  }
+
+  /**
+   * New data settings for a running kernel (the data folder and the mirror
+   * changed): the next `loadData()` uses them, no restart needed.
+   */
+  configure(options: DataOptions): DataOptions {
+    this.options = { ...this.options, dataDir: options.dataDir, mirror: options.mirror };
+    return { dataDir: this.options.dataDir, mirror: this.options.mirror };
   }
 
   async init(options: KernelOptions): Promise<void> {
@@ -184,9 +200,9 @@ export class KernelRuntime {
       note: (text: string) => this.note(text),
     };
     proto.fit = async function (this: tf.LayersModel, x, y, args = {}) {
-      const exec = kernel.context.getStore();
-      if (exec?.interrupted) throw interruptedError();
+      if (kernel.context.getStore()?.interrupted) throw interruptedError();
       const model: tf.LayersModel = this as tf.LayersModel; // the model being trained, for the callbacks below
+      const exec = kernel.context.getStore();
       const epochs = args.epochs ?? 1;
       const t0 = performance.now();
       const history: Record<string, number[]> = { loss: [] };
@@ -230,7 +246,10 @@ export class KernelRuntime {
       kernel.tfjsFits.add(model);
       try {
         const h = await original.call(this, x, y, { ...args, callbacks: callbacks as tf.CustomCallbackArgs[], verbose: 0 });
-        if (report) kernel.onTraining(progress('end', batches, history.loss[history.loss.length - 1] ?? NaN));
+        if (report) {
+          kernel.onTraining(progress('end', batches, history.loss[history.loss.length - 1] ?? NaN));
+          exec?.shownLive.add(h);
+        }
         return h;
       } finally {
         kernel.tfjsFits.delete(model);
@@ -335,6 +354,8 @@ export class KernelRuntime {
     if (!exec) return;
     if (p.phase === 'begin' && p.note) this.note(p.note);
     const final = p.phase === 'end';
+    // Our models' History holds this very series object.
+    if (final) exec.shownLive.add(p.history);
     let encoder = this.batchEncoders.get(p.runId);
     if (!encoder) this.batchEncoders.set(p.runId, (encoder = new BatchSeriesEncoder()));
     if (final) this.batchEncoders.delete(p.runId);
@@ -383,6 +404,7 @@ export class KernelRuntime {
       pendingLive: new Map(),
       finished: false,
       abort: new AbortController(),
+      shownLive: new WeakSet(),
     };
     this.current = exec;
     const t0 = performance.now();
@@ -392,7 +414,7 @@ export class KernelRuntime {
       transformed = transformCell(req.source, { language: req.language, fileName: req.cellName, allowedModules: IMPORTABLE });
       const script = new vm.Script(transformed.code, { filename: req.cellName });
       const value = await this.context.run(exec, async () => script.runInThisContext({ displayErrors: false }) as Promise<unknown>);
-      const out = valueOutput(value);
+      const out = shownLive(exec, value) ? undefined : valueOutput(value);
       if (out) this.emitTo(exec, out);
     } catch (e) {
       error = errorData(e, req.cellName, transformed);
@@ -422,6 +444,12 @@ export class KernelRuntime {
       this.send({ type: 'log', level: 'error', message: `Uncaught error outside a running cell: ${err.name}: ${err.message}\n${err.stack ?? ''}` });
     }
   }
+}
+
+/** A training history whose chart this execution already showed live (the value of `await model.fit(...)`). */
+function shownLive(exec: Execution, value: unknown): boolean {
+  if (value instanceof History) return exec.shownLive.has(value.history);
+  return value instanceof tf.History && exec.shownLive.has(value);
 }
 
 function interruptedError(): Error {

@@ -13,6 +13,7 @@
 //   AENB_TEST_RESULTS   write a JSON summary of the run to this file
 import Mocha from 'mocha';
 import { writeFileSync } from 'node:fs';
+import { defineFirstHourTests } from './specs/first-hour';
 import { defineKernelTests } from './specs/kernel';
 import { defineRestrictedTests } from './specs/restricted';
 import { defineSampleTests } from './specs/samples';
@@ -24,6 +25,7 @@ const SUITES: Record<string, () => void> = {
   main: () => {
     defineSampleTests();
     defineKernelTests();
+    defineFirstHourTests();
   },
   restricted: defineRestrictedTests,
 };

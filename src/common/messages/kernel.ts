@@ -80,9 +80,14 @@ export interface PingResult {
   uptimeSeconds: number;
 }
 
+/** The data settings a running kernel can take without a restart. */
+export type DataOptions = Pick<KernelOptions, 'dataDir' | 'mirror'>;
+
 export type KernelMethods = {
   /** Is the kernel there, and what is it doing? Answered between cells and between batches of a training. */
   ping: { params: { echo?: string }; result: PingResult };
+  /** New data settings (the data folder or the mirror changed): the next `loadData()` uses them. Answers with the settings now in use. */
+  configure: { params: DataOptions; result: DataOptions };
 };
 
 // ---------------------------------------------------------------------------
