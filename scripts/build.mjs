@@ -2,10 +2,12 @@
 //   dist/   what ships in the extension (bundled, source maps)
 //   out/    tests and benchmarks (bundled, packages left external; always with
 //           source maps, also with --production, which only changes dist/)
-// Usage: node scripts/build.mjs [--watch] [--production]
+// Usage: node scripts/build.mjs [--watch] [--production] [--dist DIR]
+//   --dist DIR   build only what ships (dist/) into DIR instead (the npm
+//                package of the headless runner is staged this way)
 import * as esbuild from 'esbuild';
 import { existsSync, mkdirSync, readdirSync, copyFileSync, rmSync, statSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -13,6 +15,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
+const distArg = process.argv.indexOf('--dist');
+const distDir = distArg >= 0 ? process.argv[distArg + 1] : undefined;
+if (distArg >= 0 && !distDir) throw new Error('--dist needs a folder.');
+const dist = distDir ?? 'dist';
 
 /** Files below `dir` (relative to root) whose name ends with one of `suffixes`. */
 function findFiles(dir, suffixes) {
@@ -66,7 +72,7 @@ function stubOutputParts(parts) {
 const nodeDist = (name, entry, stubs) => ({
   ...common,
   entryPoints: present({ [name]: entry }),
-  outdir: 'dist',
+  outdir: dist,
   platform: 'node',
   format: 'cjs',
   target: 'node20',
@@ -77,11 +83,12 @@ const nodeDist = (name, entry, stubs) => ({
 const builds = [
   nodeDist('extension', 'src/extension.ts', ['kernel', 'view']),
   nodeDist('kernel', 'src/kernel/main.ts', ['view', 'report']),
-  nodeDist('cli', 'src/cli/cli.ts', ['kernel', 'view']),
+  // The headless runner is also a command of its own (the npm package's `bin`).
+  { ...nodeDist('cli', 'src/cli/cli.ts', ['kernel', 'view']), banner: { js: '#!/usr/bin/env node' } },
   {
     ...common,
     entryPoints: present({ renderer: 'renderers/index.ts' }),
-    outdir: 'dist',
+    outdir: dist,
     platform: 'browser',
     format: 'esm',
     target: 'es2022',
@@ -111,7 +118,7 @@ const builds = [
 
 function copyWasm() {
   const wasmDir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
-  const target = join(root, 'dist', 'wasm');
+  const target = resolve(root, dist, 'wasm');
   mkdirSync(target, { recursive: true });
   for (const name of readdirSync(wasmDir)) {
     if (name.endsWith('.wasm')) copyFileSync(join(wasmDir, name), join(target, name));
@@ -125,7 +132,9 @@ if (process.argv.includes('--clean')) {
   rmSync(join(root, 'dist'), { recursive: true, force: true });
 }
 copyWasm();
-const active = builds.filter((b) => (Array.isArray(b.entryPoints) ? b.entryPoints.length : Object.keys(b.entryPoints).length) > 0);
+const active = builds
+  .filter((b) => distDir === undefined || b.outdir === dist)
+  .filter((b) => (Array.isArray(b.entryPoints) ? b.entryPoints.length : Object.keys(b.entryPoints).length) > 0);
 if (watch) {
   for (const b of active) {
     const ctx = await esbuild.context(b);
