@@ -16,10 +16,10 @@ import { ReportServer, withLocalPath } from '../../src/commands/report-server';
 import { describeSample, sortSamples } from '../../src/commands/samples';
 import { DatasetError } from '../../src/lib/data/errors';
 import type { DatasetLocation } from '../../src/lib/data/load';
-import { settingsQuery, settingsTab } from '../../src/notebook/settings';
+import { EXTENSION_ID, settingsQuery, settingsTab } from '../../src/notebook/settings';
 
 const ROOT = join(__dirname, '..', '..', '..');
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { contributes: { configuration: { properties: Record<string, { scope?: string }> } } };
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { publisher: string; name: string; contributes: { configuration: { properties: Record<string, { scope?: string }> } } };
 
 function located(dataset: 'mnist' | 'fashion-mnist', downloaded: number): DatasetLocation {
   const files = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'].map((file, i) => ({
@@ -77,6 +77,10 @@ describe('Open Settings: the tab where the settings apply', () => {
   test('a value set by the workspace wins, so the workspace tab is opened', () => {
     assert.equal(settingsTab([{ workspaceValue: '/data' }, {}], ['machine-overridable', 'machine-overridable'], true), 'workspace');
     assert.equal(settingsTab([{ workspaceFolderValue: '/data' }], ['machine-overridable'], false), 'workspace');
+  });
+
+  test('the extension id used to read the settings\' scopes is the manifest\'s', () => {
+    assert.equal(EXTENSION_ID, `${pkg.publisher}.${pkg.name}`);
   });
 
   test('the query lists exactly these settings', () => {
