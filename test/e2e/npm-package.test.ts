@@ -12,7 +12,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { MIME, parseNotebook } from '../../src/common/aenb';
-import { SUMMARY_MIME, TRAINING_MIME } from '../../src/common/outputs';
+import { SUMMARY_MIME, TRAINING_MIME } from '../../src/outputs';
 import { findRepoRoot } from '../support/code-server';
 
 const ROOT = findRepoRoot();

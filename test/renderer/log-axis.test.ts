@@ -4,8 +4,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { TRAINING_MIME } from '../../src/common/outputs';
-import { labelledCeil, labelledFloor, logRange, logTickLabels } from '../../renderers/log-axis';
+import { TRAINING_MIME } from '../../src/outputs';
+import { labelledCeil, labelledFloor, logRange, logTickLabels } from '../../src/outputs/training/log-axis';
 import { type Harness, render, screenshot, setTheme, startHarness } from './harness';
 import { trainingFixture } from './fixtures';
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { createCodeCell, createNotebook, hasTag, parseNotebook, serializeNotebook } from '../../../src/common/aenb';
-import { TRAINING_MIME } from '../../../src/common/outputs';
+import { TRAINING_MIME } from '../../../src/outputs';
 import {
   COMMANDS,
   ERROR_MIME,
