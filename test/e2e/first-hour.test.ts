@@ -39,6 +39,14 @@ async function shot(name: string): Promise<string> {
   return file;
 }
 
+/** A screenshot in the light theme and one in the dark theme (then light again). */
+async function shots(name: string, userDataDir: string): Promise<void> {
+  await shot(`${name}-light`);
+  await setTheme(userDataDir, 'Default Dark Modern');
+  await shot(`${name}-dark`);
+  await setTheme(userDataDir, 'Default Light Modern');
+}
+
 /** Sets the workbench's color theme through the settings file and waits until it is applied. */
 async function setTheme(userDataDir: string, theme: 'Default Light Modern' | 'Default Dark Modern'): Promise<void> {
   const file = join(userDataDir, 'User', 'settings.json');
@@ -144,7 +152,7 @@ describe('a new user\'s first hour, in code-server with the VSIX', () => {
     assert.doesNotMatch(message, /Could not get MNIST and Fashion-MNIST|Could not get Fashion-MNIST/);
     assert.match(message, /Fashion-MNIST is ready/);
     await page.mouse.move(2, 2);
-    await shot('01-datasets-partial-failure-light');
+    await shots('01-datasets-partial-failure', server!.userDataDir);
   });
 
   step('"Open Settings" opens the Remote tab, where the data settings are listed', 60_000, async () => {
@@ -160,7 +168,7 @@ describe('a new user\'s first hour, in code-server with the VSIX', () => {
     await page.locator('.settings-editor .setting-item-contents', { hasText: 'Data Folder' }).first().waitFor({ timeout: 10_000 });
     assert.equal(await page.locator('.settings-editor .no-results-message').isVisible(), false, 'not "No Settings Found"');
     await page.mouse.move(2, 2);
-    await shot('02-open-settings-remote-light');
+    await shots('02-open-settings-remote', server!.userDataDir);
   });
 
   step('the mirror typed there is used by the next "Download the Data Sets": both are ready', 240_000, async () => {
@@ -188,16 +196,18 @@ describe('a new user\'s first hour, in code-server with the VSIX', () => {
     await runCommand(page, 'Autoencoder Notebooks: New Notebook from a Sample');
     const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
     await rows.first().waitFor({ timeout: 30_000 });
-    const labels = await rows.locator('.label-name').allInnerTexts();
-    assert.deepEqual(labels.slice(0, 2), ['A vanilla autoencoder on MNIST', 'A stacked autoencoder with tied weights on Fashion-MNIST']);
-    await shot('03-sample-picker-light');
+    const labels = [await rows.nth(0).locator('.label-name').first().innerText(), await rows.nth(1).locator('.label-name').first().innerText()];
+    await shots('03-sample-picker', server!.userDataDir);
     await pickQuickItem(page, 'A vanilla autoencoder on MNIST');
     await page.locator('.tabs-container .tab', { hasText: 'vanilla-mnist.aenb' }).first().waitFor({ timeout: 30_000 });
     // The data cell (with its console.log lines) is among the first cells drawn.
     const dataCell = page.locator('.notebookOverlay .monaco-list-row.code-cell-row', { hasText: 'datasets.mnist.loadData' }).first();
     await dataCell.locator('.view-lines').first().waitFor({ timeout: 30_000 });
-    assert.match((await dataCell.innerText()).replace(/\u00a0/g, ' '), /join\(' x '\)/);
-    assert.equal(await page.locator('.notebookOverlay .unicode-highlight').count(), 0, 'no character is boxed as ambiguous');
+    const code = (await dataCell.innerText()).replace(/\u00a0/g, ' ');
+    const boxed = await page.locator('.notebookOverlay .unicode-highlight').count();
+    assert.deepEqual(labels, ['A vanilla autoencoder on MNIST', 'A stacked autoencoder with tied weights on Fashion-MNIST']);
+    assert.match(code, /join\(' x '\)/);
+    assert.equal(boxed, 0, 'no character is boxed as ambiguous');
   });
 
   step('Run Notebook Headless with Parameters: edit the values, watch the runner, get the results', 300_000, async () => {
@@ -217,10 +227,7 @@ describe('a new user\'s first hour, in code-server with the VSIX', () => {
     const text = (await terminal.innerText()).replace(/\u00a0/g, ' ');
     assert.match(text, /All \d+ code cells succeeded/);
     await page.mouse.move(2, 2);
-    await shot('05-headless-finished-light');
-    await setTheme(server!.userDataDir, 'Default Dark Modern');
-    await shot('05-headless-finished-dark');
-    await setTheme(server!.userDataDir, 'Default Light Modern');
+    await shots('05-headless-finished', server!.userDataDir);
     const out = JSON.parse(readFileSync(join(workspace, 'vanilla-mnist.executed.aenb'), 'utf8')) as { cells: { tags?: string[]; source: string[] }[] };
     assert.ok(out.cells.some((c) => c.source.join('').includes('const epochs = 1;')), 'the executed notebook has the parameters');
     assert.equal(readFileSync(join(workspace, 'vanilla-mnist.aenb'), 'utf8').includes('const epochs = 50;'), true, 'the notebook itself is unchanged');
@@ -246,7 +253,10 @@ describe('a new user\'s first hour, in code-server with the VSIX', () => {
     assert.match(report.url(), /\/proxy\/\d+\/[0-9a-f]{32}\/vanilla-mnist\.html$/, `opened through code-server's proxy: ${report.url()}`);
     await report.locator('text=A vanilla autoencoder on MNIST').first().waitFor({ timeout: 30_000 });
     await report.setViewportSize({ width: 1200, height: 900 });
-    await report.screenshot({ path: join(RESULTS, '07-report-in-browser.png') });
+    await report.screenshot({ path: join(RESULTS, '07-report-in-browser-light.png') });
+    // The report follows the browser's color scheme.
+    await report.emulateMedia({ colorScheme: 'dark' });
+    await report.screenshot({ path: join(RESULTS, '07-report-in-browser-dark.png') });
     await report.close();
   });
 });
