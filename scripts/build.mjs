@@ -38,6 +38,39 @@ const present = (entries) => Object.fromEntries(Object.entries(entries).filter((
 // Native and optional modules stay outside every bundle.
 const nodeExternal = ['vscode', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
 
+/**
+ * `import source from 'aenb:engine-worker'`: the parallel engine's worker
+ * (src/lib/engine/worker.ts), bundled on its own into a string that the
+ * engine starts with `new Worker(source, { eval: true })`, so that no bundle
+ * needs a worker file beside it. Rebuilt in watch mode when its sources change.
+ */
+const engineWorkerPlugin = {
+  name: 'aenb-engine-worker',
+  setup(build) {
+    build.onResolve({ filter: /^aenb:engine-worker$/ }, (args) => ({ path: args.path, namespace: 'aenb-engine-worker' }));
+    build.onLoad({ filter: /.*/, namespace: 'aenb-engine-worker' }, async () => {
+      const r = await esbuild.build({
+        absWorkingDir: root,
+        entryPoints: ['src/lib/engine/worker.ts'],
+        bundle: true,
+        write: false,
+        metafile: true,
+        platform: 'node',
+        format: 'cjs',
+        target: 'node20',
+        minify: production,
+        legalComments: 'none',
+        logLevel: 'warning',
+      });
+      return {
+        contents: `export default ${JSON.stringify(r.outputFiles[0].text)};`,
+        loader: 'js',
+        watchFiles: Object.keys(r.metafile.inputs).map((f) => join(root, f)),
+      };
+    });
+  },
+};
+
 const common = {
   absWorkingDir: root,
   bundle: true,
@@ -49,6 +82,9 @@ const common = {
   keepNames: true,
   // jsonc-parser's "main" is a UMD build that loads its parts at run time; bundle its ES modules.
   alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
+  // The engine's compiled kernels (src/lib/engine/native/*.wasm) are embedded as bytes.
+  loader: { '.wasm': 'binary' },
+  plugins: [engineWorkerPlugin],
 };
 
 // Each output kind (src/outputs/<kind>/) imports its side-specific parts from
@@ -69,7 +105,20 @@ function stubOutputParts(parts) {
   };
 }
 
-const nodeDist = (name, entry, stubs) => ({
+// The HTML report (with markdown-it) is one bundle, dist/report.js, that the
+// extension and the headless runner load at run time: one copy in the VSIX.
+const sharedReport = {
+  name: 'shared-report',
+  setup(build) {
+    build.onResolve({ filter: /[\\/]report$/ }, (args) => {
+      const target = join(args.resolveDir, args.path);
+      if (target !== join(root, 'src', 'report') || args.importer.startsWith(join(root, 'src', 'report'))) return undefined;
+      return { path: './report.js', external: true };
+    });
+  },
+};
+
+const nodeDist = (name, entry, stubs, plugins = []) => ({
   ...common,
   entryPoints: present({ [name]: entry }),
   outdir: dist,
@@ -77,14 +126,15 @@ const nodeDist = (name, entry, stubs) => ({
   format: 'cjs',
   target: 'node20',
   external: nodeExternal,
-  plugins: [stubOutputParts(stubs)],
+  plugins: [engineWorkerPlugin, stubOutputParts(stubs), ...plugins],
 });
 
 const builds = [
-  nodeDist('extension', 'src/extension.ts', ['kernel', 'view']),
+  nodeDist('extension', 'src/extension.ts', ['kernel', 'view'], [sharedReport]),
   nodeDist('kernel', 'src/kernel/main.ts', ['view', 'report']),
   // The headless runner is also a command of its own (the npm package's `bin`).
-  { ...nodeDist('cli', 'src/cli/cli.ts', ['kernel', 'view']), banner: { js: '#!/usr/bin/env node' } },
+  { ...nodeDist('cli', 'src/cli/cli.ts', ['kernel', 'view'], [sharedReport]), banner: { js: '#!/usr/bin/env node' } },
+  nodeDist('report', 'src/report/index.ts', ['kernel', 'view']),
   {
     ...common,
     entryPoints: present({ renderer: 'renderers/index.ts' }),

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
-import { NOTEBOOK_TYPE } from './commands/ids';
+import { NOTEBOOK_TYPE } from './common/ids';
 import { createSettingsReader } from './notebook/config';
 import { AenbKernelController } from './notebook/controller';
 import { registerRendererMessaging } from './notebook/renderer-messaging';

@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import type { AenbKernelController } from '../notebook/controller';
 import type { KernelSettings } from '../notebook/settings';
 import { CommandArgumentError, Location, NotebookTarget } from './args';
-import { NOTEBOOK_TYPE } from './ids';
+import { NOTEBOOK_TYPE } from '../common/ids';
 
 export interface CommandDeps {
   context: vscode.ExtensionContext;

@@ -10,7 +10,7 @@ import { SETTING } from '../notebook/settings';
 import { parseDatasetArgs } from './args';
 import { CommandDeps, registerCommand, UserError } from './common';
 import { and, describeOutcomes, DownloadProgressTracker, type DatasetOutcome, type PlannedFile } from './download-progress';
-import { COMMANDS } from './ids';
+import { COMMANDS } from '../common/ids';
 
 export function registerDatasetCommands(deps: CommandDeps): vscode.Disposable[] {
   const { log } = deps;

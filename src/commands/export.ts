@@ -7,7 +7,7 @@ import { notebookFromPlain } from '../notebook/convert';
 import { plainFromDocument } from '../notebook/serializer';
 import { parseExportArgs, parseLocation, reportFileName } from './args';
 import { CommandDeps, registerCommand, resolveNotebook, toUri, UserError } from './common';
-import { COMMANDS } from './ids';
+import { COMMANDS } from '../common/ids';
 import { ReportServer, withLocalPath } from './report-server';
 
 export function registerExportCommands(deps: CommandDeps): vscode.Disposable[] {

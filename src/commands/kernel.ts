@@ -4,7 +4,7 @@ import type { BackendChoiceName, KernelBackendInfo } from '../common/messages/ke
 import { BACKEND_CHOICES, BACKEND_DESCRIPTIONS, SECTION, SETTING } from '../notebook/settings';
 import { parseBackendArgs, parseNotebookTarget } from './args';
 import { CommandDeps, registerCommand, resolveNotebook, UserError } from './common';
-import { COMMANDS } from './ids';
+import { COMMANDS } from '../common/ids';
 
 const BACKEND_LABELS: Record<BackendChoiceName, string> = {
   auto: 'Automatic',

@@ -8,7 +8,7 @@ import { toNotebookData } from '../notebook/serializer';
 import { newNotebookTemplate } from '../notebook/templates';
 import { parseSampleArgs } from './args';
 import { CommandDeps, registerCommand, toUri, UserError } from './common';
-import { COMMANDS, NOTEBOOK_TYPE } from './ids';
+import { COMMANDS, NOTEBOOK_TYPE } from '../common/ids';
 import { describeSample, SampleInfo, sortSamples, uniqueFileName } from './samples';
 
 async function listSamples(dir: string, log: vscode.LogOutputChannel): Promise<(SampleInfo & { text: string })[]> {

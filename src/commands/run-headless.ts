@@ -19,7 +19,7 @@ import {
   parseParameterText,
   type HeadlessRun,
 } from './headless';
-import { COMMANDS, NOTEBOOK_TYPE } from './ids';
+import { COMMANDS, NOTEBOOK_TYPE } from '../common/ids';
 
 const TASK_TYPE = 'autoencoderNotebooks.headless';
 

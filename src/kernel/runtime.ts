@@ -20,17 +20,20 @@ import { BatchSeriesEncoder } from '../outputs/training/contract';
 import { progressPayload, trainingOutput } from '../outputs/training/kernel';
 import { Endpoint, RequestError, type Methods } from '../common/messages/envelope';
 import type { DataOptions, ExecuteRequest, KernelBackendInfo, KernelMessage, KernelMethods, KernelOptions } from '../common/messages/kernel';
+import { computeStatus, setComputeOptions } from '../lib/compute';
 import { initBackend } from '../lib/backend';
 import * as data from '../lib/data';
 import { TransposedDense, LeakyReLUActivation } from '../lib/layers';
-import { Autoencoder, AutoencoderModel, StackedAutoencoder } from '../lib/models';
+import { Autoencoder, StackedAutoencoder } from '../lib/models';
 import { loadModel } from '../lib/model-io';
 import { addNoise } from '../lib/noise';
-import { fitDecision } from '../lib/lean/fit';
 import { addTrainingObserver, History, stopAllTraining, TrainingProgress } from '../lib/training';
 import { describeModel } from '../lib/summary';
 import { showApi, valueOutput } from './display';
-import { CellSyntaxError, mapStackTrace, TransformedCell, transformCell } from './transform';
+import { CellTimers } from './cell-timers';
+import { cellErrorData } from './errors';
+import { patchFitForKernel } from './fit';
+import { ALLOWED_MODULES, LIBRARY_MODULE, TransformedCell, transformCell } from './transform';
 
 interface Execution {
   id: string;
@@ -44,6 +47,8 @@ interface Execution {
   /** Live updates waiting for their turn: the latest of each key, built when it is sent. */
   pendingLive: Map<string, { send: () => void; timer: NodeJS.Timeout }>;
   finished: boolean;
+  /** Errors that escaped code (an unawaited promise, a timer) while this cell ran: shown, and they fail it. */
+  stray: NotebookErrorData[];
   /** Aborted by an interrupt: cancels data-set downloads (their partial files are removed). */
   abort: AbortController;
   /**
@@ -54,8 +59,6 @@ interface Execution {
   shownLive: WeakSet<object>;
 }
 
-/** The module names a cell may import. */
-export const IMPORTABLE = ['@tensorflow/tfjs', '@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', 'autoencoder-notebooks'] as const;
 
 export class KernelRuntime {
   private readonly context = new AsyncLocalStorage<Execution>();
@@ -63,6 +66,11 @@ export class KernelRuntime {
   private options: KernelOptions = { backend: 'auto' };
   private readonly tfjsFits = new Set<tf.LayersModel>();
   private readonly realConsole = console;
+  /** The cells that ran, by name, for the line numbers of their frames in any later error. */
+  private readonly cells = new Map<string, TransformedCell>();
+  /** The last cell that finished: errors escaping after it are reported on it. */
+  private lastExec?: Execution;
+  private readonly timers = new CellTimers(() => this.context.getStore() !== undefined);
 
   private backend?: KernelBackendInfo;
   /** The per-batch series of each running training, encoded so far. */
@@ -81,6 +89,11 @@ export class KernelRuntime {
       return { ...(echo !== undefined ? { echo } : {}), pid: process.pid, backend: this.backend.name, busy: this.current !== undefined, uptimeSeconds: process.uptime() };
     });
     this.requests.handle('configure', (options) => this.configure(options));
+    // The end of a headless run: wait for the timers the cells started.
+    this.requests.handle('settle', async () => {
+      await this.timers.whenIdle();
+      return { pending: this.timers.count };
+    });
   }
 
   /**
@@ -98,7 +111,11 @@ export class KernelRuntime {
     const info = await initBackend(options.backend);
     this.installGlobals();
     addTrainingObserver((p) => this.onTraining(p));
-    this.backend = { requested: info.requested, name: info.name, reason: info.reason, fellBack: info.fellBack, simd: info.simd, wasmDir: info.wasmDir, tfjsVersion: info.tfjsVersion };
+    const c = computeStatus();
+    this.backend = {
+      requested: info.requested, name: info.name, reason: info.reason, fellBack: info.fellBack, simd: info.simd, wasmDir: info.wasmDir, tfjsVersion: info.tfjsVersion,
+      ...(info.name === 'wasm' ? { compute: { threads: c.threads, fma: c.engine && c.fma, description: c.description } } : {}),
+    };
     this.send({ type: 'ready', pid: process.pid, backend: this.backend });
   }
 
@@ -147,6 +164,9 @@ export class KernelRuntime {
       loadModel,
       describeModel,
       show,
+      // Threads and fused multiply-add of the next training runs, and what runs now (compute.ts).
+      computeStatus,
+      setComputeOptions,
     };
   }
 
@@ -155,15 +175,21 @@ export class KernelRuntime {
     const g = globalThis as Record<string, unknown>;
     Object.assign(g, lib);
     g.__aenb_import = (specifier: string) => {
-      if (specifier === 'autoencoder-notebooks') return lib;
-      if ((IMPORTABLE as readonly string[]).includes(specifier)) return tf;
+      if (specifier === LIBRARY_MODULE) return lib;
+      if (ALLOWED_MODULES.includes(specifier)) return tf;
       throw new Error(
-        `Cannot import "${specifier}" in a notebook cell. Cells can import ${IMPORTABLE.map((s) => `'${s}'`).join(', ')}; ` +
+        `Cannot import "${specifier}" in a notebook cell. Cells can import ${ALLOWED_MODULES.map((s) => `'${s}'`).join(', ')}; ` +
           'tf, datasets, Autoencoder, StackedAutoencoder, TransposedDense, addNoise and show are also available without importing.',
       );
     };
     g.console = this.captureConsole();
-    this.patchTfjsFit();
+    this.timers.install(g as typeof globalThis);
+    patchFitForKernel({
+      context: this.context,
+      tfjsFits: this.tfjsFits,
+      onTraining: (p: TrainingProgress) => this.onTraining(p),
+      note: (text: string) => this.note(text),
+    });
   }
 
   private captureConsole(): Console {
@@ -186,83 +212,6 @@ export class KernelRuntime {
       trace: (...args: unknown[]) => write('stderr')(format(...args) + '\n' + (new Error().stack ?? '').split('\n').slice(2).join('\n')),
     });
     return captured;
-  }
-
-  /** tfjs's own `model.fit` (for models built by hand in a cell): live progress and interrupts too. */
-  private patchTfjsFit(): void {
-    const proto = tf.LayersModel.prototype as unknown as { fit: tf.LayersModel['fit']; __aenbPatched?: boolean };
-    if (proto.__aenbPatched) return;
-    const original = proto.fit;
-    const kernel = {
-      context: this.context,
-      tfjsFits: this.tfjsFits,
-      onTraining: (p: TrainingProgress) => this.onTraining(p),
-      note: (text: string) => this.note(text),
-    };
-    proto.fit = async function (this: tf.LayersModel, x, y, args = {}) {
-      if (kernel.context.getStore()?.interrupted) throw interruptedError();
-      const model: tf.LayersModel = this as tf.LayersModel; // the model being trained, for the callbacks below
-      const exec = kernel.context.getStore();
-      const epochs = args.epochs ?? 1;
-      const t0 = performance.now();
-      const history: Record<string, number[]> = { loss: [] };
-      const batchLosses: number[] = [];
-      const n = Array.isArray(x) ? x[0].shape[0] : (x as tf.Tensor).shape[0];
-      const batchSize = args.batchSize ?? 32;
-      const split = args.validationSplit ? Math.floor(n * (1 - args.validationSplit)) : n;
-      const batches = Math.ceil(split / batchSize);
-      const runId = `tfjs-${process.pid}-${Date.now().toString(36)}`;
-      let epoch = 0;
-      let samplesDone = 0;
-      const progress = (phase: TrainingProgress['phase'], batch: number, loss: number): TrainingProgress => {
-        const elapsed = (performance.now() - t0) / 1000;
-        const rate = elapsed > 0 ? samplesDone / elapsed : 0;
-        return {
-          runId, phase, model: model.name, epoch: epoch + 1, epochs, batch, batchesPerEpoch: batches, batchSize, samples: split, loss,
-          samplesPerSecond: rate, etaSeconds: rate > 0 ? (split * epochs - samplesDone) / rate : NaN, elapsedSeconds: elapsed,
-          history, batchLosses, stopped: phase === 'end' ? model.stopTraining : undefined,
-          stopReason: phase === 'end' && model.stopTraining ? 'interrupted' : undefined,
-        };
-      };
-      const report = args.verbose !== 0;
-      const callback = {
-        onTrainBegin: async () => {
-          const note = fitDecision(model)?.note;
-          if (note && report) kernel.note(note);
-        },
-        onBatchEnd: async (batch: number, logs?: tf.Logs) => {
-          const loss = Number(logs?.loss ?? NaN);
-          batchLosses.push(loss);
-          samplesDone += Number(logs?.size ?? batchSize);
-          if (report) kernel.onTraining(progress('batch', batch + 1, loss));
-        },
-        onEpochEnd: async (e: number, logs?: tf.Logs) => {
-          for (const [k, v] of Object.entries(logs ?? {})) (history[k] ??= []).push(Number(v));
-          if (report) kernel.onTraining(progress('epoch', batches, Number(logs?.loss ?? NaN)));
-          epoch = e + 1;
-        },
-      };
-      const callbacks = args.callbacks ? (Array.isArray(args.callbacks) ? [...args.callbacks, callback] : [args.callbacks, callback]) : [callback];
-      kernel.tfjsFits.add(model);
-      try {
-        const h = await original.call(this, x, y, { ...args, callbacks: callbacks as tf.CustomCallbackArgs[], verbose: 0 });
-        if (report) {
-          kernel.onTraining(progress('end', batches, history.loss[history.loss.length - 1] ?? NaN));
-          exec?.shownLive.add(h);
-        }
-        return h;
-      } finally {
-        kernel.tfjsFits.delete(model);
-      }
-    } as tf.LayersModel['fit'];
-    proto.__aenbPatched = true;
-    // Our models refuse to start training again in an interrupted cell, too.
-    const ours = AutoencoderModel.prototype as unknown as { fit: AutoencoderModel['fit'] };
-    const ourFit = ours.fit;
-    ours.fit = function (this: AutoencoderModel, ...args: Parameters<AutoencoderModel['fit']>) {
-      if (kernel.context.getStore()?.interrupted) return Promise.reject(interruptedError());
-      return ourFit.apply(this, args);
-    };
   }
 
   // -------------------------------------------------------------------------
@@ -390,6 +339,7 @@ export class KernelRuntime {
       this.current.interrupted = true;
       this.current.abort.abort();
     }
+    this.timers.stopWaiting();
     stopAllTraining('interrupted by the user');
     for (const m of this.tfjsFits) m.stopTraining = true;
   }
@@ -403,6 +353,7 @@ export class KernelRuntime {
       lastSent: new Map(),
       pendingLive: new Map(),
       finished: false,
+      stray: [],
       abort: new AbortController(),
       shownLive: new WeakSet(),
     };
@@ -411,35 +362,50 @@ export class KernelRuntime {
     let error: NotebookErrorData | undefined;
     let transformed: TransformedCell | undefined;
     try {
-      transformed = transformCell(req.source, { language: req.language, fileName: req.cellName, allowedModules: IMPORTABLE });
+      transformed = transformCell(req.source, { language: req.language, fileName: req.cellName, allowedModules: ALLOWED_MODULES });
+      this.cells.set(req.cellName, transformed);
       const script = new vm.Script(transformed.code, { filename: req.cellName });
       const value = await this.context.run(exec, async () => script.runInThisContext({ displayErrors: false }) as Promise<unknown>);
       const out = shownLive(exec, value) ? undefined : valueOutput(value);
       if (out) this.emitTo(exec, out);
     } catch (e) {
-      error = errorData(e, req.cellName, transformed);
+      error = cellErrorData(e, this.cells);
     } finally {
+      // One turn of the event loop: a promise the cell rejected without a
+      // handler is reported now, on this cell, not after it.
+      await new Promise((resolve) => setImmediate(resolve));
       this.flushStream(exec, true);
       for (const key of [...exec.pendingLive.keys()]) this.flushLive(exec, key);
       exec.finished = true;
       if (this.current === exec) this.current = undefined;
+      this.lastExec = exec;
     }
+    const stray = !error ? exec.stray[0] : undefined;
     this.send({
       type: 'done',
       id: req.id,
-      success: !error,
+      success: !error && !stray,
       durationMs: performance.now() - t0,
       ...(error ? { error } : {}),
+      // A stray error fails the cell; it is among the outputs already.
+      ...(stray ? { error: stray, errorShown: true } : {}),
       ...(exec.interrupted ? { interrupted: true } : {}),
     });
   }
 
-  /** An error that escaped a cell (an unawaited promise, a timer callback). */
+  /**
+   * An error that escaped a cell (an unawaited promise, a timer callback), as
+   * Jupyter shows them: on the cell that is running, which then fails, or on
+   * the last cell that ran.
+   */
   reportStrayError(e: unknown): void {
     const exec = this.current;
-    const err = errorData(e, exec?.cellName ?? 'cell');
+    const err = cellErrorData(e, this.cells);
     if (exec && !exec.finished) {
+      exec.stray.push(err);
       this.emitTo(exec, errorOutput(err));
+    } else if (this.lastExec) {
+      this.send({ type: 'late-error', id: this.lastExec.id, error: err });
     } else {
       this.send({ type: 'log', level: 'error', message: `Uncaught error outside a running cell: ${err.name}: ${err.message}\n${err.stack ?? ''}` });
     }
@@ -452,26 +418,7 @@ function shownLive(exec: Execution, value: unknown): boolean {
   return value instanceof tf.History && exec.shownLive.has(value);
 }
 
-function interruptedError(): Error {
-  const e = new Error('Interrupted: this cell was interrupted, so it starts no more training. Run it again to continue.');
-  e.name = 'KernelInterrupted';
-  return e;
-}
-
-/**
- * Error data with a stack that shows only the cell's own frames, with the
- * cell's own line numbers (the transform keeps lines in place).
- */
-export function errorData(e: unknown, cellName: string, cell?: TransformedCell): NotebookErrorData {
-  if (e instanceof CellSyntaxError) {
-    return { name: 'SyntaxError', message: e.message, stack: e.stack ?? `SyntaxError: ${e.message}` };
-  }
-  const err = e instanceof Error ? e : new Error(typeof e === 'string' ? e : format('%o', e));
-  const name = err.name || 'Error';
-  const stack = cell && err.stack ? mapStackTrace(err.stack, cell) : (err.stack ?? '');
-  const frames = stack
-    .split('\n')
-    .filter((l) => /^\s+at /.test(l) && l.includes(cellName))
-    .map((l) => `    ${l.trim()}`);
-  return { name, message: err.message, stack: [`${name}: ${err.message}`, ...frames].join('\n') };
+/** Error data for an error outside any cell (the kernel's start-up). */
+export function errorData(e: unknown): NotebookErrorData {
+  return cellErrorData(e, new Map());
 }

@@ -1,3 +1,5 @@
+// One job, hence one file of over 400 lines: the cell transform and the
+// mapping of its positions back to the cell (they share the rewrite plan).
 // Turns a notebook cell (TypeScript or JavaScript) into a script that the
 // kernel runs with `vm.runInContext(code, context, { filename })`. The
 // script's completion value is a Promise of the cell's last expression value.
@@ -56,6 +58,7 @@
 //
 // Names starting with `__aenb_` are reserved for the wrapper.
 
+import { decode } from '@jridgewell/sourcemap-codec';
 import { transform as sucrase } from 'sucrase';
 import { parse as acornParse, type AnyNode, type Pattern, type Program, type VariableDeclaration } from 'acorn';
 
@@ -182,42 +185,13 @@ export function codeFrame(source: string, line: number, column: number): string 
   return out.join('\n');
 }
 
-// Sucrase source map ("mappings" of a version 3 source map): for each
-// generated line, segments [generatedColumn, sourceLine, sourceColumn].
+// Sucrase source map ("mappings" of a version 3 source map, decoded by
+// @jridgewell/sourcemap-codec): for each generated line, segments
+// [generatedColumn, sourceLine, sourceColumn] (absolute, 0-based).
 type Segment = [number, number, number];
 
 function decodeMappings(mappings: string): Segment[][] {
-  const lines: Segment[][] = [];
-  let srcLine = 0;
-  let srcCol = 0;
-  for (const lineText of mappings.split(';')) {
-    const segments: Segment[] = [];
-    let genCol = 0;
-    for (const segText of lineText.split(',')) {
-      if (!segText) continue;
-      const fields: number[] = [];
-      let value = 0;
-      let shift = 0;
-      for (let i = 0; i < segText.length; i++) {
-        const digit = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.indexOf(segText[i]);
-        value += (digit & 31) << shift;
-        if (digit & 32) shift += 5;
-        else {
-          fields.push(value & 1 ? -(value >>> 1) : value >>> 1);
-          value = 0;
-          shift = 0;
-        }
-      }
-      genCol += fields[0];
-      if (fields.length >= 4) {
-        srcLine += fields[2];
-        srcCol += fields[3];
-        segments.push([genCol, srcLine, srcCol]);
-      }
-    }
-    lines.push(segments);
-  }
-  return lines;
+  return decode(mappings).map((line) => line.filter((seg) => seg.length >= 4).map((seg) => [seg[0], seg[2] as number, seg[3] as number] as Segment));
 }
 
 /** Maps offsets in sucrase's output back to the original source. */

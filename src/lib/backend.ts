@@ -14,9 +14,9 @@ import * as path from 'node:path';
 import { installLeanLayersFit } from './lean/fit';
 import { installWasmMatMulFix } from './wasm-kernels';
 
-export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+import { BACKEND_CHOICES, isBackendChoice, type BackendChoice, type BackendName } from '../common/backends';
+
+export { BACKEND_CHOICES, isBackendChoice, type BackendChoice, type BackendName };
 
 export interface BackendAttempt {
   backend: BackendName;
@@ -69,9 +69,6 @@ export function activeBackend(): BackendInfo | undefined {
   return active;
 }
 
-export function isBackendChoice(value: unknown): value is BackendChoice {
-  return typeof value === 'string' && (BACKEND_CHOICES as readonly string[]).includes(value);
-}
 
 /**
  * Finds the folder with the wasm binaries: next to the running bundle

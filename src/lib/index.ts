@@ -15,6 +15,8 @@ export { addNoise } from './noise';
 export type { NoiseOptions } from './noise';
 export { History, train, addTrainingObserver, stopAllTraining, trainingInProgress } from './training';
 export type { FitArgs, FitCallbacks, TrainingProgress, EpochLogs } from './training';
+export { computeOptions, computeSettings, computeStatus, describeCompute, setComputeOptions } from './compute';
+export type { ComputeOptions, ComputeSettings } from './compute';
 export { describeModel, summaryTable } from './summary';
 export type { ModelSummary, LayerSummary } from './summary';
 export { binaryCrossentropy, meanSquaredError, resolveLoss, resolveOptimizer } from './losses';

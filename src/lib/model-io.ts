@@ -1,57 +1,19 @@
 /**
- * Saving and loading our models: a folder with `model.json` (class, config,
- * weights manifest in the TensorFlow.js format) and `weights.bin`. Weights are
- * written once each, so a tied kernel is stored once and stays tied on load.
+ * Loading our models from the folder `model.save(dir)` writes (see
+ * ./model-file.ts): a tied kernel stored once stays tied on load.
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelFile } from './model-file';
 import { Autoencoder, AutoencoderModel, StackedAutoencoder } from './models';
 
-export const MODEL_FORMAT = 'autoencoder-notebooks/model';
-export const MODEL_FORMAT_VERSION = 1;
-
-interface ModelFile {
-  format: string;
-  version: number;
-  className: string;
-  config: Record<string, unknown>;
-  tfjsVersion: string;
-  weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
-}
+export { MODEL_FORMAT, MODEL_FORMAT_VERSION, saveModel } from './model-file';
 
 const CLASSES: Record<string, new (config: any) => AutoencoderModel> = {
   Autoencoder,
   StackedAutoencoder,
 };
-
-async function writeAtomically(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-}
-
-export async function saveModel(model: AutoencoderModel, dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const weights = model.uniqueWeights();
-  const named = weights.map((w, i) => ({ name: `${i}/${w.originalName}`, tensor: w.read() }));
-  const { data, specs } = await tf.io.encodeWeights(named);
-  const file: ModelFile = {
-    format: MODEL_FORMAT,
-    version: MODEL_FORMAT_VERSION,
-    className: model.className,
-    config: model.getConfig(),
-    tfjsVersion: tf.version.tfjs,
-    weightsManifest: [{ paths: ['weights.bin'], weights: specs }],
-  };
-  await writeAtomically(path.join(dir, 'weights.bin'), new Uint8Array(data as ArrayBuffer));
-  await writeAtomically(path.join(dir, 'model.json'), JSON.stringify(file, null, 2) + '\n');
-}
 
 /** Reads a model written by `model.save(dir)`. */
 export async function loadModel(dir: string): Promise<AutoencoderModel> {

@@ -121,6 +121,13 @@ export class History {
   }
 }
 
+/** Time so far, throughput and time left of a training that started at `t0` (performance.now()). */
+export function trainingRates(t0: number, samplesDone: number, totalSamples: number): Pick<TrainingProgress, 'elapsedSeconds' | 'samplesPerSecond' | 'etaSeconds'> {
+  const elapsedSeconds = (performance.now() - t0) / 1000;
+  const samplesPerSecond = elapsedSeconds > 0 ? samplesDone / elapsedSeconds : 0;
+  return { elapsedSeconds, samplesPerSecond, etaSeconds: samplesPerSecond > 0 ? Math.max(0, totalSamples - samplesDone) / samplesPerSecond : NaN };
+}
+
 export type TrainingObserver = (p: TrainingProgress) => void;
 
 const observers = new Set<TrainingObserver>();
@@ -263,6 +270,7 @@ export async function train(
   if (n === 0) throw new Error('fit: no training samples.');
   const batches = Math.ceil(n / batchSize);
   const callbacks = args.callbacks ? (Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks]) : [];
+  const batchEndCallbacks = callbacks.some((c) => c.onBatchEnd);
   const rng = makeRng(args.seed);
   const history = new History({ epochs, batchSize, samples: n, steps: batches, model: model.name });
   const runId = `${process.pid}-${++runCounter}-${Date.now().toString(36)}`;
@@ -288,8 +296,6 @@ export async function train(
   const totalSamples = n * (epochs - initialEpoch);
 
   const progress = (phase: TrainingPhase, epoch: number, batch: number, epochLoss: number): TrainingProgress => {
-    const elapsed = (performance.now() - t0) / 1000;
-    const rate = elapsed > 0 ? samplesDone / elapsed : 0;
     return {
       runId,
       phase,
@@ -301,9 +307,7 @@ export async function train(
       batchSize,
       samples: n,
       loss: epochLoss,
-      samplesPerSecond: rate,
-      etaSeconds: rate > 0 ? Math.max(0, totalSamples - samplesDone) / rate : NaN,
-      elapsedSeconds: elapsed,
+      ...trainingRates(t0, samplesDone, totalSamples),
       history: history.history,
       batchLosses: history.batchLosses,
       stopped: phase === 'end' ? history.stopped : undefined,
@@ -363,6 +367,8 @@ export async function train(
         seen += size;
         samplesDone += size;
         history.batchLosses.push(batchLoss);
+        // Callbacks may read the weights: on the parallel engine they are copied back first.
+        if (lean && batchEndCallbacks) lean.flush();
         for (const c of callbacks) await c.onBatchEnd?.(b, { loss: batchLoss, size });
         if (report || args.onProgress) emit(progress('batch', epoch, b + 1, lossSum / seen));
         const now = performance.now();
@@ -370,6 +376,8 @@ export async function train(
         // paying for it on every small batch.
         if (now - lastYield >= 50) {
           lastYield = now;
+          // Anything may run while we yield (a cell that did not await this fit): the weights are made current first.
+          lean?.flush();
           await tick();
         }
         if (model.stopTraining) handle.stop('stopTraining was set');
@@ -380,6 +388,7 @@ export async function train(
           break;
         }
       }
+      lean?.flush();
       const logs = recordEpoch(history, epoch, lossSum / seen, valX && valY ? evaluateLoss(model, loss, valX, valY) : undefined);
       for (const c of callbacks) await c.onEpochEnd?.(epoch, logs);
       lastReport = performance.now();
@@ -387,7 +396,8 @@ export async function train(
       if (history.stopped) break;
     }
   } finally {
-    lean?.dispose();
+    // Writes the weights back (parallel engine) and waits until the engine's threads have ended.
+    await lean?.dispose();
     running.delete(handle);
     args.signal?.removeEventListener('abort', onAbort);
     for (const t of owned) t.dispose();

@@ -2,7 +2,7 @@
 // one KernelSession (one kernel process) per open notebook, preselected for
 // our notebook type, refusing to run anything in Restricted Mode.
 import * as vscode from 'vscode';
-import { CONTROLLER_ID, NOTEBOOK_TYPE } from '../commands/ids';
+import { CONTROLLER_ID, NOTEBOOK_TYPE } from '../common/ids';
 import { KernelSession, SessionHost } from './session';
 import { KernelSettings } from './settings';
 

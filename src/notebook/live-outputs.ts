@@ -3,6 +3,7 @@
 // afterwards replaced in place (throttled), which is how training progress and
 // console streams update live. No `vscode` import: the target is abstract.
 import type { AenbOutput } from '../common/aenb';
+import { KeyedOutputs } from '../common/keyed-outputs';
 import { Clock, KeyedThrottle, realClock } from './throttle';
 
 export interface OutputTarget<H> {
@@ -25,9 +26,8 @@ export class LiveOutputs<H> {
   private readonly handles = new Map<string, Promise<H | undefined>>();
   private readonly throttle: KeyedThrottle<AenbOutput>;
   private readonly onError: (error: unknown) => void;
-  /** Every output as it ends up in the cell (keyed ones replaced), like the headless runner's collector. */
-  readonly outputs: AenbOutput[] = [];
-  private readonly index = new Map<string, number>();
+  /** Every output as it ends up in the cell (keyed ones replaced), as the headless runner collects them. */
+  private readonly kept = new KeyedOutputs();
 
   constructor(
     private readonly target: OutputTarget<H>,
@@ -46,17 +46,15 @@ export class LiveOutputs<H> {
   }
 
   /** An output from the kernel; with `key`, it replaces the earlier output with that key. */
+  get outputs(): readonly AenbOutput[] {
+    return this.kept.outputs;
+  }
+
   add(output: AenbOutput, key?: string): void {
-    if (key !== undefined) {
-      const at = this.index.get(key);
-      if (at !== undefined) {
-        this.outputs[at] = output;
-        this.throttle.push(key, output);
-        return;
-      }
-      this.index.set(key, this.outputs.length);
+    if (this.kept.add(output, key).replaced) {
+      this.throttle.push(key as string, output);
+      return;
     }
-    this.outputs.push(output);
     const appended = this.chain.then(() => this.target.append(output)).then(
       (h) => h,
       (e) => {

@@ -3,7 +3,7 @@
 // only moves plain objects into VS Code's classes and back.
 import * as vscode from 'vscode';
 import { AenbFormatError } from '../common/aenb';
-import { NOTEBOOK_TYPE } from '../commands/ids';
+import { NOTEBOOK_TYPE } from '../common/ids';
 import {
   NotebookConversionError,
   notebookFromBytes,

@@ -15,9 +15,12 @@ export const SETTING = {
   dataFolder: 'dataFolder',
   downloadMirror: 'downloadMirror',
   interruptGracePeriod: 'interruptGracePeriod',
+  threads: 'threads',
+  fusedMultiplyAdd: 'fusedMultiplyAdd',
 } as const;
 
-export const BACKEND_CHOICES: readonly BackendChoiceName[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+export { BACKEND_CHOICES, isBackendChoice } from '../common/backends';
+import { BACKEND_CHOICES, isBackendChoice } from '../common/backends';
 
 /** One line per choice: the same words as the setting's enumDescriptions. */
 export const BACKEND_DESCRIPTIONS: Record<BackendChoiceName, string> = {
@@ -29,12 +32,19 @@ export const BACKEND_DESCRIPTIONS: Record<BackendChoiceName, string> = {
 
 export const DEFAULT_INTERRUPT_GRACE_SECONDS = 3;
 
+/** The most training threads the setting accepts (the engine's limit). */
+export const MAX_THREADS = 64;
+
 export interface KernelSettings {
   backend: BackendChoiceName;
   /** Absolute data folder, when set. */
   dataDir?: string;
   mirror?: string;
   interruptGraceMs: number;
+  /** Training threads: 'auto' (one per core) or a count. */
+  threads: number | 'auto';
+  /** Fused multiply-add for training on several threads ('auto': where the runtime has it). */
+  fma: 'auto' | false;
   /** Settings that were ignored, and why (shown to the user once). */
   problems: string[];
 }
@@ -47,9 +57,6 @@ export interface SettingsContext {
 
 const key = (name: string) => `${SECTION}.${name}`;
 
-export function isBackendChoice(v: unknown): v is BackendChoiceName {
-  return typeof v === 'string' && (BACKEND_CHOICES as readonly string[]).includes(v);
-}
 
 /** Expands `~`, `${userHome}` and `${workspaceFolder}`; resolves relative paths against the workspace folder. */
 export function resolveFolderSetting(raw: string, ctx: SettingsContext): { path?: string; problem?: string } {
@@ -112,16 +119,29 @@ export function readKernelSettings(get: (name: string) => unknown, ctx: Settings
       );
     } else interruptGraceMs = Math.round(rawGrace * 1000);
   }
-  return { backend, dataDir, mirror, interruptGraceMs, problems };
+  let threads: number | 'auto' = 'auto';
+  const rawThreads = get(SETTING.threads);
+  if (rawThreads !== undefined && rawThreads !== null && rawThreads !== 0) {
+    if (typeof rawThreads !== 'number' || !Number.isInteger(rawThreads) || rawThreads < 0 || rawThreads > MAX_THREADS) {
+      problems.push(`${key(SETTING.threads)}: ${JSON.stringify(rawThreads)} is not a whole number from 0 (one per core) to ${MAX_THREADS}; using one per core.`);
+    } else threads = rawThreads;
+  }
+
+  let fma: 'auto' | false = 'auto';
+  const rawFma = get(SETTING.fusedMultiplyAdd);
+  if (rawFma === false) fma = false;
+  else if (rawFma !== undefined && rawFma !== null && rawFma !== true) problems.push(`${key(SETTING.fusedMultiplyAdd)} must be true or false; using true.`);
+  return { backend, dataDir, mirror, interruptGraceMs, threads, fma, problems };
 }
 
 /**
- * Whether two settings need a different kernel process: only the backend does
- * (a running kernel takes new data settings, see {@link dataSettingsDiffer},
- * and the grace period is the host's).
+ * Whether two settings need a different kernel process: the backend and the
+ * compute engine's threads and fused multiply-add do (a running kernel takes
+ * new data settings, see {@link dataSettingsDiffer}, and the grace period is
+ * the host's).
  */
 export function kernelSettingsDiffer(a: KernelSettings, b: KernelSettings): boolean {
-  return a.backend !== b.backend;
+  return a.backend !== b.backend || a.threads !== b.threads || a.fma !== b.fma;
 }
 
 /** Whether the data folder or the mirror changed: a running kernel is told, and its next `loadData()` uses them. */

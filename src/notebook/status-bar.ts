@@ -1,7 +1,7 @@
 // The status bar item for the active `.aenb` notebook: its kernel's backend
 // and state (or Restricted Mode). The wording is status-text.ts's.
 import * as vscode from 'vscode';
-import { COMMANDS, NOTEBOOK_TYPE } from '../commands/ids';
+import { COMMANDS, NOTEBOOK_TYPE } from '../common/ids';
 import { AenbKernelController } from './controller';
 import { SECTION } from './settings';
 import { kernelStatus } from './status-text';

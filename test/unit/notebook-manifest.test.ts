@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RENDERER_ID, RENDERER_MIME_TYPES } from '../../src/outputs';
-import { CATEGORY, COMMANDS, NOTEBOOK_TYPE, WALKTHROUGH_ID } from '../../src/commands/ids';
+import { CATEGORY, COMMANDS, NOTEBOOK_TYPE, WALKTHROUGH_ID } from '../../src/common/ids';
 import { BACKEND_CHOICES, BACKEND_DESCRIPTIONS, SECTION, SETTING } from '../../src/notebook/settings';
 
 const ROOT = join(__dirname, '..', '..', '..');

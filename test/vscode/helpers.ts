@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as vscode from 'vscode';
-import { COMMANDS, CONTROLLER_ID, NOTEBOOK_TYPE } from '../../src/commands/ids';
+import { COMMANDS, CONTROLLER_ID, NOTEBOOK_TYPE } from '../../src/common/ids';
 import { MIME } from '../../src/common/aenb';
 
 export { COMMANDS, NOTEBOOK_TYPE };

@@ -1,23 +1,8 @@
 // Writing `.aenb` text: the canonical form (fixed key order, sorted unknown
 // keys, 2-space indent, one trailing newline; see ./types.ts). Pure.
 import { MAX_NESTING } from './text';
-import {
-  AENB_FORMAT,
-  AENB_FORMAT_VERSION,
-  CODE_LANGUAGES,
-  formatJsonPath,
-  mimeDataKind,
-  splitSourceLines,
-  type AenbCell,
-  type AenbCellMetadata,
-  type AenbExecution,
-  type AenbNotebook,
-  type AenbOutput,
-  type AenbOutputItem,
-  type JsonObject,
-  type JsonPath,
-  type JsonValue,
-} from './types';
+import { AENB_FORMAT, AENB_FORMAT_VERSION, CODE_LANGUAGES, formatJsonPath, mimeDataKind, splitSourceLines } from './types';
+import type { AenbCell, AenbCellMetadata, AenbExecution, AenbNotebook, AenbOutput, AenbOutputItem, JsonObject, JsonPath, JsonValue } from './types';
 
 const CELL_METADATA_KEYS = ['tags'];
 

@@ -9,18 +9,23 @@
 import type { AenbOutput, CodeLanguage, NotebookErrorData } from '../aenb';
 import { isEnvelope, type EnvelopeMessage } from './envelope';
 
-export type BackendChoiceName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+import type { BackendChoice, BackendName } from '../backends';
+
+/** A backend a kernel may be asked for (src/common/backends.ts). */
+export type BackendChoiceName = BackendChoice;
 
 /** What the kernel reports about its backend (a JSON copy of the library's BackendInfo). */
 export interface KernelBackendInfo {
   requested: BackendChoiceName;
-  name: 'tensorflow' | 'wasm' | 'cpu';
+  name: BackendName;
   reason: string;
   fellBack: boolean;
   simd?: boolean;
   /** Where the wasm binaries were loaded from (wasm backend only). */
   wasmDir?: string;
   tfjsVersion: string;
+  /** How the fast training step computes on wasm: threads and fused multiply-add, and the same in words. */
+  compute?: { threads: number; fma: boolean; description: string };
 }
 
 export interface KernelOptions {
@@ -88,6 +93,13 @@ export type KernelMethods = {
   ping: { params: { echo?: string }; result: PingResult };
   /** New data settings (the data folder or the mirror changed): the next `loadData()` uses them. Answers with the settings now in use. */
   configure: { params: DataOptions; result: DataOptions };
+  /**
+   * Answered once the one-shot timers the cells started have fired (at once
+   * on an interrupt): the end of a headless run waits for them, as node waits
+   * for a script's timers, so that an error one of them throws is reported
+   * (as a `late-error`) before the reply. The result: timers still pending.
+   */
+  settle: { params: Record<string, never>; result: { pending: number } };
 };
 
 // ---------------------------------------------------------------------------
@@ -125,7 +137,17 @@ export interface DoneMessage {
   error?: NotebookErrorData;
   /** True when an interrupt arrived during this execution. */
   interrupted?: boolean;
+  /** The error (a stray one, from an unawaited promise or a timer) was sent as an output already. */
+  errorShown?: boolean;
 }
+
+/** An error escaped (an unawaited promise, a timer) after the execution `id`, the last one, had finished. */
+export interface LateErrorMessage {
+  type: 'late-error';
+  id: string;
+  error: NotebookErrorData;
+}
+
 
 export interface LogMessage {
   type: 'log';
@@ -147,9 +169,9 @@ export interface ProgressMessage {
   state: 'running' | 'done' | 'stopped';
 }
 
-export type KernelMessage = ReadyMessage | InitFailedMessage | OutputMessage | DoneMessage | LogMessage | ProgressMessage | EnvelopeMessage;
+export type KernelMessage = ReadyMessage | InitFailedMessage | OutputMessage | DoneMessage | LogMessage | ProgressMessage | LateErrorMessage | EnvelopeMessage;
 
-const KERNEL_TYPES: readonly string[] = ['ready', 'init-failed', 'output', 'done', 'log', 'progress'] satisfies KernelMessage['type'][];
+const KERNEL_TYPES: readonly string[] = ['ready', 'init-failed', 'output', 'done', 'log', 'progress', 'late-error'] satisfies KernelMessage['type'][];
 const HOST_TYPES: readonly string[] = ['init', 'execute', 'interrupt', 'shutdown'] satisfies HostMessage['type'][];
 
 function typeOf(value: unknown): string | undefined {

@@ -1,3 +1,5 @@
+// One job, hence one file of over 400 lines: the training output's view (its
+// chart, legend, progress and Stop share one state and one update path).
 // Training history and live progress: a uPlot chart of per-epoch series
 // (loss, val_loss, metrics) and optional per-batch loss, a legend that doubles
 // as hover read-out and series toggles, a linear/log switch, zoom (drag;

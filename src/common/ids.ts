@@ -1,4 +1,5 @@
-// Command ids and titles, shared by the registrations, the manifest test and
+// The extension's identifiers (commands, notebook type, controller, walkthrough),
+// shared by the commands, the notebook glue, the manifest test and
 // whoever drives the extension through `vscode.commands.executeCommand`.
 // No `vscode` import.
 

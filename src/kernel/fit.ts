@@ -1,0 +1,102 @@
+/**
+ * Training inside a cell, as the kernel sees it: tfjs's own `model.fit` (for
+ * models built by hand in a cell) reports live progress to the kernel and
+ * stops on an interrupt, and no model starts training again in a cell that
+ * was interrupted.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { AsyncLocalStorage } from 'node:async_hooks';
+import { fitDecision } from '../lib/lean/fit';
+import { AutoencoderModel } from '../lib/models';
+import { trainingRates, type TrainingProgress } from '../lib/training';
+
+/** What the patched fit needs of the kernel. */
+export interface FitKernel {
+  /**
+   * The running cell, if any: whether it was interrupted, and the training
+   * histories whose chart it showed live (a cell whose value is one of them
+   * does not show it a second time).
+   */
+  readonly context: AsyncLocalStorage<{ interrupted: boolean; shownLive?: WeakSet<object> }>;
+  /** tfjs models training now (an interrupt sets their stopTraining). */
+  readonly tfjsFits: Set<tf.LayersModel>;
+  onTraining(p: TrainingProgress): void;
+  /** A line under the running cell. */
+  note(text: string): void;
+}
+
+/** tfjs's own `model.fit` (for models built by hand in a cell): live progress and interrupts too. */
+export function patchFitForKernel(kernel: FitKernel): void {
+  const proto = tf.LayersModel.prototype as unknown as { fit: tf.LayersModel['fit']; __aenbPatched?: boolean };
+  if (proto.__aenbPatched) return;
+  const original = proto.fit;
+  proto.fit = async function (this: tf.LayersModel, x, y, args = {}) {
+    const exec = kernel.context.getStore();
+    if (exec?.interrupted) throw interruptedError();
+    const model: tf.LayersModel = this as tf.LayersModel; // the model being trained, for the callbacks below
+    const epochs = args.epochs ?? 1;
+    const t0 = performance.now();
+    const history: Record<string, number[]> = { loss: [] };
+    const batchLosses: number[] = [];
+    const n = Array.isArray(x) ? x[0].shape[0] : (x as tf.Tensor).shape[0];
+    const batchSize = args.batchSize ?? 32;
+    const split = args.validationSplit ? Math.floor(n * (1 - args.validationSplit)) : n;
+    const batches = Math.ceil(split / batchSize);
+    const runId = `tfjs-${process.pid}-${Date.now().toString(36)}`;
+    let epoch = 0;
+    let samplesDone = 0;
+    const progress = (phase: TrainingProgress['phase'], batch: number, loss: number): TrainingProgress => {
+      return {
+        runId, phase, model: model.name, epoch: epoch + 1, epochs, batch, batchesPerEpoch: batches, batchSize, samples: split, loss,
+        ...trainingRates(t0, samplesDone, split * epochs),
+        history, batchLosses, stopped: phase === 'end' ? model.stopTraining : undefined,
+        stopReason: phase === 'end' && model.stopTraining ? 'interrupted' : undefined,
+      };
+    };
+    const report = args.verbose !== 0;
+    const callback = {
+      onTrainBegin: async () => {
+        const note = fitDecision(model)?.note;
+        if (note && report) kernel.note(note);
+      },
+      onBatchEnd: async (batch: number, logs?: tf.Logs) => {
+        const loss = Number(logs?.loss ?? NaN);
+        batchLosses.push(loss);
+        samplesDone += Number(logs?.size ?? batchSize);
+        if (report) kernel.onTraining(progress('batch', batch + 1, loss));
+      },
+      onEpochEnd: async (e: number, logs?: tf.Logs) => {
+        for (const [k, v] of Object.entries(logs ?? {})) (history[k] ??= []).push(Number(v));
+        if (report) kernel.onTraining(progress('epoch', batches, Number(logs?.loss ?? NaN)));
+        epoch = e + 1;
+      },
+    };
+    const callbacks = args.callbacks ? (Array.isArray(args.callbacks) ? [...args.callbacks, callback] : [args.callbacks, callback]) : [callback];
+    kernel.tfjsFits.add(model);
+    try {
+      const h = await original.call(this, x, y, { ...args, callbacks: callbacks as tf.CustomCallbackArgs[], verbose: 0 });
+      if (report) {
+        kernel.onTraining(progress('end', batches, history.loss[history.loss.length - 1] ?? NaN));
+        exec?.shownLive?.add(h);
+      }
+      return h;
+    } finally {
+      kernel.tfjsFits.delete(model);
+    }
+  } as tf.LayersModel['fit'];
+  proto.__aenbPatched = true;
+  // Our models refuse to start training again in an interrupted cell, too.
+  const ours = AutoencoderModel.prototype as unknown as { fit: AutoencoderModel['fit'] };
+  const ourFit = ours.fit;
+  ours.fit = function (this: AutoencoderModel, ...args: Parameters<AutoencoderModel['fit']>) {
+    if (kernel.context.getStore()?.interrupted) return Promise.reject(interruptedError());
+    return ourFit.apply(this, args);
+  };
+}
+
+
+function interruptedError(): Error {
+  const e = new Error('Interrupted: this cell was interrupted, so it starts no more training. Run it again to continue.');
+  e.name = 'KernelInterrupted';
+  return e;
+}
