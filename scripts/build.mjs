@@ -6,7 +6,7 @@
 //   --dist DIR   build only what ships (dist/) into DIR instead (the npm
 //                package of the headless runner is staged this way)
 import * as esbuild from 'esbuild';
-import { existsSync, mkdirSync, readdirSync, copyFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, copyFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -85,6 +85,8 @@ const common = {
   // The engine's compiled kernels (src/lib/engine/native/*.wasm) are embedded as bytes.
   loader: { '.wasm': 'binary' },
   plugins: [engineWorkerPlugin],
+  // src/common/version.ts: the version `autoencoder-notebooks --version` prints.
+  define: { __AENB_VERSION__: JSON.stringify(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version) },
 };
 
 // Each output kind (src/outputs/<kind>/) imports its side-specific parts from

@@ -1,7 +1,8 @@
 /**
- * The headless runner's command line (the entry point is cli.ts → dist/cli.js):
+ * The headless runner's command line (the entry point is cli.ts → dist/cli.js,
+ * installed as `autoencoder-notebooks` by the npm package):
  *
- *   node dist/cli.js run <notebook.aenb> [--set name=value]... [--out FILE]
+ *   autoencoder-notebooks run <notebook.aenb> [--set name=value]... [--out FILE]
  *        [--backend auto|tensorflow|wasm|cpu] [--data-dir DIR] [--cache-dir DIR]
  *        [--mirror URL] [--html FILE] [--threads N|auto] [--fma on|off] [--quiet]
  */
@@ -17,11 +18,14 @@ import type { ExecutionResult } from '../kernel/client';
 import { OutputFileError, OutputTarget, prepareOutput, saveElsewhere, writeOutput } from './output-file';
 import { injectParameters, parseAssignment, Reporter, runNotebook, UsageError } from './run';
 import { formatDuration } from '../common/formatting';
+import { VERSION } from '../common/version';
 
-const USAGE = `Usage: aenb run <notebook.aenb> [options]
+const USAGE = `Usage: autoencoder-notebooks run <notebook.aenb> [options]
 
 Runs every code cell of an Autoencoder Notebook in one kernel and writes the
-notebook with its outputs.
+notebook with its outputs. Without installing anything:
+  npx autoencoder-notebooks run notebook.aenb --set epochs=5
+(in a development checkout of the extension: node dist/cli.js run ...).
 
 Options:
   --set name=value     override a value of the cell tagged "parameters" (repeatable);
@@ -40,6 +44,7 @@ Options:
                        (default on, where the runtime has relaxed SIMD)
   --quiet              print only errors and the final line
   -h, --help           this text
+  --version            print the version and exit
 
 Cells are named "Cell N": the N-th cell from the top, markdown included (the
 cell --set injects is not counted). Where the results go is checked before
@@ -78,6 +83,7 @@ const OPTIONS = {
   fma: { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
 } as const;
 
 /** util.parseArgs's errors, in this runner's words. */
@@ -96,8 +102,9 @@ function usageError(e: unknown): UsageError {
   }
 }
 
-export function parseArgs(argv: string[]): CliArgs | 'help' {
+export function parseArgs(argv: string[]): CliArgs | 'help' | 'version' {
   if (argv.length === 0 || argv.includes('-h') || argv.includes('--help')) return 'help';
+  if (argv.includes('--version')) return 'version';
   let parsed: ReturnType<typeof parseArgsUtil<{ args: string[]; options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
   try {
     parsed = parseArgsUtil({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
@@ -106,7 +113,7 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
   }
   const { values, positionals } = parsed;
   const [command, notebook, ...extra] = positionals;
-  if (command === undefined) throw new UsageError('Which command? The command is "run": aenb run <notebook.aenb>.');
+  if (command === undefined) throw new UsageError('Which command? The command is "run": autoencoder-notebooks run <notebook.aenb>.');
   if (command !== 'run') throw new UsageError(`Unknown command "${command}". The command is "run".`);
   if (!notebook) throw new UsageError('Which notebook? Give the path of a .aenb file.');
   if (extra.length) throw new UsageError(`One notebook at a time: got "${notebook}" and "${extra[0]}".`);
@@ -259,7 +266,7 @@ function failureLine(name: string, error: NotebookErrorData): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let args: CliArgs | 'help';
+  let args: CliArgs | 'help' | 'version';
   try {
     args = parseArgs(argv);
   } catch (e) {
@@ -268,6 +275,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (args === 'help') {
     process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  if (args === 'version') {
+    process.stdout.write(VERSION + '\n');
     return 0;
   }
   const file = args.notebook;
