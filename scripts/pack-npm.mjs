@@ -7,8 +7,9 @@
 // bundled, its `main` needs VS Code), so the npm package gets a manifest of
 // its own, written here from the extension's name, version and metadata. It
 // holds what `npx autoencoder-notebooks run notebook.aenb` runs and nothing
-// else: the production bundles of the runner, the kernel and the renderer
-// (for --html), the WebAssembly binaries, the samples, a README and the
+// else: the production bundles of the runner, the kernel, the HTML report and
+// the renderer (for --html), the language service and the cell types (for
+// `check`), the WebAssembly binaries, the samples, a README and the
 // license. No dependencies: everything is bundled. @tensorflow/tfjs-node, the
 // optional native backend, is an optional peer: installed beside the package,
 // the runner uses it.
@@ -26,8 +27,8 @@ const stage = join(root, '.cache', 'npm-package', ext.name);
 rmSync(stage, { recursive: true, force: true });
 mkdirSync(stage, { recursive: true });
 execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs'), '--production', '--dist', join(stage, 'dist')], { cwd: root, stdio: 'inherit' });
-// The extension host's bundle is not part of the runner.
-rmSync(join(stage, 'dist', 'extension.js'), { force: true });
+// The extension host's bundle and the TypeScript server plugin (VS Code's) are not part of the runner.
+for (const name of ['extension.js', 'tsserver-plugin.js']) rmSync(join(stage, 'dist', name), { force: true });
 cpSync(join(root, 'samples'), join(stage, 'samples'), { recursive: true, filter: (src) => !src.includes('/data') });
 copyFileSync(join(root, 'LICENSE'), join(stage, 'LICENSE'));
 copyFileSync(join(root, 'scripts', 'npm-package', 'README.md'), join(stage, 'README.md'));

@@ -4,6 +4,7 @@ import { registerCommands } from './commands';
 import { NOTEBOOK_TYPE } from './common/ids';
 import { createSettingsReader } from './notebook/config';
 import { AenbKernelController } from './notebook/controller';
+import { registerNotebookLanguage } from './notebook/language';
 import { registerRendererMessaging } from './notebook/renderer-messaging';
 import { AenbSerializer, SERIALIZER_OPTIONS } from './notebook/serializer';
 import { KernelStatusBar } from './notebook/status-bar';
@@ -25,6 +26,7 @@ export function activate(context: vscode.ExtensionContext): void {
     kernels,
     new KernelStatusBar(kernels, settings),
     registerRendererMessaging(kernels, log),
+    ...registerNotebookLanguage({ workerFile: context.asAbsolutePath(path.join('dist', 'language.js')), log }),
     ...registerCommands({ context, log, kernels, settings, cacheDir }),
   );
 }

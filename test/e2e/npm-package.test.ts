@@ -62,7 +62,8 @@ describe('the npm package of the headless runner', () => {
     assert.ok(existsSync(tarball), `${tarball} was packed`);
     const list = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).trim().split('\n').sort();
     assert.deepEqual(list.filter((f) => !f.startsWith('package/dist/wasm/') && !f.startsWith('package/samples/')), [
-      'package/LICENSE', 'package/README.md', 'package/dist/cli.js', 'package/dist/kernel.js', 'package/dist/renderer.js', 'package/dist/report.js', 'package/package.json',
+      'package/LICENSE', 'package/README.md', 'package/dist/cell-types.json', 'package/dist/cli.js', 'package/dist/kernel.js', 'package/dist/language.js',
+      'package/dist/renderer.js', 'package/dist/report.js', 'package/package.json',
     ]);
     assert.ok(list.includes('package/dist/wasm/tfjs-backend-wasm-simd.wasm'));
     assert.ok(list.includes('package/samples/vanilla-mnist.aenb'));
@@ -120,6 +121,9 @@ describe('the npm package of the headless runner', () => {
     const r = await run('npx', ['--yes', '--package', tarball, 'autoencoder-notebooks', '--help'], empty);
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /^Usage: autoencoder-notebooks run <notebook\.aenb> \[options\]/);
+    const c = await run('npx', ['--yes', '--package', tarball, 'autoencoder-notebooks', 'check', join(ROOT, 'samples', 'vanilla-mnist.aenb')], empty);
+    assert.equal(c.code, 0, `check: ${c.stdout}\n${c.stderr}`);
+    assert.match(c.stdout, /No problems in 1 notebook/);
     const v = await run('npx', ['--yes', '--package', tarball, 'autoencoder-notebooks', '--version'], empty);
     assert.equal(v.code, 0, `${v.stdout}\n${v.stderr}`);
     assert.equal(v.stdout, `${ext.version}\n`, 'the version of the package');

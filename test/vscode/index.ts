@@ -15,6 +15,7 @@ import Mocha from 'mocha';
 import { writeFileSync } from 'node:fs';
 import { defineFirstHourTests } from './specs/first-hour';
 import { defineKernelTests } from './specs/kernel';
+import { defineLanguageTests } from './specs/language';
 import { defineRestrictedTests } from './specs/restricted';
 import { defineSampleTests } from './specs/samples';
 
@@ -25,6 +26,7 @@ const SUITES: Record<string, () => void> = {
   main: () => {
     defineSampleTests();
     defineKernelTests();
+    defineLanguageTests();
     defineFirstHourTests();
   },
   restricted: defineRestrictedTests,

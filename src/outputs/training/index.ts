@@ -5,7 +5,7 @@ import { checkTrainingPayload, historyText, TRAINING_MIME, type TrainingPayload 
 import { kernel } from './kernel';
 import { view } from './view';
 
-export const training: OutputKind<TrainingPayload> = {
+export const training: OutputKind<TrainingPayload, typeof kernel> = {
   name: 'training',
   mimes: [TRAINING_MIME],
   rendered: true,
