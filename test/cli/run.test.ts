@@ -59,7 +59,7 @@ describe('running notebooks', () => {
     assert.equal(version.stderr, '');
     const none = await runCli(['--quiet']);
     assert.equal(none.code, 2);
-    assert.match(none.stderr, /Which command\? The command is "run": autoencoder-notebooks run <notebook\.aenb>\./);
+    assert.match(none.stderr, /Which command\? The commands are "run" \(autoencoder-notebooks run <notebook\.aenb>\) and "check" \(autoencoder-notebooks check <notebook\.aenb>\.\.\.\)\./);
   });
 
   test('usage and file errors exit 2 with the reason', async () => {
