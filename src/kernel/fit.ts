@@ -12,8 +12,12 @@ import { trainingRates, type TrainingProgress } from '../lib/training';
 
 /** What the patched fit needs of the kernel. */
 export interface FitKernel {
-  /** The running cell, if any, and whether it was interrupted. */
-  readonly context: AsyncLocalStorage<{ interrupted: boolean }>;
+  /**
+   * The running cell, if any: whether it was interrupted, and the training
+   * histories whose chart it showed live (a cell whose value is one of them
+   * does not show it a second time).
+   */
+  readonly context: AsyncLocalStorage<{ interrupted: boolean; shownLive?: WeakSet<object> }>;
   /** tfjs models training now (an interrupt sets their stopTraining). */
   readonly tfjsFits: Set<tf.LayersModel>;
   onTraining(p: TrainingProgress): void;
@@ -87,7 +91,10 @@ export function patchFitForKernel(kernel: FitKernel): void {
     kernel.tfjsFits.add(model);
     try {
       const h = await original.call(this, x, y, { ...args, callbacks: callbacks as tf.CustomCallbackArgs[], verbose: 0 });
-      if (report) kernel.onTraining(progress('end', batches, history.loss[history.loss.length - 1] ?? NaN));
+      if (report) {
+        kernel.onTraining(progress('end', batches, history.loss[history.loss.length - 1] ?? NaN));
+        exec?.shownLive?.add(h);
+      }
       return h;
     } finally {
       kernel.tfjsFits.delete(model);

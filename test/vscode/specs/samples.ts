@@ -119,9 +119,9 @@ export function defineSampleTests(): void {
 
     it('data loading: the training slice and the test set have the right shapes', () => {
       const out = stdout(cellWith(doc, 'datasets.mnist.loadData()'));
-      assert.match(out, new RegExp(`training images: ${params.trainSamples} × 28 × 28`), out);
+      assert.match(out, new RegExp(`training images: ${params.trainSamples} x 28 x 28`), out);
       // MNIST's official test split has 10,000 images.
-      assert.match(out, /test images: +10000 × 28 × 28/, out);
+      assert.match(out, /test images: +10000 x 28 x 28/, out);
     });
 
     it('model summary: Keras-style table with 101,200 parameters', () => {
@@ -281,7 +281,7 @@ export function defineSampleTests(): void {
 
     it('data loading: Fashion-MNIST shapes', () => {
       const out = stdout(cellWith(doc, 'datasets.fashionMnist.loadData()'));
-      assert.match(out, new RegExp(`training images: ${params.trainSamples} × 28 × 28, test images: 10000 × 28 × 28`), out);
+      assert.match(out, new RegExp(`training images: ${params.trainSamples} x 28 x 28, test images: 10000 x 28 x 28`), out);
     });
 
     it('model summary: 53,428 parameters, the decoder borrowing the encoder\'s kernels', () => {
