@@ -19,6 +19,10 @@ export interface EpochLogs {
 }
 
 export interface FitCallbacks {
+  /** Called before training with the model being trained (as tfjs's callbacks get it). */
+  setModel?: (model: Trainable) => void;
+  /** Called before training with the run's parameters (as tfjs's callbacks get them). */
+  setParams?: (params: { epochs: number; batchSize: number; samples: number; steps: number }) => void;
   onTrainBegin?: () => void | Promise<void>;
   onEpochBegin?: (epoch: number) => void | Promise<void>;
   onBatchEnd?: (batch: number, logs: { loss: number; size: number }) => void | Promise<void>;
@@ -333,6 +337,10 @@ export async function train(
     lean = decided.step;
     lastPath = lean ? 'lean-wasm' : 'generic';
     lastReason = decided.reason;
+    for (const c of callbacks) {
+      c.setModel?.(model);
+      c.setParams?.({ epochs, batchSize, samples: n, steps: batches });
+    }
     for (const c of callbacks) await c.onTrainBegin?.();
     emit({ ...progress('begin', initialEpoch, 0, NaN), path: lastPath, ...(decided.reason ? { note: genericPathNote(decided.reason) } : {}) });
     for (let epoch = initialEpoch; epoch < epochs; epoch++) {
