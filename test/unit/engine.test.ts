@@ -224,6 +224,33 @@ describe(`engine (${FMA ? 'fused multiply-add' : 'plain SIMD'})`, () => {
     }
   });
 
+  test('Adam over a group of variables in one job: the same values as one Adam job per variable, on every thread count', async () => {
+    // Seven variables (more than one group's worth: the engine runs two jobs), of sizes that are no multiple of a vector or of the parts.
+    const sizes = [784 * 64, 64, 3, 64 * 784, 784, 36, 4099];
+    const hyper = [f32(0.9), f32(0.999), f32(0.1), f32(0.001), f32(0.19), f32(0.002), f32(1e-7), f32(-1e-3)] as const;
+    const results: Float32Array[][] = [];
+    for (const [threads, grouped] of [[1, false], [1, true], [2, false], [2, true], [3, true]] as const) {
+      const e = engine(threads);
+      await e.ready();
+      const vars = sizes.map((n, i) => {
+        const [w, g, m, v] = [e.alloc(n), e.alloc(n), e.alloc(n), e.alloc(n)];
+        [w, g, m, v].forEach((b, j) => fill(e, b, 500 + 10 * i + j, 2));
+        for (let j = 0; j < n; j++) e.f32[v.off + j] = Math.abs(e.f32[v.off + j]);
+        return { bufs: [w, g, m, v], w: w.ptr, g: g.ptr, m: m.ptr, v: v.ptr, n };
+      });
+      for (let step = 0; step < 3; step++) {
+        if (grouped) e.adamGroup(vars, ...hyper);
+        else for (const x of vars) e.adam(x.w, x.g, x.m, x.v, x.n, ...hyper);
+      }
+      results.push(vars.flatMap((x) => [x.bufs[0], x.bufs[2], x.bufs[3]].map((b) => read(e, b))));
+    }
+    for (let r = 1; r < results.length; r++) {
+      results[r].forEach((buf, i) => assert.deepEqual(buf, results[0][i], `configuration ${r}: buffer ${i} (weights, m, v of variable ${Math.floor(i / 3)}) differs from per-variable Adam on 1 thread`));
+    }
+    // And the update did something.
+    assert.notDeepEqual(results[0][0], (() => { const e = engine(1); const b = e.alloc(sizes[0]); fill(e, b, 500, 2); return read(e, b); })());
+  });
+
   test('sigmoid + cross-entropy at signed zeros, saturated logits and NaN: float64 values, a NaN loss for a NaN logit', async () => {
     const zs = [0, -0, 0, -0, 1e-8, -1e-8, 16.6, -16.6, 30, -30, 87, -87, 87.5, -87.5, 100, -100, 1e4, -1e4, 3, -3, 0.5];
     const ts = [0, 0, 1, 1, 0.5, 0.5, 1, 0, 0, 1, 1, 0, 0.25, 0.75, 1, 0, 0, 1, 0.3, 0.7, 1];

@@ -86,6 +86,16 @@ export function runPart(cx: JobContext, op: number, part: number, parts: number)
       if (i1 > i0) native.eluGrad(y, dy, dx, i0, i1);
       return;
     }
+    case OP.ADAM_GROUP: {
+      // Each variable cut exactly as its own ADAM job would be: the same parts, the same results.
+      for (let v = 0, base = 9; v < a[0]; v++, base += 5) {
+        const [b, e] = partRange(a[base + 4], LINE, part, parts);
+        if (e <= b) continue;
+        const o = b * 4;
+        simd.adam(a[base] + o, a[base + 1] + o, a[base + 2] + o, a[base + 3] + o, e - b, f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]);
+      }
+      return;
+    }
     case OP.ADD_ROW_BIAS: {
       const [x, rows, cols, bias] = a;
       const [r0, r1] = partRange(rows, 1, part, parts);

@@ -43,6 +43,9 @@ class ParallelSimd implements SimdOps {
   adam(w: number, g: number, m: number, v: number, n: number, b1: number, b2: number, omb1: number, omb2: number, oma1: number, oma2: number, eps: number, nlr: number): void {
     this.e.adam(w, g, m, v, n, b1, b2, omb1, omb2, oma1, oma2, eps, nlr);
   }
+  adamGroup(vars: readonly { w: number; g: number; m: number; v: number; n: number }[], b1: number, b2: number, omb1: number, omb2: number, oma1: number, oma2: number, eps: number, nlr: number): void {
+    this.e.adamGroup(vars, b1, b2, omb1, omb2, oma1, oma2, eps, nlr);
+  }
   sgd(w: number, g: number, n: number, c: number): void {
     this.e.sgd(w, g, n, c);
   }
