@@ -63,15 +63,18 @@ describe(`engine (${FMA ? 'fused multiply-add' : 'plain SIMD'})`, () => {
     assert.equal(probe([]), String(relaxedSimdSupported()), 'the detection reads what this runtime does by default');
   });
 
-  test('matrix products: every shape, layout, loop order and thread count against a float64 reference, and bit for bit against one thread', async () => {
+  test('matrix products (A or B transposed or neither): every shape, layout, loop order and thread count against a float64 reference, and bit for bit against one thread', async () => {
     const r = rng(7);
     const sizes = () => 1 + Math.floor(((r() + 1) / 2) * 70);
     const cases = [
-      { m: 32, k: 784, n: 64, transA: false },
-      { m: 64, k: 32, n: 784, transA: true },
-      { m: 5, k: 3, n: 1, transA: false },
-      { m: 1, k: 1, n: 9, transA: true },
-      ...Array.from({ length: 16 }, (_, i) => ({ m: sizes(), k: sizes(), n: sizes(), transA: i % 2 === 1 })),
+      { m: 32, k: 784, n: 64, transA: false, transB: false },
+      { m: 64, k: 32, n: 784, transA: true, transB: false },
+      { m: 32, k: 784, n: 64, transA: false, transB: true },
+      { m: 256, k: 36, n: 64, transA: false, transB: true },
+      { m: 5, k: 3, n: 1, transA: false, transB: false },
+      { m: 1, k: 1, n: 9, transA: true, transB: false },
+      { m: 3, k: 7, n: 6, transA: false, transB: true },
+      ...Array.from({ length: 24 }, (_, i) => ({ m: sizes(), k: sizes(), n: sizes(), transA: i % 3 === 1, transB: i % 3 === 2 })),
     ];
     const one = engine(1, 0);
     const many = [engine(2, 1), engine(3, 'auto'), engine(2, 0)];
@@ -79,13 +82,13 @@ describe(`engine (${FMA ? 'fused multiply-add' : 'plain SIMD'})`, () => {
     for (const [ci, c] of cases.entries()) {
       for (const opts of [{ bias: false, acc: false, pad: 0 }, { bias: true, acc: true, pad: 3 }]) {
         const lda = (c.transA ? c.m : c.k) + opts.pad;
-        const ldb = c.n + opts.pad;
+        const ldb = (c.transB ? c.k : c.n) + opts.pad;
         const ldc = c.n + opts.pad;
         const results: Float32Array[] = [];
         let inputs: { a: Float32Array; b: Float32Array; c0: Float32Array; bias: Float32Array } | undefined;
         for (const e of [one, ...many]) {
           const a = e.alloc((c.transA ? c.k : c.m) * lda);
-          const b = e.alloc(c.k * ldb);
+          const b = e.alloc((c.transB ? c.n : c.k) * ldb);
           const out = e.alloc(c.m * ldc);
           const bias = e.alloc(c.n);
           fill(e, a, ci * 10 + 1);
@@ -93,7 +96,7 @@ describe(`engine (${FMA ? 'fused multiply-add' : 'plain SIMD'})`, () => {
           fill(e, out, ci * 10 + 3);
           fill(e, bias, ci * 10 + 4);
           inputs ??= { a: read(e, a), b: read(e, b), c0: read(e, out), bias: read(e, bias) };
-          e.gemm({ m: c.m, n: c.n, k: c.k, a: a.ptr, transA: c.transA, lda, b: b.ptr, ldb, c: out.ptr, ldc, bias: opts.bias ? bias.ptr : 0, accumulate: opts.acc });
+          e.gemm({ m: c.m, n: c.n, k: c.k, a: a.ptr, transA: c.transA, lda, b: b.ptr, transB: c.transB, ldb, c: out.ptr, ldc, bias: opts.bias ? bias.ptr : 0, accumulate: opts.acc });
           results.push(read(e, out));
         }
         const { a, b, c0, bias } = inputs!;
@@ -104,8 +107,9 @@ describe(`engine (${FMA ? 'fused multiply-add' : 'plain SIMD'})`, () => {
             let mag = 0;
             for (let p = 0; p < c.k; p++) {
               const av = c.transA ? a[p * lda + i] : a[i * lda + p];
-              s += av * b[p * ldb + j];
-              mag += Math.abs(av * b[p * ldb + j]);
+              const bv = c.transB ? b[j * ldb + p] : b[p * ldb + j];
+              s += av * bv;
+              mag += Math.abs(av * bv);
             }
             if (opts.bias) s += bias[j];
             if (opts.acc) s += c0[i * ldc + j];

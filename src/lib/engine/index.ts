@@ -96,8 +96,9 @@ export interface GemmArgs {
   transA?: boolean;
   /** Row stride of A as stored, in floats (default: its width, k or m). */
   lda?: number;
-  /** B: [k, n] row-major. */
+  /** B: [k, n] row-major, or [n, k] when `transB` (then the product uses Bᵀ, read as stored; not with `transA`). */
   b: number;
+  transB?: boolean;
   ldb?: number;
   /** C: [m, n] row-major. */
   c: number;
@@ -271,6 +272,14 @@ export class Engine {
   gemm(g: GemmArgs): void {
     const { m, n, k } = g;
     if (m <= 0 || n <= 0) return;
+    if (g.transB) {
+      if (g.transA) throw new Error('gemm: transA and transB together are not supported (transpose one operand first)');
+      // Each thread reads all of one operand: share A by rows unless it has too few of them.
+      const cols = this.threads > 1 && m < 8 * this.threads;
+      this.setArgs([m, n, k, g.a, g.lda ?? k, g.b, g.ldb ?? k, g.c, g.ldc ?? n, g.bias ?? 0, g.accumulate ? 1 : 0, cols ? 1 : 0]);
+      this.run(OP.GEMM_BT, (m * n * k) / 16, profiling() ? `gemm ${m}x${n}x${k} Bᵀ` : undefined);
+      return;
+    }
     const lda = g.lda ?? (g.transA ? m : k);
     const [ars, acs] = g.transA ? [1, lda] : [lda, 1];
     const T = this.threads;

@@ -48,6 +48,18 @@ export function runPart(cx: JobContext, op: number, part: number, parts: number)
       }
       return;
     }
+    case OP.GEMM_BT: {
+      // m, n, k, a, lda, b, ldb, c, ldc, bias, acc, splitColumns
+      const [m, n, k, pa, lda, pb, ldb, pc, ldc, bias, acc, cols] = a;
+      if (cols) {
+        const [j0, j1] = partRange(n, 4, part, parts);
+        if (j1 > j0) native.gemmBt(0, m, j0, j1, k, pa, lda, pb, ldb, pc, ldc, bias, acc);
+      } else {
+        const [i0, i1] = partRange(m, 2, part, parts);
+        if (i1 > i0) native.gemmBt(i0, i1, 0, n, k, pa, lda, pb, ldb, pc, ldc, bias, acc);
+      }
+      return;
+    }
     case OP.TRANSPOSE: {
       const [src, rows, cols, dst] = a;
       const [i0, i1] = partRange(rows, 4, part, parts);

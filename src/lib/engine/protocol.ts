@@ -80,6 +80,8 @@ export const OP = {
   C_UPSAMPLE_BACKWARD: 33,
   /** Adam over up to ADAM_GROUP variables in one job (each thread takes its share of every variable). */
   ADAM_GROUP: 34,
+  /** A product with B transposed (engine.c gemmBt), read as it is stored. */
+  GEMM_BT: 35,
 } as const;
 
 /**
