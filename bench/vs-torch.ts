@@ -64,11 +64,14 @@ const WARMUP_BATCHES = 4;
  * before and after the epoch (compares weights). `epoch`: the mean of the per-batch losses each library
  * reports; tfjs sums a batch's 200,000 terms in float32, so those carry ~1e-4 of summation error.
  */
-const TOL = { initial: 1e-6, final: 1e-4, epoch: 1e-3, step: 1e-5 };
+const TOL = { initial: 1e-6, final: 1e-4, epoch: 1e-3, step: 1e-5, stepGeneric: 1e-4 };
 /**
  * Per-step check: the batch losses of the first STEPS_COMPARED steps, relative ≤ TOL.step. Over those
  * steps every model, even the chaotic deep one, agrees to float32 rounding (≤ 4e-7 measured with
  * `--trace`, bench/README.md): a wrong gradient or optimizer shows here at once, long before chaos.
+ * Against the generic path, TOL.stepGeneric: its batch losses come from tfjs's own loss formulas in float32
+ * (Keras's BCE through log(p / (1 - p)) and a sigmoid cross-entropy), ~1e-5 off per batch (measured up to
+ * 4e-5 on the conv model) while its weights agree with ours to 1e-8 (the trained model's loss).
  */
 const STEPS_COMPARED = 100;
 /** A chaotic model's full-epoch tolerance: this many times PyTorch's spread against itself (float32 vs float64). */
@@ -626,7 +629,7 @@ const median = (xs: number[]) => {
 const fmtTol = (t: number) => (t === TOL.final || t === TOL.epoch ? String(t) : t.toExponential(1));
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
 /** The largest relative difference of two runs' batch losses over their first STEPS_COMPARED steps. */
-function stepDiff(a: number[], b: number[]): { steps: number; worst: number; at: number; ok: boolean } {
+function stepDiff(a: number[], b: number[], tol = TOL.step): { steps: number; worst: number; at: number; ok: boolean; tol: number } {
   const steps = Math.min(STEPS_COMPARED, a.length, b.length);
   let worst = 0;
   let at = 0;
@@ -634,7 +637,7 @@ function stepDiff(a: number[], b: number[]): { steps: number; worst: number; at:
     const d = rel(a[i], b[i]);
     if (!(d <= worst)) [worst, at] = [d, i + 1];
   }
-  return { steps, worst, at, ok: steps > 0 && worst <= TOL.step };
+  return { steps, worst, at, ok: steps > 0 && worst <= tol, tol };
 }
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '—');
 
@@ -958,7 +961,8 @@ async function main(): Promise<void> {
       targets.push({ met: simpleRate >= 0.9 * oursRate, text: `b${batch}: the Keras simple model through tf.model + model.fit at ${fmt(simpleRate)}/s is ${(simpleRate / oursRate).toFixed(2)}x our Autoencoder of the same layers (${fmt(oursRate)}/s; target ≥ 0.90)` });
     }
     const vanillaRate = rate('vanilla', batch);
-    for (const kind of ['simple', 'deep'] as const) {
+    // Issue 12: every dense model, written either way (tf.model + model.fit, or our Autoencoder), within 10% of our vanilla Autoencoder's GFLOP/s.
+    for (const kind of ['simple', 'simple-ours', 'deep'] as const) {
       const r = rate(kind, batch);
       if (!Number.isFinite(r) || !Number.isFinite(vanillaRate)) continue;
       const ratio = (r * flopsPerSample(kind)) / (vanillaRate * flopsPerSample('vanilla'));
@@ -1041,10 +1045,10 @@ async function main(): Promise<void> {
       const df = rel(mine.finalLoss, ref.finalLoss);
       const de = rel(mine.loss, ref.loss);
       const pathOk = label !== 'generic path' || ref.path === 'generic' || ref.path === 'model.fit: generic';
-      const sd = stepDiff(mine.batchLosses, ref.batchLosses);
+      const sd = stepDiff(mine.batchLosses, ref.batchLosses, label === 'generic path' ? TOL.stepGeneric : TOL.step);
       checks.push({
         ok: df <= tol.final && de <= tol.epoch && pathOk && sd.ok,
-        text: `${name}: ${mine.path} (${mine.compute.text}) vs ${label}${mine.samples < r.samples ? ` (both on ${fmt(mine.samples)} samples)` : ''}: trained model's loss ${mine.finalLoss.toFixed(6)} vs ${ref.finalLoss.toFixed(6)} (relative ${df.toExponential(1)} ≤ ${fmtTol(tol.final)}), epoch loss ${mine.loss.toFixed(6)} vs ${ref.loss.toFixed(6)} (${de.toExponential(1)} ≤ ${fmtTol(tol.epoch)}), first ${sd.steps} steps ${sd.worst.toExponential(1)} (≤ ${TOL.step}); it runs at ${fmt(ref.samplesPerSecond)}/s`,
+        text: `${name}: ${mine.path} (${mine.compute.text}) vs ${label}${mine.samples < r.samples ? ` (both on ${fmt(mine.samples)} samples)` : ''}: trained model's loss ${mine.finalLoss.toFixed(6)} vs ${ref.finalLoss.toFixed(6)} (relative ${df.toExponential(1)} ≤ ${fmtTol(tol.final)}), epoch loss ${mine.loss.toFixed(6)} vs ${ref.loss.toFixed(6)} (${de.toExponential(1)} ≤ ${fmtTol(tol.epoch)}), first ${sd.steps} steps ${sd.worst.toExponential(1)} (≤ ${sd.tol}); it runs at ${fmt(ref.samplesPerSecond)}/s`,
       });
     }
     // Ours in every other configuration (threads on/off, FMA on/off): the same checks, one run each.
@@ -1061,7 +1065,7 @@ async function main(): Promise<void> {
         if (!ref || ('samples' in ref && ref.samples !== c.samples)) continue;
         const df = rel(c.finalLoss, ref.finalLoss);
         const de = rel(c.loss, ref.loss);
-        const sd = stepDiff(c.batchLosses, ref.batchLosses);
+        const sd = stepDiff(c.batchLosses, ref.batchLosses, what === 'generic path' ? TOL.stepGeneric : TOL.step);
         ok &&= df <= tol.final && de <= tol.epoch && sd.ok;
         parts.push(`vs ${what}: trained ${df.toExponential(1)}, epoch ${de.toExponential(1)}, first ${sd.steps} steps ${sd.worst.toExponential(1)}`);
       }
