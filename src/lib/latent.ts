@@ -210,8 +210,10 @@ export interface UmapOptions {
   neighbors?: number;
   minDist?: number;
   seed?: number;
-  /** Called as the optimisation runs: epochs done of the total. */
-  /** Phases: the exact nearest neighbours, the fuzzy graph built from them (no steps), the layout epochs. */
+  /**
+   * Called as UMAP runs: steps done of the total, per phase (the exact nearest neighbours, the fuzzy
+   * graph built from them, which has no steps, and the layout epochs).
+   */
   onProgress?: (done: number, total: number, phase: 'neighbors' | 'graph' | 'layout') => void;
   /** Checked between steps; true stops the run with an error. */
   shouldStop?: () => boolean;
