@@ -26,6 +26,7 @@ import { TransposedDense, LeakyReLUActivation } from '../lib/layers';
 import { Autoencoder, StackedAutoencoder } from '../lib/models';
 import { loadModel } from '../lib/model-io';
 import { addNoise } from '../lib/noise';
+import { callbacks, loadCheckpoint } from '../lib/callbacks';
 import { addTrainingObserver, stopAllTraining, TrainingProgress } from '../lib/training';
 import { describeModel } from '../lib/summary';
 import { showApi, valueOutput } from './display';
@@ -129,6 +130,8 @@ export class KernelRuntime {
       loadModel,
       describeModel,
       show,
+      callbacks,
+      loadCheckpoint,
     };
   }
 
@@ -141,7 +144,7 @@ export class KernelRuntime {
       if (ALLOWED_MODULES.includes(specifier)) return tf;
       throw new Error(
         `Cannot import "${specifier}" in a notebook cell. Cells can import ${ALLOWED_MODULES.map((s) => `'${s}'`).join(', ')}; ` +
-          'tf, datasets, Autoencoder, StackedAutoencoder, TransposedDense, addNoise and show are also available without importing.',
+          'tf, datasets, Autoencoder, StackedAutoencoder, TransposedDense, addNoise, callbacks, loadCheckpoint and show are also available without importing.',
       );
     };
     g.console = this.captureConsole();
