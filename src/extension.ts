@@ -4,11 +4,13 @@ import { registerCommands } from './commands';
 import { NOTEBOOK_TYPE } from './common/ids';
 import { createSettingsReader } from './notebook/config';
 import { AenbKernelController } from './notebook/controller';
+import { RecoveryJournal } from './notebook/recovery';
 import { registerRendererMessaging } from './notebook/renderer-messaging';
 import { AenbSerializer, SERIALIZER_OPTIONS } from './notebook/serializer';
 import { KernelStatusBar } from './notebook/status-bar';
 
 let kernels: AenbKernelController | undefined;
+let recovery: RecoveryJournal | undefined;
 
 /** Activation: wiring only. */
 export function activate(context: vscode.ExtensionContext): void {
@@ -18,10 +20,12 @@ export function activate(context: vscode.ExtensionContext): void {
 
   const settings = createSettingsReader(log);
   const cacheDir = path.join(context.globalStorageUri.fsPath, 'datasets');
+  recovery = new RecoveryJournal(path.join(context.globalStorageUri.fsPath, 'recovery'), NOTEBOOK_TYPE, log);
   kernels = new AenbKernelController({ log, kernelPath: context.asAbsolutePath(path.join('dist', 'kernel.js')), cacheDir, settings });
 
   context.subscriptions.push(
     vscode.workspace.registerNotebookSerializer(NOTEBOOK_TYPE, new AenbSerializer(log), SERIALIZER_OPTIONS),
+    recovery,
     kernels,
     new KernelStatusBar(kernels, settings),
     registerRendererMessaging(kernels, log),
@@ -29,8 +33,9 @@ export function activate(context: vscode.ExtensionContext): void {
   );
 }
 
-/** Stops every kernel process before the extension host goes away. */
+/** Keeps unsaved notebook changes and stops every kernel process before the extension host goes away. */
 export async function deactivate(): Promise<void> {
+  await recovery?.flush();
   await kernels?.shutdownAll();
   kernels = undefined;
 }
