@@ -21,7 +21,15 @@ export function activate(context: vscode.ExtensionContext): void {
   const settings = createSettingsReader(log);
   const cacheDir = path.join(context.globalStorageUri.fsPath, 'datasets');
   recovery = new RecoveryJournal(path.join(context.globalStorageUri.fsPath, 'recovery'), NOTEBOOK_TYPE, log);
-  kernels = new AenbKernelController({ log, kernelPath: context.asAbsolutePath(path.join('dist', 'kernel.js')), cacheDir, settings });
+  const journal = recovery;
+  kernels = new AenbKernelController({
+    log,
+    kernelPath: context.asAbsolutePath(path.join('dist', 'kernel.js')),
+    cacheDir,
+    kernelsDir: path.join(context.globalStorageUri.fsPath, 'kernels'),
+    settings,
+    notebookReady: (nb) => journal.ready(nb),
+  });
 
   context.subscriptions.push(
     vscode.workspace.registerNotebookSerializer(NOTEBOOK_TYPE, new AenbSerializer(log), SERIALIZER_OPTIONS),
@@ -33,9 +41,14 @@ export function activate(context: vscode.ExtensionContext): void {
   );
 }
 
-/** Keeps unsaved notebook changes and stops every kernel process before the extension host goes away. */
+/**
+ * The extension host is going away (reload, quit, update): unsaved notebook
+ * changes are written to the recovery journal, kernels that outlive the
+ * window are left running (a window that comes back reattaches), and child
+ * kernels (grace period 0) are stopped.
+ */
 export async function deactivate(): Promise<void> {
   await recovery?.flush();
-  await kernels?.shutdownAll();
+  await kernels?.detachAll();
   kernels = undefined;
 }

@@ -3,14 +3,19 @@
 // our notebook type, refusing to run anything in Restricted Mode.
 import * as vscode from 'vscode';
 import { CONTROLLER_ID, NOTEBOOK_TYPE } from '../common/ids';
+import { findKernel } from '../kernel/detached';
 import { KernelSession, SessionHost } from './session';
-import { KernelSettings } from './settings';
+import { KernelSettings, SECTION } from './settings';
 
 export interface ControllerOptions {
   log: vscode.LogOutputChannel;
   kernelPath: string;
   cacheDir: string;
+  /** The private folder of kernels that outlive their window. */
+  kernelsDir: string;
   settings(): KernelSettings;
+  /** Resolves once a just-opened notebook has its unsaved changes back (recovery.ts), before a kernel reattaches to it. */
+  notebookReady?(nb: vscode.NotebookDocument): Promise<void>;
 }
 
 export const RESTRICTED_MESSAGE =
@@ -42,19 +47,24 @@ export class AenbKernelController implements vscode.Disposable {
       log: options.log,
       kernelPath: options.kernelPath,
       cacheDir: options.cacheDir,
+      kernelsDir: options.kernelsDir,
       settings: () => options.settings(),
       changed: (s) => this.changeEmitter.fire(s),
     };
-    for (const nb of vscode.workspace.notebookDocuments) this.prefer(nb);
+    for (const nb of vscode.workspace.notebookDocuments) this.opened(nb);
     this.disposables.push(
       controller,
       this.changeEmitter,
-      vscode.workspace.onDidOpenNotebookDocument((nb) => this.prefer(nb)),
+      vscode.workspace.onDidOpenNotebookDocument((nb) => this.opened(nb)),
       vscode.workspace.onDidCloseNotebookDocument((nb) => {
         const s = this.sessions.get(nb);
         if (!s) return;
         this.sessions.delete(nb);
-        void s.shutdown().then(() => this.changeEmitter.fire(undefined));
+        // A kernel that outlives the window finishes its running cell, then ends.
+        void s.release().then(() => this.changeEmitter.fire(undefined));
+      }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration(SECTION)) for (const s of this.sessions.values()) s.settingsChanged();
       }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => {
         options.log.info('Workspace trusted: cells can run now.');
@@ -63,8 +73,29 @@ export class AenbKernelController implements vscode.Disposable {
     );
   }
 
-  private prefer(nb: vscode.NotebookDocument): void {
-    if (nb.notebookType === NOTEBOOK_TYPE) this.controller.updateNotebookAffinity(nb, vscode.NotebookControllerAffinity.Preferred);
+  private opened(nb: vscode.NotebookDocument): void {
+    if (nb.notebookType !== NOTEBOOK_TYPE) return;
+    this.controller.updateNotebookAffinity(nb, vscode.NotebookControllerAffinity.Preferred);
+    void this.reattach(nb);
+  }
+
+  /** After a reload: the notebook's kernel may still be running (it outlives its window); take it over. */
+  private async reattach(nb: vscode.NotebookDocument): Promise<void> {
+    if (!vscode.workspace.isTrusted || this.sessions.has(nb)) return;
+    try {
+      await this.options.notebookReady?.(nb);
+      const found = await findKernel(this.options.kernelsDir, nb.uri.toString(), { pid: process.pid, name: `VS Code ${vscode.version}` }, (m) =>
+        this.options.log.warn(`[${nb.uri.path.split('/').pop()}] ${m}`),
+      );
+      if (!found) return;
+      if (nb.isClosed || this.sessions.has(nb)) {
+        found.channel.close();
+        return;
+      }
+      await this.session(nb).reattach(found);
+    } catch (e) {
+      this.options.log.error(`[${nb.uri.path.split('/').pop()}] could not reattach to the notebook's kernel: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   /** The session of a notebook (created on first use). */
@@ -113,8 +144,15 @@ export class AenbKernelController implements vscode.Disposable {
     await Promise.all(all.map((s) => s.shutdown()));
   }
 
+  /** The window is going away: kernels that outlive it go on (and wait for it to come back); child kernels are stopped. */
+  async detachAll(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(all.map((s) => s.detach()));
+  }
+
   dispose(): void {
-    void this.shutdownAll();
+    void this.detachAll();
     for (const d of this.disposables) d.dispose();
   }
 }

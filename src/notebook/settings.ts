@@ -12,6 +12,7 @@ export const SETTING = {
   dataFolder: 'dataFolder',
   downloadMirror: 'downloadMirror',
   interruptGracePeriod: 'interruptGracePeriod',
+  kernelGracePeriod: 'kernelGracePeriod',
 } as const;
 
 export { BACKEND_CHOICES, isBackendChoice } from '../common/backends';
@@ -26,6 +27,9 @@ export const BACKEND_DESCRIPTIONS: Record<BackendChoiceName, string> = {
 };
 
 export const DEFAULT_INTERRUPT_GRACE_SECONDS = 3;
+/** How long a kernel lives on without its window (reload, quit, closed notebook with a running cell). */
+export const DEFAULT_KERNEL_GRACE_SECONDS = 300;
+export const MAX_KERNEL_GRACE_SECONDS = 7 * 24 * 3600;
 
 export interface KernelSettings {
   backend: BackendChoiceName;
@@ -33,6 +37,8 @@ export interface KernelSettings {
   dataDir?: string;
   mirror?: string;
   interruptGraceMs: number;
+  /** 0: the kernel ends with its window (a child process); more: it outlives it that long (see src/kernel/lifetime.ts). */
+  kernelGraceMs: number;
   /** Settings that were ignored, and why (shown to the user once). */
   problems: string[];
 }
@@ -107,10 +113,19 @@ export function readKernelSettings(get: (name: string) => unknown, ctx: Settings
       );
     } else interruptGraceMs = Math.round(rawGrace * 1000);
   }
-  return { backend, dataDir, mirror, interruptGraceMs, problems };
+  let kernelGraceMs = DEFAULT_KERNEL_GRACE_SECONDS * 1000;
+  const rawKernelGrace = get(SETTING.kernelGracePeriod);
+  if (rawKernelGrace !== undefined && rawKernelGrace !== null) {
+    if (typeof rawKernelGrace !== 'number' || !Number.isFinite(rawKernelGrace) || rawKernelGrace < 0 || rawKernelGrace > MAX_KERNEL_GRACE_SECONDS) {
+      problems.push(
+        `${key(SETTING.kernelGracePeriod)}: ${JSON.stringify(rawKernelGrace)} is not a number of seconds between 0 and ${MAX_KERNEL_GRACE_SECONDS}; using ${DEFAULT_KERNEL_GRACE_SECONDS}.`,
+      );
+    } else kernelGraceMs = Math.round(rawKernelGrace * 1000);
+  }
+  return { backend, dataDir, mirror, interruptGraceMs, kernelGraceMs, problems };
 }
 
-/** Whether two settings need a different kernel process (everything but the grace period does). */
+/** Whether two settings need a different kernel process (everything but the grace periods does, and whether it outlives its window). */
 export function kernelSettingsDiffer(a: KernelSettings, b: KernelSettings): boolean {
-  return a.backend !== b.backend || a.dataDir !== b.dataDir || a.mirror !== b.mirror;
+  return a.backend !== b.backend || a.dataDir !== b.dataDir || a.mirror !== b.mirror || (a.kernelGraceMs > 0) !== (b.kernelGraceMs > 0);
 }
