@@ -50,14 +50,24 @@ export function removeKernelFiles(dir: string, id: string, socket?: string, keep
   if (socket && process.platform !== 'win32') rmSync(socket, { force: true });
 }
 
+/** Whether a process runs (an exited one that its parent has not reaped yet, a zombie, does not). */
 export function isAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+  if (process.platform === 'linux') {
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ...": the state follows the last ')'.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    } catch {
+      return false;
+    }
+  }
+  return true;
 }
 
 function readRecord(file: string): KernelRecord | undefined {

@@ -174,6 +174,8 @@ describe('the packaged extension in code-server, trusted workspace', () => {
         // Stop and Interrupt end training at the next batch; on a loaded machine that
         // batch may take long, and the kernel must not be restarted meanwhile.
         'autoencoderNotebooks.interruptGracePeriod': 120,
+        // Kernels outlive their window (test/e2e/reload.test.ts); here they should end soon after the server stops.
+        'autoencoderNotebooks.kernelGracePeriod': 3,
       },
     });
     wb = await openWorkbench(server.workbenchUrl(), { width: 1400, height: 1000 });
