@@ -26,14 +26,11 @@ import { findRepoRoot, installCodeServer, installVsix, startCodeServer, type Cod
 import { processesIn, reapProcessesIn } from '../support/processes';
 import {
   codeCells,
-  focusCell,
-  focusedCell,
   notebookToolbarButton,
   openFile,
   openWorkbench,
   outputsFrame,
   runCommand,
-  scrollFocusedCellToTop,
   takeNotification,
   waitForCommand,
   type Workbench,
@@ -208,6 +205,9 @@ describe('a window reload in code-server: the kernel lives on, nothing is lost',
     await page.keyboard.press('Escape');
   }
 
+  /** The training cell (the second code cell). */
+  const trainingCell = () => codeCells(page).nth(1);
+
   const firstCellText = async () => ((await codeCells(page).first().locator('.view-lines').innerText({ timeout: 5000 })) ?? '').replace(/\u00a0/g, ' ');
 
   step('Run All: training runs and holds at epoch 3 (the cell after it is queued)', 240_000, async () => {
@@ -259,9 +259,7 @@ describe('a window reload in code-server: the kernel lives on, nothing is lost',
     assert.deepEqual(processesIn(workspace, KERNEL).map((p) => p.pid), [kernelPid], 'the kernel process survived the reload');
     await poll(async () => ((await badge()) === 'Training' && /epoch 3 of 6/.test(await progressText()) ? true : undefined), 'the training chart, live again at epoch 3', 60_000);
     await notebookToolbarButton(page, 'Interrupt').waitFor({ timeout: 30_000 });
-    await focusCell(page, '// training');
-    await poll(async () => ((await focusedCell(page).locator('.codicon-notebook-state-executing').count()) > 0 ? true : undefined), 'the training cell to show as running', 30_000);
-    await scrollFocusedCellToTop(page);
+    await poll(async () => ((await trainingCell().locator('.codicon-notebook-state-executing').count()) > 0 ? true : undefined), 'the training cell to show as running', 30_000);
     await shot('02-after-reload-running');
   });
 
@@ -279,9 +277,7 @@ describe('a window reload in code-server: the kernel lives on, nothing is lost',
     assert.match(status, new RegExp(`^${EPOCHS} epochs · .*loss 0\\.\\d{4}`), status);
     assert.match((await trainingOutput().locator('.aenb-chart').getAttribute('aria-label')) ?? '', new RegExp(`${EPOCHS} of ${EPOCHS} epochs`));
     await poll(async () => ((await notebookToolbarButton(page, 'Run All').count()) > 0 ? true : undefined), 'the notebook to be idle', 60_000);
-    await focusCell(page, '// training');
-    await poll(async () => ((await focusedCell(page).locator('.codicon-notebook-state-success').count()) > 0 ? true : undefined), 'the cell to end as succeeded', 30_000);
-    await scrollFocusedCellToTop(page);
+    await poll(async () => ((await trainingCell().locator('.codicon-notebook-state-success').count()) > 0 ? true : undefined), 'the cell to end as succeeded', 30_000);
     await shot('03-after-reload-done');
   });
 
@@ -313,8 +309,8 @@ describe('a window reload in code-server: the kernel lives on, nothing is lost',
     rmSync(join(workspace, 'go'), { force: true });
     rmSync(join(workspace, 'held'), { force: true });
     await openFile(page, 'train.aenb');
-    await focusCell(page, '// training');
-    await focusedCell(page).first().locator('a.action-label.codicon-notebook-execute').first().click();
+    await trainingCell().locator('.view-lines').click();
+    await trainingCell().locator('a.action-label.codicon-notebook-execute').first().click();
     await poll(() => (existsSync(join(workspace, 'held')) ? true : undefined), 'the training to hold again', 180_000);
     const pid = processesIn(workspace, KERNEL)[0]?.pid;
     assert.equal(pid, kernelPid, 'the same kernel as before the reloads');
