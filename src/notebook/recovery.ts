@@ -17,6 +17,7 @@
 // were made to, the changes are put back (the notebook opens modified, as
 // after hot exit); if the file changed on disk meanwhile, the user chooses.
 // Saving, reverting or closing the notebook without saving drops the copy.
+// With hot exit turned off (`files.hotExit: "off"`) no copy is kept.
 import * as vscode from 'vscode';
 import { notebookFromBytes, notebookToBytes } from './convert';
 import { RecoveryEntry, RecoveryStore, sha256 } from './recovery-store';
@@ -113,7 +114,7 @@ export class RecoveryJournal implements vscode.Disposable {
       if (pick !== restore) return; // asked again next time it opens
     }
     await this.apply(nb, entry);
-    this.log.info(`[recovery] ${name(nb)}: restored unsaved changes made ${age} s before the window closed or reloaded`);
+    this.log.info(`[recovery] ${name(nb)}: restored the unsaved changes kept ${age} s ago, before the window closed or reloaded`);
     vscode.window.setStatusBarMessage(`$(history) Restored the unsaved changes to ${name(nb)}`, 8000);
   }
 
@@ -130,7 +131,7 @@ export class RecoveryJournal implements vscode.Disposable {
   private changed(e: vscode.NotebookDocumentChangeEvent): void {
     const nb = e.notebook;
     if (!this.ours(nb) || this.disposed) return;
-    if (!nb.isDirty) {
+    if (!nb.isDirty || vscode.workspace.getConfiguration('files', nb.uri).get('hotExit') === 'off') {
       this.cancel(nb);
       void this.drop(nb);
       return;

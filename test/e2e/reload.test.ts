@@ -47,9 +47,11 @@ const EPOCHS = 6;
 
 /**
  * The test notebook: set-up, a training that holds at epoch 3 (writing the
- * file `held` when it gets there) until the file `gate` appears, and a cell after it.
+ * file `held` when it gets there) until the file `go` appears, and again at
+ * epoch 5 (`held-2`, until `go-2`), and a cell after it.
  */
-function notebookText(gate: string, held: string): string {
+function notebookText(dir: string): string {
+  const inDir = JSON.stringify(join(dir, '/'));
   const cells = [
     createCodeCell(
       [
@@ -66,11 +68,12 @@ function notebookText(gate: string, held: string): string {
         'let epochNow = 0;',
         'const hold = {',
         '  onEpochBegin: (e: number) => { epochNow = e; },',
-        '  // Waits at epoch 3, batch 41, until the test says go.',
+        '  // Waits at epoch 3, batch 41, and at epoch 5, batch 21, until the test says go.',
         '  onBatchEnd: async (b: number) => {',
-        '    if (epochNow !== 2 || b !== 40) return;',
-        `    fs.writeFileSync(${JSON.stringify(held)}, String(Date.now()));`,
-        `    while (!fs.existsSync(${JSON.stringify(gate)})) await new Promise((r) => setTimeout(r, 50));`,
+        '    const [held, go] = epochNow === 2 && b === 40 ? ["held", "go"] : epochNow === 4 && b === 20 ? ["held-2", "go-2"] : [];',
+        '    if (!held) return;',
+        `    fs.writeFileSync(${inDir} + held, String(Date.now()));`,
+        `    while (!fs.existsSync(${inDir} + go)) await new Promise((r) => setTimeout(r, 50));`,
         '  },',
         '};',
         `const history = await model.fit(x, x, { epochs: ${EPOCHS}, batchSize: 16, seed: 1, callbacks: [hold] });`,
@@ -133,7 +136,7 @@ before(() => {
   }
   installCodeServer({ log: (l) => console.log(`[e2e] ${l}`) });
   workspace = mkdtempSync(join(tmpdir(), 'aenb-e2e-reload-'));
-  writeFileSync(join(workspace, 'train.aenb'), notebookText(join(workspace, 'go'), join(workspace, 'held')));
+  writeFileSync(join(workspace, 'train.aenb'), notebookText(workspace));
   writeFileSync(join(workspace, 'compare.ipynb'), IPYNB);
 });
 
@@ -269,16 +272,19 @@ describe('a window reload in code-server: the kernel lives on, nothing is lost',
   });
 
   step('the chart keeps advancing and ends Done with every epoch’s loss', 300_000, async () => {
-    const before = await progressText();
     writeFileSync(join(workspace, 'go'), 'go');
-    await poll(async () => ((await progressText()) !== before && (await badge()) === 'Training' ? true : undefined), 'the chart to advance after the reattach', 120_000);
+    // It trains on, live in this window, to its second hold at epoch 5.
+    await poll(() => (existsSync(join(workspace, 'held-2')) ? true : undefined), 'training to go on to epoch 5', 120_000);
+    await poll(async () => (/epoch 5 of 6/.test(await progressText()) && (await badge()) === 'Training' ? true : undefined), 'the chart to advance to epoch 5', 60_000);
+    await shot('03-after-reload-advanced');
+    writeFileSync(join(workspace, 'go-2'), 'go');
     await poll(async () => ((await badge()) === 'Done' ? true : undefined), 'training to end', 240_000);
     const status = ((await trainingOutput().locator('.aenb-status-line').textContent()) ?? '').trim();
     assert.match(status, new RegExp(`^${EPOCHS} epochs · .*loss 0\\.\\d{4}`), status);
     assert.match((await trainingOutput().locator('.aenb-chart').getAttribute('aria-label')) ?? '', new RegExp(`${EPOCHS} of ${EPOCHS} epochs`));
     await poll(async () => ((await notebookToolbarButton(page, 'Run All').count()) > 0 ? true : undefined), 'the notebook to be idle', 60_000);
     await poll(async () => ((await trainingCell().locator('.codicon-notebook-state-success').count()) > 0 ? true : undefined), 'the cell to end as succeeded', 30_000);
-    await shot('03-after-reload-done');
+    await shot('04-after-reload-done');
   });
 
   step('unsaved edits made 2 s before a reload, in .aenb and .ipynb side by side: ours are kept', 240_000, async () => {
@@ -297,7 +303,7 @@ describe('a window reload in code-server: the kernel lives on, nothing is lost',
     const ipynb = (await firstCellText()).includes('# ipynb edit');
     console.log(`[e2e] edits 2 s before a reload: .aenb ${aenb ? 'kept' : 'lost'}, .ipynb ${ipynb ? 'kept' : 'lost'} (VS Code backs up remote notebooks 10 s after their last change)`);
     assert.equal(aenb, true, 'the .aenb edit survived the reload');
-    await shot('04-edits-after-reload');
+    await shot('05-edits-after-reload');
   });
 
   step('the notebook closed during training: its kernel ends when the grace period passes, leaving no process and no files', 300_000, async () => {
@@ -306,8 +312,7 @@ describe('a window reload in code-server: the kernel lives on, nothing is lost',
     const s = JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
     writeFileSync(settingsFile, JSON.stringify({ ...s, 'autoencoderNotebooks.kernelGracePeriod': 5 }, null, 2));
     // Run the training again: without its go file it holds at epoch 3 until something ends it.
-    rmSync(join(workspace, 'go'), { force: true });
-    rmSync(join(workspace, 'held'), { force: true });
+    for (const f of ['go', 'held', 'go-2', 'held-2']) rmSync(join(workspace, f), { force: true });
     await openFile(page, 'train.aenb');
     await trainingCell().locator('.view-lines').click();
     await trainingCell().locator('a.action-label.codicon-notebook-execute').first().click();
@@ -320,6 +325,6 @@ describe('a window reload in code-server: the kernel lives on, nothing is lost',
     await poll(() => (processesIn(workspace, KERNEL).length === 0 ? true : undefined), 'the kernel to end after its grace period', 120_000, 250);
     const left = readdirSync(kernelsDir).filter((n) => /\.(json|token|sock)$/.test(n));
     assert.deepEqual(left, [], 'no record, token or socket left behind');
-    await shot('05-closed-no-kernel');
+    await shot('06-closed-no-kernel');
   });
 });
