@@ -43,6 +43,9 @@ import { Autoencoder, StackedAutoencoder, type AutoencoderModel } from '../src/l
 import { makeRng, permutation } from '../src/lib/random';
 import { lastTrainingPath, setLeanTraining } from '../src/lib/training';
 import { wasmInternals } from '../src/lib/wasm-train-step';
+import { chooseKernel, type KernelChoice } from './openblas';
+import { computeSettings, describeCompute, setComputeOptions } from '../src/lib/compute';
+import { relaxedSimdNodeFlags } from '../src/lib/engine';
 
 type ModelKind = 'vanilla' | 'stacked';
 type Variant = 'ours' | 'generic' | 'layers-fit';
@@ -106,6 +109,8 @@ interface TrainResult {
   tensors: { beforeEpoch: number; afterEpoch: number; adamSlots: number; beforeLeakCheck: number; afterLeakCheck: number };
   peakRssMB: number;
   wasmHeapMB?: number;
+  /** How ours computed: threads and FMA (compute.ts). */
+  compute: { threads: number; fma: boolean; engine: boolean; text: string };
 }
 
 interface ErrorResult { kind: 'error'; message: string }
@@ -121,6 +126,9 @@ interface ChildArgs {
   samples?: number;
   variant?: Variant;
   file?: string;
+  /** Our threads and fused multiply-add (default: the library's, every core and FMA where the runtime has it). */
+  threads?: number;
+  fma?: boolean;
 }
 
 async function startBackend(name: BackendName): Promise<void> {
@@ -277,10 +285,12 @@ async function childTrain(args: Required<Pick<ChildArgs, 'backend' | 'model' | '
     loss, initialLoss, finalLoss, batchLosses, orderHead, path: trainingPath, weightsSha256,
     tensors: { beforeEpoch, afterEpoch, adamSlots: 2 * vars.length, beforeLeakCheck, afterLeakCheck },
     peakRssMB: peakRss / 2 ** 20, wasmHeapMB: heap === undefined ? undefined : heap / 2 ** 20,
+    compute: { ...computeSettings(), text: describeCompute() },
   };
 }
 
 async function child(args: ChildArgs): Promise<ChildResult> {
+  if (args.threads !== undefined || args.fma !== undefined) setComputeOptions({ ...(args.threads !== undefined ? { threads: args.threads } : {}), ...(args.fma !== undefined ? { fma: args.fma } : {}) });
   switch (args.what) {
     case 'probe':
       return childProbe(args.backend!);
@@ -309,6 +319,9 @@ interface Options {
   checks: boolean;
   out: string;
   python: string;
+  /** Our thread count and FMA for the timed runs (undefined: the library's defaults). */
+  oursThreads?: number;
+  fma?: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -347,20 +360,45 @@ function parseOptions(argv: string[]): Options {
     backends: list('backends', ['wasm', 'cpu', 'tensorflow'] as const, ['wasm', 'cpu', 'tensorflow']),
     samples: int('samples', quick ? 6000 : 60000),
     cpuSamples: int('cpu-samples', quick ? 500 : 2000),
-    threads: (value('threads') ?? [...new Set([os.cpus().length, 1])].join(',')).split(',').map((v) => {
+    threads: (value('threads') ?? peerThreadCounts(os.availableParallelism()).join(',')).split(',').map((v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1) throw new Error(`--threads: ${v} is not a thread count`);
       return n;
     }),
     torch: !argv.includes('--no-torch'),
     checks: !argv.includes('--no-checks'),
+    oursThreads: value('ours-threads') === undefined ? undefined : int('ours-threads', 1),
+    fma: value('fma') === undefined ? undefined : ({ on: true, off: false } as Record<string, boolean | undefined>)[value('fma')!] ?? (() => { throw new Error(`--fma must be on or off, got ${value('fma')}`); })(),
     out: value('out') ?? path.join('bench', 'results', 'vs-torch.json'),
     python: process.env.AENB_TORCH_PYTHON || '/usr/bin/python3',
   };
 }
 
+/** PyTorch's thread counts to try: 1 to 4, then powers of two, and every core. */
+function peerThreadCounts(cores: number): number[] {
+  const counts = new Set<number>();
+  for (let n = 1; n <= cores; n = n < 4 ? n + 1 : n * 2) counts.add(n);
+  counts.add(cores);
+  return [...counts].sort((a, b) => a - b);
+}
+
+let fmaForChildren: boolean | undefined;
+/** Whether the children (started with relaxedSimdNodeFlags()) have relaxed SIMD. */
+function fmaAvailableForChildren(): boolean {
+  fmaForChildren ??= probeRelaxed();
+  return fmaForChildren;
+}
+
+/** Whether a Node started with relaxedSimdNodeFlags() validates f32x4.relaxed_madd. */
+function probeRelaxed(): boolean {
+  const bytes = [0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 123, 123, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32, 1, 32, 2, 253, 133, 2, 11];
+  const r = spawnSync(process.execPath, [...relaxedSimdNodeFlags(), '-e', `process.stdout.write(String(WebAssembly.validate(new Uint8Array(${JSON.stringify(bytes)}))))`], { encoding: 'utf8' });
+  return r.stdout === 'true';
+}
+
 function runChild(args: ChildArgs): ChildResult {
-  const r = spawnSync(process.execPath, [__filename, '--child', JSON.stringify(args)], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  // With relaxed SIMD on where the runtime needs a flag for it (the kernel process is started the same way).
+  const r = spawnSync(process.execPath, [...relaxedSimdNodeFlags(), __filename, '--child', JSON.stringify(args)], { encoding: 'utf8', maxBuffer: 64 << 20 });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {
     return JSON.parse(line) as ChildResult;
@@ -380,7 +418,9 @@ interface TorchResult {
   orderHead: number[];
   threads: number;
   torch: string;
-  blas: { libraries: string[]; openblas?: string; openblasThreads?: number; torchBlasInfo?: string; mkldnn?: boolean };
+  blas: { libraries: string[]; openblas?: string; openblasCore?: string; openblasThreads?: number; torchBlasInfo?: string; mkldnn?: boolean };
+  /** The kernel OpenBLAS reported loading ("Core: …" with OPENBLAS_VERBOSE=2). */
+  verboseCore?: string;
 }
 
 function torchAvailable(python: string): { ok: boolean; version?: string; reason?: string } {
@@ -390,15 +430,20 @@ function torchAvailable(python: string): { ok: boolean; version?: string; reason
   return { ok: true, version: r.stdout.trim() };
 }
 
-function runTorch(opts: Options, spec: Record<string, unknown>, threads: number): TorchResult | ErrorResult {
-  const script = path.join(__dirname, '..', '..', 'bench', 'peers', 'torch_ae.py');
+const torchScript = () => path.join(__dirname, '..', '..', 'bench', 'peers', 'torch_ae.py');
+
+function runTorch(opts: Options, spec: Record<string, unknown>, threads: number, blas: KernelChoice): TorchResult | ErrorResult {
+  const script = torchScript();
   if (!existsSync(script)) return { kind: 'error', message: `the PyTorch peer script is missing: ${script}` };
-  // Thread counts pinned for every pool PyTorch may use (its OpenMP workers, OpenBLAS's own), so each configuration is what it says.
-  const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
+  // OpenBLAS's kernel as chosen once (openblas.ts), and the thread counts pinned for every pool PyTorch may use
+  // (its OpenMP workers, OpenBLAS's own), so each configuration is what it says.
+  const env = { ...blas.env, OPENBLAS_VERBOSE: '2', OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
   const r = spawnSync(opts.python, [script], { input: JSON.stringify({ ...spec, threads }), encoding: 'utf8', maxBuffer: 64 << 20, env });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {
-    return JSON.parse(line) as TorchResult;
+    const result = JSON.parse(line) as TorchResult;
+    result.verboseCore = /^Core: (\S+)/m.exec(r.stderr ?? '')?.[1];
+    return result;
   } catch {
     return { kind: 'error', message: `PyTorch peer failed (status ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join(' | ')}` };
   }
@@ -421,6 +466,8 @@ interface Row {
   torch: Map<number, TorchResult[]>;
   generic?: TrainResult;
   layersFit?: TrainResult;
+  /** Ours in the other configurations (threads on/off, FMA on/off): checked like the timed runs. */
+  configs: TrainResult[];
 }
 
 interface Check { ok: boolean; text: string }
@@ -464,6 +511,11 @@ async function main(): Promise<void> {
       ? `PyTorch peer: torch ${t.version} (${opts.python}), runs with ${opts.threads.map((n) => `${n} thread${n > 1 ? 's' : ''}`).join(' and with ')}`
       : `PyTorch peer: skipped — ${t.reason}. Install it with \`npm run bench:setup\` (Debian/Ubuntu: python3-torch, libopenblas0-pthread), or point AENB_TORCH_PYTHON at a Python that has torch.`;
   }
+  let blas: KernelChoice = { env: process.env, pinned: {}, note: '' };
+  if (torchOn) {
+    blas = chooseKernel(opts.python, torchScript());
+    torchNote += `\n${blas.note}`;
+  }
   console.log(torchNote);
 
   // The matMul ceiling, measured now, on this machine.
@@ -501,26 +553,38 @@ async function main(): Promise<void> {
       for (const kind of opts.models) {
         for (const batch of opts.batches) {
           const samples = backend === 'cpu' ? opts.cpuSamples : opts.samples;
-          const row: Row = { backend, model: kind, batch, samples, ours: [], torch: new Map(opts.threads.map((n) => [n, []])) };
+          const row: Row = { backend, model: kind, batch, samples, ours: [], torch: new Map(opts.threads.map((n) => [n, []])), configs: [] };
           // PyTorch runs alongside the wasm rows; other backends are compared with those same PyTorch figures.
           const withTorch = torchOn && backend === 'wasm';
           for (let r = 0; r < opts.reps; r++) {
             const peers: (number | 'ours')[] = withTorch ? ['ours', ...opts.threads] : ['ours'];
             for (const who of r % 2 === 0 ? peers : [...peers].reverse()) {
               if (who === 'ours') {
-                const res = runChild({ what: 'train', backend, model: kind, batch, samples, variant: 'ours' });
+                const res = runChild({ what: 'train', backend, model: kind, batch, samples, variant: 'ours', threads: opts.oursThreads, fma: opts.fma });
                 if (res.kind !== 'train') throw new Error(`${backend} ${kind} b${batch}: ${res.kind === 'error' ? res.message : 'no result'}`);
                 row.ours.push(res);
-                progress(`${backend} ${kind} b${batch} ours: ${fmt(res.samplesPerSecond)} samples/s, loss ${res.loss.toFixed(5)} (${res.path})`);
+                progress(`${backend} ${kind} b${batch} ours (${res.compute.text}): ${fmt(res.samplesPerSecond)} samples/s, loss ${res.loss.toFixed(5)} (${res.path})`);
               } else {
-                const res = runTorch(opts, torchSpec(kind, batch, samples), who);
+                const res = runTorch(opts, torchSpec(kind, batch, samples), who, blas);
                 if ('kind' in res) throw new Error(res.message);
                 row.torch.get(who)!.push(res);
-                progress(`${backend} ${kind} b${batch} PyTorch ${who} thread(s): ${fmt(res.samplesPerSecond)} samples/s, loss ${res.loss.toFixed(5)}`);
+                progress(`${backend} ${kind} b${batch} PyTorch ${who} thread(s), OpenBLAS ${res.blas.openblasCore ?? '?'}: ${fmt(res.samplesPerSecond)} samples/s, loss ${res.loss.toFixed(5)}`);
               }
             }
           }
           if (opts.checks && backend === 'wasm') {
+            // The other configurations of ours, threads on and off, FMA on and off: each checked like the timed runs.
+            const timed = row.ours[0].compute;
+            const cores = os.availableParallelism();
+            // One thread is the single-threaded path (FMA belongs to the engine); the engine with and without FMA.
+            const configs = [{ threads: 1, fma: false }, { threads: Math.max(2, cores), fma: false }, { threads: Math.max(2, cores), fma: true }]
+              .filter((c) => !(c.threads === timed.threads && (c.threads === 1 || c.fma === timed.fma)) && (!c.fma || fmaAvailableForChildren()));
+            for (const c of configs) {
+              const res = runChild({ what: 'train', backend, model: kind, batch, samples, variant: 'ours', ...c });
+              if (res.kind !== 'train') throw new Error(`${backend} ${kind} b${batch} ours ${JSON.stringify(c)}: ${res.kind === 'error' ? res.message : 'no result'}`);
+              row.configs.push(res);
+              progress(`${backend} ${kind} b${batch} ours (${res.compute.text}): ${fmt(res.samplesPerSecond)} samples/s, loss ${res.loss.toFixed(5)}`);
+            }
             for (const variant of ['generic', 'layers-fit'] as const) {
               const res = runChild({ what: 'train', backend, model: kind, batch, samples, variant });
               if (res.kind !== 'train') throw new Error(`${variant} reference: ${res.kind === 'error' ? res.message : 'no result'}`);
@@ -541,11 +605,10 @@ async function main(): Promise<void> {
   const torchRow = (kind: ModelKind, batch: number) => rows.find((r) => r.backend === 'wasm' && r.model === kind && r.batch === batch && r.torch.size && [...r.torch.values()].some((x) => x.length));
   const torchRate = (r: Row | undefined, threads: number) => median((r?.torch.get(threads) ?? []).map((x) => x.samplesPerSecond));
   const table: Record<string, unknown>[] = [];
-  const [mainThreads, ...otherThreads] = opts.threads;
   const header = [
     'backend', 'model', 'batch', 'samples', 'ours/s',
     ...opts.threads.map((n) => `PyTorch ${n}thr/s`),
-    `ours/PyTorch ${mainThreads}thr`, ...(otherThreads.length ? ['ours/best PyTorch'] : []),
+    'ours/best PyTorch',
     'ours GFLOP/s', '% ceiling', 'epoch s', 'path',
   ];
   const lines: string[][] = [];
@@ -555,13 +618,14 @@ async function main(): Promise<void> {
     const rates = opts.threads.map((n) => torchRate(tr, n));
     const measured = rates.filter(Number.isFinite);
     const best = measured.length ? Math.max(...measured) : NaN;
+    const bestThreads = opts.threads[rates.indexOf(best)];
     const flops = flopsPerSample(r.model);
     const gflops = (ours * flops) / 1e9;
     const entry = {
       backend: r.backend, model: r.model, batch: r.batch, samples: r.samples,
       oursSamplesPerSecond: ours,
       torchSamplesPerSecond: Object.fromEntries(opts.threads.map((n, i) => [`${n} threads`, rates[i]])),
-      ratio: ours / rates[0], ratioToBest: ours / best,
+      ratioToBest: ours / best, bestTorchThreads: bestThreads,
       oursGflops: gflops, fractionOfCeiling: r.backend === 'wasm' ? gflops / mm.ceiling : undefined,
       torchGflops: Object.fromEntries(opts.threads.map((n, i) => [`${n} threads`, (rates[i] * flops) / 1e9])),
       oursEpochSeconds: median(r.ours.map((x) => x.seconds)),
@@ -572,7 +636,7 @@ async function main(): Promise<void> {
     const ratio = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}x` : '—');
     lines.push([
       r.backend === 'cpu' ? 'cpu*' : r.backend, MODELS[r.model].label, String(r.batch), fmt(r.samples), fmt(ours),
-      ...rates.map((v) => fmt(v)), ratio(entry.ratio), ...(otherThreads.length ? [ratio(entry.ratioToBest)] : []),
+      ...rates.map((v) => fmt(v) + (v === best && rates.length > 1 ? '*' : ' ')), ratio(entry.ratioToBest),
       gflops.toFixed(1), entry.fractionOfCeiling !== undefined ? `${(100 * entry.fractionOfCeiling).toFixed(0)}%` : '—',
       entry.oursEpochSeconds.toFixed(2), entry.path ?? '',
     ]);
@@ -584,7 +648,16 @@ async function main(): Promise<void> {
   for (const l of lines) console.log(show(l));
   if (backends.includes('cpu')) console.log(`* cpu: the pure-JS backend, on the first ${fmt(opts.cpuSamples)} samples only (a full epoch takes too long); its ratio compares rates.`);
   for (const s of skipped) console.log(s);
-  console.log(`GFLOP/s = ${fmt(flopsPerSample('vanilla'))} (vanilla) / ${fmt(flopsPerSample('stacked'))} (tied) FLOP per sample × samples/s; ceiling ${mm.ceiling.toFixed(1)} GFLOP/s (wasm matMul above). Ours runs on one thread.`);
+  console.log(`GFLOP/s = ${fmt(flopsPerSample('vanilla'))} (vanilla) / ${fmt(flopsPerSample('stacked'))} (tied) FLOP per sample × samples/s; ceiling ${mm.ceiling.toFixed(1)} GFLOP/s (wasm matMul above, one thread). Ours: ${rows.find((r) => r.backend === 'wasm')?.ours[0]?.compute.text ?? '?'}.`);
+  const withConfigs = rows.filter((r) => r.configs.length);
+  if (withConfigs.length) {
+    console.log(`\nOurs by configuration, samples/s (one run each; the timed configuration is the median above)`);
+    const names = [...new Set(withConfigs.flatMap((r) => [r.ours[0].compute.text, ...r.configs.map((c) => c.compute.text)]))];
+    for (const r of withConfigs) {
+      const rate = (text: string) => (r.ours[0].compute.text === text ? median(r.ours.map((x) => x.samplesPerSecond)) : r.configs.find((c) => c.compute.text === text)?.samplesPerSecond ?? NaN);
+      console.log(`  ${MODELS[r.model].label} b${r.batch}: ${names.map((n) => `${n} ${fmt(rate(n))}`).join(' | ')}`);
+    }
+  }
 
   // Checks.
   for (const r of rows) {
@@ -602,6 +675,12 @@ async function main(): Promise<void> {
       checks.push({ ok: peak < RSS_LIMIT_MB, text: `${name}: peak RSS ${peak.toFixed(0)} MB${first.wasmHeapMB ? `, wasm heap ${first.wasmHeapMB.toFixed(0)} MB` : ''} (limit ${RSS_LIMIT_MB} MB)` });
     }
     const tr = [...r.torch.values()].find((x) => x.length)?.[0];
+    const peerRuns = [...r.torch.values()].flat();
+    if (peerRuns.length && blas.core) {
+      const cores = [...new Set(peerRuns.map((x) => `${x.blas.openblasCore ?? '?'}/${x.verboseCore ?? '?'}`))];
+      const ok = peerRuns.every((x) => x.blas.openblasCore === blas.core && (x.verboseCore === undefined || x.verboseCore === blas.core));
+      checks.push({ ok, text: `${name}: every PyTorch run used OpenBLAS's ${blas.core} kernel (reported: ${cores.join(', ')})` });
+    }
     if (tr) {
       const orderOk = tr.orderHead.every((v, i) => v === first.orderHead[i]);
       checks.push({ ok: orderOk, text: `${name}: PyTorch shuffles in our order (first indices ${first.orderHead.slice(0, 4).join(', ')}…: ${orderOk ? 'same' : `theirs ${tr.orderHead.slice(0, 4).join(', ')}…`})` });
@@ -619,8 +698,27 @@ async function main(): Promise<void> {
       const pathOk = label !== 'generic path' || ref.path === 'generic';
       checks.push({
         ok: df <= TOL.final && de <= TOL.epoch && pathOk,
-        text: `${name}: ${first.path} vs ${label}: trained model's loss ${first.finalLoss.toFixed(6)} vs ${ref.finalLoss.toFixed(6)} (relative ${df.toExponential(1)} ≤ ${TOL.final}), epoch loss ${first.loss.toFixed(6)} vs ${ref.loss.toFixed(6)} (${de.toExponential(1)} ≤ ${TOL.epoch}); it runs at ${fmt(ref.samplesPerSecond)}/s`,
+        text: `${name}: ${first.path} (${first.compute.text}) vs ${label}: trained model's loss ${first.finalLoss.toFixed(6)} vs ${ref.finalLoss.toFixed(6)} (relative ${df.toExponential(1)} ≤ ${TOL.final}), epoch loss ${first.loss.toFixed(6)} vs ${ref.loss.toFixed(6)} (${de.toExponential(1)} ≤ ${TOL.epoch}); it runs at ${fmt(ref.samplesPerSecond)}/s`,
       });
+    }
+    // Ours in every other configuration (threads on/off, FMA on/off): the same checks, one run each.
+    for (const c of r.configs) {
+      const label = `${name} ours (${c.compute.text})`;
+      const okTensors = c.tensors.afterLeakCheck === c.tensors.beforeLeakCheck && c.tensors.afterEpoch - c.tensors.beforeEpoch === c.tensors.adamSlots;
+      const parts: string[] = [`initial weights ${c.weightsSha256 === ex.sha256 ? 'identical' : 'DIFFERENT'}`, `tensors ${okTensors ? 'unchanged' : 'LEAKED'}`];
+      let ok = c.weightsSha256 === ex.sha256 && okTensors && c.path === first.path;
+      if (r.model === 'stacked') {
+        ok &&= c.peakRssMB < RSS_LIMIT_MB;
+        parts.push(`peak RSS ${c.peakRssMB.toFixed(0)} MB`);
+      }
+      for (const [what, ref] of [['PyTorch', tr], ['generic path', r.generic], [`ours (${first.compute.text})`, first]] as const) {
+        if (!ref) continue;
+        const df = rel(c.finalLoss, ref.finalLoss);
+        const de = rel(c.loss, ref.loss);
+        ok &&= df <= TOL.final && de <= TOL.epoch;
+        parts.push(`vs ${what}: trained ${df.toExponential(1)}, epoch ${de.toExponential(1)}`);
+      }
+      checks.push({ ok, text: `${label}: ${fmt(c.samplesPerSecond)}/s; ${parts.join('; ')}` });
     }
   }
   console.log('\nChecks');
@@ -631,14 +729,14 @@ async function main(): Promise<void> {
     const info = rows.flatMap((r) => r.torch.get(n) ?? [])[0];
     if (!info) continue;
     const b = info.blas;
-    console.log(`${n === opts.threads[0] ? '\n' : ''}PyTorch ${info.torch}, ${info.threads} thread(s): BLAS ${b.openblas ?? b.torchBlasInfo ?? '?'}${b.openblasThreads ? ` with ${b.openblasThreads} thread(s)` : ''}; ${b.libraries.join(', ') || 'no BLAS library mapped'}`);
+    console.log(`${n === opts.threads[0] ? '\n' : ''}PyTorch ${info.torch}, ${info.threads} thread(s): BLAS ${b.openblas ?? b.torchBlasInfo ?? '?'}${b.openblasCore ? `, kernel ${b.openblasCore}` : ''}${info.verboseCore ? ` (OPENBLAS_VERBOSE: "Core: ${info.verboseCore}")` : ''}${b.openblasThreads ? ` with ${b.openblasThreads} thread(s)` : ''}; ${b.libraries.join(', ') || 'no BLAS library mapped'}`);
   }
   const outFile = path.resolve(opts.out);
   mkdirSync(path.dirname(outFile), { recursive: true });
   writeFileSync(outFile, JSON.stringify({
     date: new Date().toISOString(), durationSeconds: (Date.now() - started) / 1000,
     machine: { cpus: cpu.length, model: cpu[0]?.model, loadAverage: os.loadavg(), node: process.version, tfjs: tf.version.tfjs },
-    options: { ...opts, python: opts.python }, torch: torchNote, skipped, matmul: mm, flopsPerSample: { vanilla: flopsPerSample('vanilla'), stacked: flopsPerSample('stacked') },
+    options: { ...opts, python: opts.python }, torch: torchNote, openblas: { core: blas.core, detected: blas.detected, pinnedOnThisMachine: blas.pinned, note: blas.note }, skipped, matmul: mm, flopsPerSample: { vanilla: flopsPerSample('vanilla'), stacked: flopsPerSample('stacked') },
     tolerances: TOL, table, checks,
     runs: rows.map((r) => ({
       ...r,
@@ -646,6 +744,7 @@ async function main(): Promise<void> {
       torch: Object.fromEntries([...r.torch].map(([n, runs]) => [`${n} threads`, runs.map(({ batchLosses, ...x }) => ({ ...x, batchLossesHead: batchLosses.slice(0, 10) }))])),
       generic: r.generic && { ...r.generic, batchLosses: undefined },
       layersFit: r.layersFit && { ...r.layersFit, batchLosses: undefined },
+      configs: r.configs.map(({ batchLosses, ...x }) => ({ ...x, batchLossesHead: batchLosses.slice(0, 10) })),
     })),
   }, null, 2) + '\n');
   console.log(`\nwritten: ${path.relative(process.cwd(), outFile)} (${((Date.now() - started) / 1000).toFixed(0)} s)`);

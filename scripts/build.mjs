@@ -32,6 +32,39 @@ const present = (entries) => Object.fromEntries(Object.entries(entries).filter((
 // Native and optional modules stay outside every bundle.
 const nodeExternal = ['vscode', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
 
+/**
+ * `import source from 'aenb:engine-worker'`: the parallel engine's worker
+ * (src/lib/engine/worker.ts), bundled on its own into a string that the
+ * engine starts with `new Worker(source, { eval: true })`, so that no bundle
+ * needs a worker file beside it. Rebuilt in watch mode when its sources change.
+ */
+const engineWorkerPlugin = {
+  name: 'aenb-engine-worker',
+  setup(build) {
+    build.onResolve({ filter: /^aenb:engine-worker$/ }, (args) => ({ path: args.path, namespace: 'aenb-engine-worker' }));
+    build.onLoad({ filter: /.*/, namespace: 'aenb-engine-worker' }, async () => {
+      const r = await esbuild.build({
+        absWorkingDir: root,
+        entryPoints: ['src/lib/engine/worker.ts'],
+        bundle: true,
+        write: false,
+        metafile: true,
+        platform: 'node',
+        format: 'cjs',
+        target: 'node20',
+        minify: production,
+        legalComments: 'none',
+        logLevel: 'warning',
+      });
+      return {
+        contents: `export default ${JSON.stringify(r.outputFiles[0].text)};`,
+        loader: 'js',
+        watchFiles: Object.keys(r.metafile.inputs).map((f) => join(root, f)),
+      };
+    });
+  },
+};
+
 const common = {
   absWorkingDir: root,
   bundle: true,
@@ -43,6 +76,9 @@ const common = {
   keepNames: true,
   // jsonc-parser's "main" is a UMD build that loads its parts at run time; bundle its ES modules.
   alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
+  // The engine's compiled kernels (src/lib/engine/native/*.wasm) are embedded as bytes.
+  loader: { '.wasm': 'binary' },
+  plugins: [engineWorkerPlugin],
 };
 
 // Each output kind (src/outputs/<kind>/) imports its side-specific parts from
@@ -84,7 +120,7 @@ const nodeDist = (name, entry, stubs, plugins = []) => ({
   format: 'cjs',
   target: 'node20',
   external: nodeExternal,
-  plugins: [stubOutputParts(stubs), ...plugins],
+  plugins: [engineWorkerPlugin, stubOutputParts(stubs), ...plugins],
 });
 
 const builds = [

@@ -29,6 +29,9 @@ bench/vs-torch.ts:
   threads      optional thread count (default: every core)
   warmupBatches optional, steps run on a throwaway copy before timing (default 4)
 
+`torch_ae.py --blas` prints only the BLAS PyTorch uses here and, for
+OpenBLAS, the kernel set it runs (`openblasCore`).
+
 Only the standard library, NumPy and PyTorch are used.
 """
 import copy
@@ -198,6 +201,10 @@ def blas_in_use():
         if hasattr(lib, 'openblas_get_config'):
             lib.openblas_get_config.restype = ctypes.c_char_p
             info['openblas'] = lib.openblas_get_config().decode()
+            if hasattr(lib, 'openblas_get_corename'):
+                # The kernel set OpenBLAS runs (DYNAMIC_ARCH builds pick it at load time, or take OPENBLAS_CORETYPE).
+                lib.openblas_get_corename.restype = ctypes.c_char_p
+                info['openblasCore'] = lib.openblas_get_corename().decode()
             if hasattr(lib, 'openblas_get_num_threads'):
                 info['openblasThreads'] = lib.openblas_get_num_threads()
             break
@@ -228,6 +235,12 @@ def train_epoch(model, opt, x, order, batch_size, record=True):
 
 
 def main():
+    if sys.argv[1:] == ['--blas']:
+        # What BLAS this environment gives PyTorch: the library, and the kernel OpenBLAS picks (a small product loads it).
+        torch.set_num_threads(1)
+        torch.mm(torch.ones(64, 64), torch.ones(64, 64))
+        print(json.dumps({'torch': torch.__version__, 'blas': blas_in_use()}))
+        return
     raw = sys.argv[1] if len(sys.argv) > 1 else sys.stdin.read()
     spec = json.loads(raw)
     threads = int(spec.get('threads') or os.cpu_count() or 1)

@@ -3,14 +3,18 @@
  *
  *   node dist/cli.js run <notebook.aenb> [--set name=value]... [--out FILE]
  *        [--backend auto|tensorflow|wasm|cpu] [--data-dir DIR] [--cache-dir DIR]
- *        [--mirror URL] [--html FILE] [--quiet]
+ *        [--mirror URL] [--html FILE] [--threads N|auto] [--fma on|off] [--quiet]
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { AenbCodeCell, AenbFormatError, AenbOutput, MIME, parseNotebookBytes, serializeNotebook } from '../common/aenb';
+import { parseArgs as parseArgsUtil } from 'node:util';
+import { AenbCodeCell, AenbFormatError, AenbOutput, MIME, NotebookErrorData, parseNotebookBytes, serializeNotebook } from '../common/aenb';
+import { isBackendChoice } from '../common/backends';
+import { cellLocation } from '../common/error-stack';
 import type { BackendChoiceName, KernelBackendInfo, ProgressMessage } from '../common/messages/kernel';
 import type { ExecutionResult } from '../kernel/client';
+import { OutputFileError, OutputTarget, prepareOutput, saveElsewhere, writeOutput } from './output-file';
 import { injectParameters, parseAssignment, Reporter, runNotebook, UsageError } from './run';
 import { formatDuration } from '../common/formatting';
 
@@ -30,12 +34,23 @@ Options:
   --cache-dir DIR      where downloaded data sets are kept
                        (default: $XDG_CACHE_HOME/autoencoder-notebooks/datasets)
   --mirror URL         download data sets from this base URL instead
+  --threads N          threads to train on: auto (default, one per core) or a
+                       count; 1 is the single-threaded path of earlier versions
+  --fma on|off         fused multiply-add when training on several threads
+                       (default on, where the runtime has relaxed SIMD)
   --quiet              print only errors and the final line
   -h, --help           this text
 
-Exit status: 0 when every cell succeeded, 1 when a cell failed or was
-interrupted, 2 for a usage or file error. Ctrl-C stops training at the next
-batch and still writes what ran; a second Ctrl-C stops the kernel.`;
+Cells are named "Cell N": the N-th cell from the top, markdown included (the
+cell --set injects is not counted). Where the results go is checked before
+any cell runs; a file that still cannot be written at the end is saved in
+the temporary folder instead, and the runner says where.
+
+Exit status: 0 when every cell succeeded, 1 when a cell failed (also by an
+error that escaped it later, from a timer or an unawaited promise) or was
+interrupted, 2 for a usage or file error. Ctrl-C stops the running cell as
+soon as it can (training at the next batch), runs no later cell and still
+writes what ran; a second Ctrl-C stops the kernel.`;
 
 interface CliArgs {
   notebook: string;
@@ -46,65 +61,78 @@ interface CliArgs {
   dataDir?: string;
   cacheDir?: string;
   mirror?: string;
+  threads?: number | 'auto';
+  fma?: false;
   quiet: boolean;
+}
+
+const OPTIONS = {
+  set: { type: 'string', multiple: true },
+  out: { type: 'string' },
+  html: { type: 'string' },
+  backend: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'cache-dir': { type: 'string' },
+  mirror: { type: 'string' },
+  threads: { type: 'string' },
+  fma: { type: 'string' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** util.parseArgs's errors, in this runner's words. */
+function usageError(e: unknown): UsageError {
+  const err = e as NodeJS.ErrnoException;
+  const option = /'(-{1,2}[^' <]+)/.exec(err.message ?? '')?.[1] ?? '';
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return new UsageError(`Unknown option ${option}.`);
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      if (/does not take an argument/.test(err.message)) return new UsageError(`${option} takes no value.`);
+      if (/ambiguous/.test(err.message)) return new UsageError(`${option} needs a value (for a value that starts with "-", write ${option}=VALUE).`);
+      return new UsageError(`${option} needs a value.`);
+    default:
+      return new UsageError(err.message ?? String(e));
+  }
 }
 
 export function parseArgs(argv: string[]): CliArgs | 'help' {
   if (argv.length === 0 || argv.includes('-h') || argv.includes('--help')) return 'help';
-  const [command, ...rest] = argv;
-  if (command !== 'run') throw new UsageError(`Unknown command "${command}". The command is "run".`);
-  const args: Partial<CliArgs> & { sets: [string, unknown][] } = { sets: [], backend: 'auto', quiet: false };
-  const value = (i: number, flag: string) => {
-    const v = rest[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value.`);
-    return v;
-  };
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i];
-    const [flag, inline] = a.startsWith('--') && a.includes('=') && !a.startsWith('--set=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const take = () => (inline !== undefined ? inline : value(i++, flag));
-    switch (flag) {
-      case '--set':
-        args.sets.push(parseAssignment(take()));
-        break;
-      case '--out':
-        args.out = take();
-        break;
-      case '--html':
-        args.html = take();
-        break;
-      case '--backend': {
-        const b = take();
-        if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(b)) throw new UsageError(`--backend must be auto, tensorflow, wasm or cpu; got "${b}".`);
-        args.backend = b as BackendChoiceName;
-        break;
-      }
-      case '--data-dir':
-        args.dataDir = take();
-        break;
-      case '--cache-dir':
-        args.cacheDir = take();
-        break;
-      case '--mirror':
-        args.mirror = take();
-        break;
-      case '--quiet':
-        args.quiet = true;
-        break;
-      default:
-        if (a.startsWith('--set=')) {
-          args.sets.push(parseAssignment(a.slice('--set='.length)));
-        } else if (a.startsWith('-')) {
-          throw new UsageError(`Unknown option ${a}.`);
-        } else if (args.notebook) {
-          throw new UsageError(`One notebook at a time: got "${args.notebook}" and "${a}".`);
-        } else {
-          args.notebook = a;
-        }
-    }
+  let parsed: ReturnType<typeof parseArgsUtil<{ args: string[]; options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
+  try {
+    parsed = parseArgsUtil({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw usageError(e);
   }
-  if (!args.notebook) throw new UsageError('Which notebook? Give the path of a .aenb file.');
-  return args as CliArgs;
+  const { values, positionals } = parsed;
+  const [command, notebook, ...extra] = positionals;
+  if (command === undefined) throw new UsageError('Which command? The command is "run": aenb run <notebook.aenb>.');
+  if (command !== 'run') throw new UsageError(`Unknown command "${command}". The command is "run".`);
+  if (!notebook) throw new UsageError('Which notebook? Give the path of a .aenb file.');
+  if (extra.length) throw new UsageError(`One notebook at a time: got "${notebook}" and "${extra[0]}".`);
+  const backend = values.backend ?? 'auto';
+  if (!isBackendChoice(backend)) throw new UsageError(`--backend must be auto, tensorflow, wasm or cpu; got "${backend}".`);
+  let threads: number | 'auto' | undefined;
+  if (values.threads !== undefined) {
+    const t = values.threads;
+    const n = Number(t);
+    if (t !== 'auto' && !(Number.isInteger(n) && n >= 1 && n <= 64)) throw new UsageError(`--threads must be auto or a whole number from 1 to 64; got "${t}".`);
+    threads = t === 'auto' ? 'auto' : n;
+  }
+  if (values.fma !== undefined && values.fma !== 'on' && values.fma !== 'off') throw new UsageError(`--fma must be on or off; got "${values.fma}".`);
+  return {
+    notebook,
+    sets: (values.set ?? []).map(parseAssignment),
+    out: values.out,
+    html: values.html,
+    backend: backend as BackendChoiceName,
+    dataDir: values['data-dir'],
+    cacheDir: values['cache-dir'],
+    mirror: values.mirror,
+    threads,
+    fma: values.fma === 'off' ? false : undefined,
+    quiet: values.quiet ?? false,
+  };
 }
 
 function outputText(o: AenbOutput): string | undefined {
@@ -144,13 +172,15 @@ export class TerminalReporter implements Reporter {
   }
 
   backend(info: KernelBackendInfo): void {
-    this.print(`Kernel backend: ${info.name}. ${info.reason}`);
+    this.print(`Kernel backend: ${info.name}. ${info.reason}${info.compute ? ` Training on ${info.compute.description}.` : ''}`);
   }
 
-  cellStart(index: number, total: number, cell: AenbCodeCell): void {
+  cellStart(name: string, cells: number, cell: AenbCodeCell): void {
     this.printedStream.clear();
-    const first = cell.source.split('\n').find((l) => l.trim()) ?? '';
-    this.print(`\n[${index + 1}/${total}] ${first.trim().slice(0, 70)}`);
+    // The first line of code (the injected parameters cell starts with a comment).
+    const lines = cell.source.split('\n').map((l) => l.trim());
+    const first = lines.find((l) => l && !l.startsWith('//')) ?? lines.find((l) => l) ?? '';
+    this.print(`\n${name.startsWith('Cell ') ? `${name}/${cells}` : name} · ${first.slice(0, 70)}`);
   }
 
   output(o: AenbOutput, key: string | undefined, _replaced: boolean): void {
@@ -197,23 +227,35 @@ export class TerminalReporter implements Reporter {
     }
   }
 
-  cellEnd(_index: number, result: ExecutionResult): void {
+  cellEnd(_name: string, result: ExecutionResult): void {
     this.clearLive();
     if (result.interrupted && result.success) this.print('Interrupted: training stopped; the model keeps what it learned.');
   }
-}
 
-async function writeAtomic(file: string, text: string): Promise<void> {
-  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, file);
+  private settleNotice?: NodeJS.Timeout;
+
+  settling(): void {
+    // Said only when the wait is noticeable.
+    this.settleNotice = setTimeout(() => this.print('Waiting for the timers the cells started (setTimeout) to fire, as node does; Ctrl-C stops waiting.'), 2000);
+    this.settleNotice.unref();
+  }
+
+  close(): void {
+    if (this.settleNotice) clearTimeout(this.settleNotice);
+    this.clearLive();
+  }
 }
 
 /** Finds the renderer bundle for HTML reports next to this bundle (dist/renderer.js). */
 function rendererBundle(): string | undefined {
   const p = path.join(__dirname, 'renderer.js');
   return existsSync(p) ? readFileSync(p, 'utf8') : undefined;
+}
+
+/** "Cell 3 failed at line 3: Error: ..." (the line of the cell's own deepest frame, when there is one). */
+function failureLine(name: string, error: NotebookErrorData): string {
+  const at = error.stack ? cellLocation(error.stack, name) : undefined;
+  return `${name} failed${at ? ` at line ${at.line}` : ''}: ${error.name}: ${error.message}`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -246,23 +288,46 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
+
+  // Where the results go is checked before anything runs.
   const out = args.out ?? file.replace(/\.aenb$/i, '') + '.executed.aenb';
+  const renderer = args.html ? rendererBundle() : undefined;
+  if (args.html && !renderer) {
+    process.stderr.write('aenb: --html needs the renderer bundle (renderer.js) beside cli.js; build with npm run build.\n');
+    return 2;
+  }
+  let outTarget: OutputTarget;
+  let htmlTarget: OutputTarget | undefined;
+  try {
+    outTarget = await prepareOutput(out);
+    htmlTarget = args.html ? await prepareOutput(args.html) : undefined;
+  } catch (e) {
+    if (!(e instanceof OutputFileError)) throw e;
+    process.stderr.write(`aenb: ${e.message}. No cell was run.\n`);
+    return 2;
+  }
+  if (htmlTarget && htmlTarget.target === outTarget.target) {
+    process.stderr.write(`aenb: --out and --html name the same file (${htmlTarget.target}); give them different names.\n`);
+    return 2;
+  }
+
   const reporter = new TerminalReporter(process.stdout, args.quiet);
   let interrupts = 0;
   let client: import('../kernel/client').KernelClient | undefined;
   const onSigint = () => {
     interrupts++;
     if (interrupts === 1) {
-      process.stderr.write('\nInterrupting: training stops at the next batch (Ctrl-C again stops the kernel).\n');
+      process.stderr.write('\nInterrupting: the running cell stops as soon as it can (training at the next batch) and no later cell runs. Ctrl-C again stops the kernel.\n');
       client?.interrupt();
     } else {
       process.stderr.write('\nStopping the kernel.\n');
-      void client?.shutdown();
+      void client?.shutdown({ name: 'KernelStopped', message: 'The kernel was stopped (Ctrl-C twice) while this cell ran.' });
     }
   };
   process.on('SIGINT', onSigint);
   const t0 = Date.now();
   try {
+    if (!args.quiet) process.stdout.write(`Starting the kernel (backend: ${args.backend})...\n`);
     let result: Awaited<ReturnType<typeof runNotebook>>;
     try {
       result = await runNotebook(nb, {
@@ -270,40 +335,75 @@ export async function main(argv: string[]): Promise<number> {
         dataDir: args.dataDir,
         cacheDir: args.cacheDir,
         mirror: args.mirror,
+        threads: args.threads,
+        fma: args.fma,
         cwd: path.dirname(path.resolve(file)),
         reporter,
         onClient: (c) => (client = c),
+        stopRequested: () => interrupts > 0,
       });
     } catch (e) {
-      // The kernel could not start (no backend, a broken install): nothing ran, nothing is written.
-      process.stderr.write(`aenb: ${(e as Error).message}\n`);
+      // The kernel could not start (no backend, a broken install, or Ctrl-C while it started): nothing ran, nothing is written.
+      process.stderr.write(interrupts > 0 ? '\nInterrupted while the kernel started: no cell ran.\n' : `aenb: ${(e as Error).message}\n`);
       return 1;
+    } finally {
+      reporter.close();
     }
-    await writeAtomic(out, serializeNotebook(result.notebook));
-    if (args.html) {
-      const renderer = rendererBundle();
-      if (!renderer) {
-        process.stderr.write('aenb: --html needs the renderer bundle (renderer.js) beside cli.js; build with npm run build.\n');
-        return 2;
-      }
+
+    // The results: never silently lost. A destination that fails now (a disk
+    // that filled up meanwhile) gets its file saved elsewhere, and says where.
+    const outputs: [string, OutputTarget, () => string][] = [['executed notebook', outTarget, () => serializeNotebook(result.notebook)]];
+    if (htmlTarget) {
       const { renderHtmlReport } = await import('../report');
-      await writeAtomic(args.html, renderHtmlReport(result.notebook, { rendererJs: renderer }));
+      outputs.push(['HTML report', htmlTarget, () => renderHtmlReport(result.notebook, { rendererJs: renderer as string })]);
     }
+    const written: string[] = [];
+    let writeFailed = false;
+    for (const [what, target, render] of outputs) {
+      const content = render();
+      try {
+        await writeOutput(target, content);
+        written.push(target.file);
+      } catch (e) {
+        if (!(e instanceof OutputFileError)) throw e;
+        writeFailed = true;
+        let saved: string | undefined;
+        let whyNot = '';
+        try {
+          saved = await saveElsewhere(target.file, content);
+        } catch (e2) {
+          whyNot = (e2 as Error).message;
+        }
+        process.stderr.write(
+          `\naenb: ${e.message}.\n` +
+            (saved
+              ? `The ${what} was saved to ${saved} instead; move it where you want it.\n`
+              : `The ${what} could not be saved anywhere else either (${whyNot}). Free some space or choose another destination, and run again.\n`),
+        );
+      }
+    }
+    const wrote = written.length ? `Wrote ${written.join(' and ')}` : 'Nothing was written';
+
     const seconds = (Date.now() - t0) / 1000;
-    if (result.success) {
-      process.stdout.write(`\nAll ${result.ran} code cells succeeded in ${formatDuration(seconds)}. Wrote ${out}${args.html ? ` and ${args.html}` : ''}.\n`);
-      return 0;
+    if (result.success && interrupts === 0) {
+      process.stdout.write(`\n${result.ran === 1 ? 'The code cell' : `All ${result.ran} code cells`} succeeded in ${formatDuration(seconds)}. ${wrote}.\n`);
+      return writeFailed ? 2 : 0;
     }
-    const cellNo = (result.failedCell ?? 0) + 1;
     const r = result.result;
-    if (r?.error) {
-      const where = r.error.stack?.split('\n').find((l) => /Cell \d+:\d+/.test(l))?.match(/Cell \d+:(\d+)/)?.[1];
-      process.stderr.write(`\nCell ${cellNo} failed${where ? ` at line ${where}` : ''}: ${r.error.name}: ${r.error.message}\n`);
+    const name = result.failedName ?? 'A cell';
+    if (result.success) {
+      process.stderr.write('\nInterrupted while waiting for the timers the cells started; every cell had run.\n');
+    } else if (result.stoppedBefore) {
+      process.stderr.write(`\nInterrupted before ${result.stoppedBefore} ran; it and the cells after it did not run.\n`);
     } else if (r?.interrupted) {
-      process.stderr.write(`\nCell ${cellNo} was interrupted; the cells after it did not run.\n`);
+      const why = r.error ? ` (${r.error.name}: ${r.error.message})` : '';
+      process.stderr.write(`\n${name} was interrupted${why}; the cells after it did not run.\n`);
+    } else if (r?.error) {
+      process.stderr.write(`\n${failureLine(name, r.error)}\n`);
     }
-    process.stderr.write(`Wrote ${out} with the outputs of the ${result.ran} cells that ran.\n`);
-    return 1;
+    const ran = `the outputs of the ${result.ran === 1 ? 'one cell' : `${result.ran} cells`} that ran`;
+    process.stderr.write(`${wrote}${written.length ? ` with ${ran}` : ''}.\n`);
+    return writeFailed ? 2 : 1;
   } finally {
     process.off('SIGINT', onSigint);
   }

@@ -7,16 +7,19 @@ import {
   AenbCodeCell,
   AenbNotebook,
   AenbOutput,
+  cellTags,
   createCodeCell,
   findParametersCell,
   hasTag,
-  MIME,
+  NotebookErrorData,
 } from '../common/aenb';
+import { cellNames, INJECTED_PARAMETERS_TAG, numberedCellCount } from '../common/cell-names';
 import type { BackendChoiceName, KernelBackendInfo, ProgressMessage } from '../common/messages/kernel';
 import { ExecutionResult, KernelClient } from '../kernel/client';
 import { transformCell } from '../kernel/transform';
+import { errorOutput } from '../outputs/error';
 
-export const INJECTED_TAG = 'injected-parameters';
+export const INJECTED_TAG = INJECTED_PARAMETERS_TAG;
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -75,10 +78,15 @@ import { KeyedOutputs as OutputCollector } from '../common/keyed-outputs';
 
 export interface Reporter {
   backend(info: KernelBackendInfo): void;
-  cellStart(index: number, total: number, cell: AenbCodeCell): void;
+  /** `name` is "Cell N" (or "Injected parameters"); `cells` is how many cells carry a number. */
+  cellStart(name: string, cells: number, cell: AenbCodeCell): void;
   output(output: AenbOutput, key: string | undefined, replaced: boolean): void;
   progress(p: ProgressMessage): void;
-  cellEnd(index: number, result: ExecutionResult): void;
+  cellEnd(name: string, result: ExecutionResult): void;
+  /** An error escaped a cell that had finished (a timer, an unawaited promise): that cell failed after all. */
+  lateError?(name: string, error: NotebookErrorData): void;
+  /** The last cell finished; the runner waits for timers the cells started. */
+  settling?(): void;
 }
 
 export interface RunOptions {
@@ -86,11 +94,16 @@ export interface RunOptions {
   dataDir?: string;
   cacheDir?: string;
   mirror?: string;
+  /** Training threads and fused multiply-add of the kernel (KernelClient options). */
+  threads?: number | 'auto';
+  fma?: boolean | 'auto';
   cwd?: string;
   kernelPath?: string;
   reporter?: Reporter;
   /** Called with the client once started, e.g. to wire Ctrl-C to `interrupt`. */
   onClient?: (client: KernelClient) => void;
+  /** True once the run must stop (Ctrl-C): no further cell starts. */
+  stopRequested?: () => boolean;
   interruptGraceMs?: number;
 }
 
@@ -98,15 +111,26 @@ export interface RunResult {
   notebook: AenbNotebook;
   /** Index (in notebook.cells) of the cell that failed or was interrupted, if any. */
   failedCell?: number;
+  /** Its name ("Cell N"; see cell-names.ts). */
+  failedName?: string;
   result?: ExecutionResult;
+  /** The run was interrupted between cells, before the cell named here. */
+  stoppedBefore?: string;
   ran: number;
   success: boolean;
   backend?: KernelBackendInfo;
 }
 
-/** Runs every code cell in order in one kernel; stops at the first failure or interrupt. */
+/**
+ * Runs every code cell in order in one kernel; stops at the first failure or
+ * interrupt. The notebook that comes back holds the outputs of this run only:
+ * cells that did not run have none (and no execution), never an earlier run's.
+ */
 export async function runNotebook(input: AenbNotebook, options: RunOptions): Promise<RunResult> {
-  const nb: AenbNotebook = { ...input, cells: input.cells.map((c) => ({ ...c })) };
+  const nb: AenbNotebook = {
+    ...input,
+    cells: input.cells.map((c) => (c.kind === 'code' ? { ...c, outputs: [], execution: undefined } : { ...c })),
+  };
   const client = new KernelClient({
     backend: options.backend,
     dataDir: options.dataDir,
@@ -115,45 +139,81 @@ export async function runNotebook(input: AenbNotebook, options: RunOptions): Pro
     cwd: options.cwd,
     kernelPath: options.kernelPath,
     interruptGraceMs: options.interruptGraceMs,
+    threads: options.threads,
+    fma: options.fma,
   });
   options.onClient?.(client);
   const reporter = options.reporter;
+  const names = cellNames(nb.cells.map((c) => ({ tags: cellTags(c) })));
+  const numbered = numberedCellCount(nb.cells.map((c) => ({ tags: cellTags(c) })));
   const codeCells = nb.cells.map((c, i) => [c, i] as const).filter(([c]) => c.kind === 'code') as [AenbCodeCell, number][];
+  const stop = () => options.stopRequested?.() ?? false;
   let ran = 0;
+  /** The first cell an escaped error failed after it had finished. */
+  let late: { index: number; error: NotebookErrorData; result: ExecutionResult } | undefined;
+  const failedLate = (backend: KernelBackendInfo): RunResult | undefined =>
+    late && { notebook: nb, failedCell: late.index, failedName: names[late.index], result: late.result, ran, success: false, backend };
   try {
     const backend = await client.start();
     reporter?.backend(backend);
     let order = 0;
     for (const [cell, index] of codeCells) {
+      if (stop()) return { notebook: nb, stoppedBefore: names[index], ran, success: false, backend };
       const collector = new OutputCollector();
       const startedAt = new Date().toISOString();
-      reporter?.cellStart(ran, codeCells.length, cell);
+      /** Late errors that arrive before this loop has stored the cell's outputs (one IPC read may bring both). */
+      let early: NotebookErrorData[] | undefined = [];
+      reporter?.cellStart(names[index], numbered, cell);
       const result = await client.execute(
-        { source: cell.source, language: cell.language, cellName: `Cell ${index + 1}` },
+        { source: cell.source, language: cell.language, cellName: names[index] },
         {
           onOutput: (o, key) => {
             const { replaced } = collector.add(o, key);
             reporter?.output(o, key, replaced);
           },
           onProgress: (p) => reporter?.progress(p),
+          onLateError: (error) => {
+            late ??= { index, error, result: { success: false, durationMs: 0, error } };
+            reporter?.lateError?.(names[index], error);
+            if (early) {
+              early.push(error);
+              return;
+            }
+            const c = nb.cells[index] as AenbCodeCell;
+            nb.cells[index] = {
+              ...c,
+              outputs: [...c.outputs, errorOutput(error)],
+              ...(c.execution ? { execution: { ...c.execution, success: false } } : {}),
+            };
+          },
         },
       );
-      if (result.error) {
-        collector.add({ items: [{ mime: MIME.error, data: { name: result.error.name, message: result.error.message, stack: result.error.stack ?? '' } }] });
-      }
+      if (result.error && !result.errorShown) collector.add(errorOutput(result.error));
+      for (const error of early) collector.add(errorOutput(error));
+      const lateHere = early.length > 0;
+      early = undefined;
+      if (late?.index === index) late.result = { ...result, success: false, error: late.error };
       ran++;
       const done: AenbCodeCell = {
         ...cell,
         outputs: collector.outputs,
-        execution: { order: ++order, success: result.success && !result.interrupted, durationMs: Math.round(result.durationMs), startedAt },
+        execution: { order: ++order, success: result.success && !result.interrupted && !lateHere, durationMs: Math.round(result.durationMs), startedAt },
       };
       nb.cells[index] = done;
-      reporter?.cellEnd(index, result);
+      reporter?.cellEnd(names[index], result);
       if (!result.success || result.interrupted) {
-        return { notebook: nb, failedCell: index, result, ran, success: false, backend };
+        return { notebook: nb, failedCell: index, failedName: names[index], result, ran, success: false, backend };
       }
+      const failed = failedLate(backend);
+      if (failed) return failed;
     }
-    return { notebook: nb, ran, success: true, backend };
+    // As `node` does at the end of a script: wait for the timers the cells
+    // started, so that an error one of them throws fails the run (Ctrl-C ends the wait).
+    if (!stop()) {
+      reporter?.settling?.();
+      await client.settle();
+    }
+    return failedLate(backend) ?? { notebook: nb, ran, success: true, backend };
   } finally {
     await client.shutdown();
   }

@@ -14,6 +14,7 @@
  */
 import { ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import * as path from 'node:path';
 import type { AenbOutput, CodeLanguage, NotebookErrorData } from '../common/aenb';
 import { Endpoint, type Methods, type RequestOptions, type Result } from '../common/messages/envelope';
@@ -32,6 +33,7 @@ import { Attached, startDetachedKernel } from './detached';
 import { isAlive, removeKernelFiles } from './registry';
 import { Channel, ChildIpcChannel, CloseReason } from './transport/channel';
 import type { ClientInfo } from './transport/socket';
+import { RELAXED_SIMD_FLAG, relaxedSimdNodeFlags } from '../lib/engine/features';
 
 export interface KernelClientOptions extends KernelOptions {
   /** The kernel entry script (default: kernel.js beside this bundle). */
@@ -50,6 +52,10 @@ export interface KernelClientOptions extends KernelOptions {
    * (KernelOptions) says how long such a kernel lives on without a host.
    */
   detached?: { dir: string; notebook: string; client: ClientInfo };
+  /** Threads the kernel trains on: 'auto' (default: one per core) or a count; 1 is the single-threaded path. */
+  threads?: number | 'auto';
+  /** Fused multiply-add for the engine's products: 'auto' (default: when the runtime has relaxed SIMD, which the kernel is started with) or off. */
+  fma?: boolean | 'auto';
 }
 
 export interface CellRequest {
@@ -65,6 +71,12 @@ export interface ExecutionHandlers {
   /** An output to append, or (with `key`) to put in place of the earlier output with that key. */
   onOutput?: (output: AenbOutput, key?: string) => void;
   onProgress?: (p: ProgressMessage) => void;
+  /**
+   * An error escaped this cell's code (an unawaited promise, a timer) after the
+   * cell had finished, while no other cell ran: it belongs on this cell, which
+   * then failed after all. Only for the last cell that ran.
+   */
+  onLateError?: (error: NotebookErrorData) => void;
 }
 
 export interface ExecutionResult {
@@ -77,6 +89,8 @@ export interface ExecutionResult {
   kernelLost?: boolean;
   /** Another window attached to the kernel (detached kernels): the cell may still be running there. */
   detached?: boolean;
+  /** `error` (a stray one) was delivered as an output already: do not show it twice. */
+  errorShown?: boolean;
 }
 
 export type KernelState = 'stopped' | 'starting' | 'idle' | 'busy';
@@ -101,6 +115,8 @@ export interface KernelClientEvents {
   superseded: [];
   /** Internal: a start failed. */
   'start-failed': [error: Error];
+  /** An error escaped the last cell after it finished (also given to that cell's `onLateError`). */
+  'late-error': [error: NotebookErrorData];
 }
 
 interface Pending {
@@ -109,6 +125,8 @@ interface Pending {
   resolve: (r: ExecutionResult) => void;
   started: number;
   interruptTimer?: NodeJS.Timeout;
+  /** An interrupt was sent while it ran (the kernel may read it only after the cell finished). */
+  interrupted?: boolean;
 }
 
 /** One kernel process and the channel to it. */
@@ -120,10 +138,40 @@ interface Connection {
   detached: boolean;
   killedOnPurpose: boolean;
   /** Detached kernels: its id and socket, to remove its files when we stop it. */
-  record?: { id: string; socket: string };
+  record?: { id: string; socket: string; logFile?: string };
+  /** The end of what it printed on stderr (forked kernels), to say why it ended. */
+  stderrTail: string;
 }
 
+/** How much of the kernel's last stderr output is kept, to say why it ended. */
+const STDERR_TAIL = 2000;
+
 let executionCounter = 0;
+
+/**
+ * How the kernel process is started for its compute settings: the
+ * environment the library reads them from (compute.ts), and the V8 flag for
+ * relaxed SIMD when this runtime has it behind one (Node 20; VS Code's own
+ * runtime has it on already) and FMA is not turned off.
+ */
+export function kernelComputeSpawn(options: Pick<KernelClientOptions, 'threads' | 'fma'>): { execArgv: string[]; env: NodeJS.ProcessEnv } {
+  const env: NodeJS.ProcessEnv = {};
+  if (options.threads !== undefined) env.AENB_THREADS = String(options.threads === 'auto' ? 'auto' : options.threads);
+  if (options.fma !== undefined) env.AENB_FMA = options.fma === 'auto' ? 'auto' : options.fma ? 'on' : 'off';
+  // Node's own flags are passed on as fork does by default, plus the relaxed SIMD flag.
+  const flags = options.fma === false ? [] : relaxedSimdNodeFlags().filter((f) => !process.execArgv.includes(f));
+  return { execArgv: [...process.execArgv, ...flags], env };
+}
+
+/**
+ * The flags of a detached kernel: only the relaxed SIMD one (when needed). It
+ * outlives this host, so it does not inherit the host's own flags (an
+ * inspector port, for one).
+ */
+function detachedExecArgv(options: Pick<KernelClientOptions, 'fma'>): string[] {
+  if (options.fma === false) return [];
+  return [...new Set([...relaxedSimdNodeFlags(), ...process.execArgv.filter((f) => f === RELAXED_SIMD_FLAG)])];
+}
 
 export class KernelClient extends EventEmitter<KernelClientEvents> {
   private conn?: Connection;
@@ -134,6 +182,12 @@ export class KernelClient extends EventEmitter<KernelClientEvents> {
   private info?: KernelBackendInfo;
   /** The connection being started (its failures fail the start; an older one's do not). */
   private launching?: Connection;
+  /** The last execution that finished, for errors that escape it later. */
+  private lastFinished?: { id: string; handlers: ExecutionHandlers };
+  /** `settle` requests waiting for their reply (an interrupt ends them). */
+  private settling = 0;
+  /** Executions waiting for the kernel to start: an interrupt now means they never run. */
+  private waitingToSend = new Set<{ interrupted: boolean }>();
 
   constructor(private readonly options: KernelClientOptions) {
     super();
@@ -210,7 +264,8 @@ export class KernelClient extends EventEmitter<KernelClientEvents> {
         client: d.client,
         kernelPath: this.kernelPath(),
         execPath: this.options.execPath ?? process.execPath,
-        env: { ...process.env, ...this.options.env },
+        execArgv: detachedExecArgv(this.options),
+        env: { ...process.env, ...this.options.env, ...kernelComputeSpawn(this.options).env },
         startTimeoutMs: timeoutMs,
       }).catch((e: Error) => {
         this.emit('state', 'stopped');
@@ -218,15 +273,27 @@ export class KernelClient extends EventEmitter<KernelClientEvents> {
       });
       conn = this.adopt(attached);
     } else {
+      const compute = kernelComputeSpawn(this.options);
       const child = fork(this.kernelPath(), [], {
         execPath: this.options.execPath ?? process.execPath,
-        env: { ...process.env, ...this.options.env, ELECTRON_RUN_AS_NODE: '1' },
+        execArgv: compute.execArgv,
+        env: { ...process.env, ...this.options.env, ...compute.env, ELECTRON_RUN_AS_NODE: '1' },
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         serialization: 'json',
+        // A process group of its own: a terminal's Ctrl-C (sent to the whole
+        // foreground group) reaches the host, which interrupts the cell; it
+        // must not reach the kernel first, while it starts, and end it. The
+        // kernel still exits with its host (the IPC channel closes).
+        detached: process.platform !== 'win32',
       });
+      const forked: Connection = { channel: new ChildIpcChannel(child), pid: child.pid ?? -1, child, detached: false, killedOnPurpose: false, stderrTail: '' };
+      conn = forked;
       child.stdout?.on('data', (d: Buffer) => this.emit('log', 'info', d.toString()));
-      child.stderr?.on('data', (d: Buffer) => this.emit('log', 'warn', d.toString()));
-      conn = { channel: new ChildIpcChannel(child), pid: child.pid ?? -1, child, detached: false, killedOnPurpose: false };
+      child.stderr?.on('data', (d: Buffer) => {
+        const text = d.toString();
+        forked.stderrTail = (forked.stderrTail + text).slice(-STDERR_TAIL);
+        this.emit('log', 'warn', text);
+      });
       this.conn = conn;
       this.launching = conn;
       this.wire(conn);
@@ -268,7 +335,14 @@ export class KernelClient extends EventEmitter<KernelClientEvents> {
 
   /** Takes over a detached kernel's connection. */
   private adopt(attached: Attached): Connection {
-    const conn: Connection = { channel: attached.channel, pid: attached.record.pid, detached: true, killedOnPurpose: false, record: { id: attached.record.id, socket: attached.record.socket } };
+    const conn: Connection = {
+      channel: attached.channel,
+      pid: attached.record.pid,
+      detached: true,
+      killedOnPurpose: false,
+      record: { id: attached.record.id, socket: attached.record.socket, logFile: attached.record.logFile },
+      stderrTail: '',
+    };
     this.conn = conn;
     this.wire(conn);
     return conn;
@@ -376,10 +450,22 @@ export class KernelClient extends EventEmitter<KernelClientEvents> {
         if (!p) break;
         this.pending.delete(m.id);
         if (p.interruptTimer) clearTimeout(p.interruptTimer);
-        p.resolve({ success: m.success, durationMs: m.durationMs, error: m.error, interrupted: m.interrupted });
+        this.lastFinished = { id: p.id, handlers: p.handlers };
+        p.resolve({
+          success: m.success,
+          durationMs: m.durationMs,
+          error: m.error,
+          ...(m.errorShown ? { errorShown: true } : {}),
+          // An interrupt the host sent while the cell ran counts, even if the kernel read it too late.
+          ...(m.interrupted || p.interrupted ? { interrupted: true } : {}),
+        });
         if (!this.pending.size) this.emit('state', 'idle');
         break;
       }
+      case 'late-error':
+        if (this.lastFinished?.id === m.id) this.lastFinished.handlers.onLateError?.(m.error);
+        this.emit('late-error', m.error);
+        break;
       case 'log':
         this.emit('log', m.level, m.message);
         break;
@@ -388,7 +474,14 @@ export class KernelClient extends EventEmitter<KernelClientEvents> {
 
   /** Runs one cell; resolves when it finished, failed, or was cut short by an interrupt. Never rejects for cell errors. */
   async execute(cell: CellRequest, handlers: ExecutionHandlers = {}): Promise<ExecutionResult> {
-    await this.start();
+    const ticket = { interrupted: false };
+    this.waitingToSend.add(ticket);
+    try {
+      await this.start();
+    } finally {
+      this.waitingToSend.delete(ticket);
+    }
+    if (ticket.interrupted) return { success: false, durationMs: 0, interrupted: true };
     const conn = this.conn;
     if (!conn) throw new Error('The kernel is not running.');
     const id = `x${++executionCounter}-${process.pid}-${Date.now().toString(36)}`;
@@ -405,11 +498,13 @@ export class KernelClient extends EventEmitter<KernelClientEvents> {
    * is lost) and the cell ends with an error that says so.
    */
   interrupt(): 'idle' | 'interrupting' {
+    for (const t of this.waitingToSend) t.interrupted = true;
     const conn = this.conn;
-    if (!conn || this.pending.size === 0) return 'idle';
+    if (!conn || (this.pending.size === 0 && this.settling === 0)) return this.waitingToSend.size ? 'interrupting' : 'idle';
     conn.channel.send({ type: 'interrupt' } satisfies HostMessage);
     const grace = this.options.interruptGraceMs ?? 3000;
     for (const p of this.pending.values()) {
+      p.interrupted = true;
       p.interruptTimer ??= setTimeout(() => {
         if (!this.pending.has(p.id) || this.conn !== conn) return;
         this.failPending({
@@ -432,6 +527,7 @@ export class KernelClient extends EventEmitter<KernelClientEvents> {
         durationMs: performance.now() - p.started,
         error: error ?? { name: 'KernelStopped', message: 'The kernel was stopped while this cell ran.' },
         ...extra,
+        ...(p.interrupted ? { interrupted: true } : {}),
       });
     }
     this.pending.clear();
@@ -446,16 +542,7 @@ export class KernelClient extends EventEmitter<KernelClientEvents> {
       this.requests.close(`The kernel process ended (${signal ?? `exit code ${code}`}) before it answered.`);
     }
     if (this.launching === conn) this.emit('start-failed', new Error(`The kernel process exited during start-up (${signal ?? `code ${code}`}).`));
-    this.failPending(
-      onPurpose
-        ? undefined
-        : {
-            name: 'KernelDied',
-            message:
-              `The kernel process ended unexpectedly (${signal ? `signal ${signal}` : code === null ? 'it is gone' : `exit code ${code}`}) while this cell ran; ` +
-              'its variables are gone. Run the cells again (a fresh kernel starts by itself). If it happens again, the cell may be using more memory than the machine has.',
-          },
-    );
+    this.failPending(onPurpose ? undefined : { name: 'KernelDied', message: diedMessage(code, signal, conn.stderrTail) });
     this.emit('exit', { code, signal, onPurpose });
     this.emit('state', 'stopped');
   }
@@ -480,6 +567,7 @@ export class KernelClient extends EventEmitter<KernelClientEvents> {
       for (let i = 0; i < 40 && isAlive(conn.pid); i++) await new Promise((r) => setTimeout(r, 50));
       if (isAlive(conn.pid)) this.emit('log', 'warn', `the connection to kernel process ${conn.pid} was lost (${detail ?? reason}) but the process still runs; it is stopped`);
       this.killPid(conn.pid);
+      if (!conn.killedOnPurpose && conn.record?.logFile) conn.stderrTail = logTail(conn.record.logFile);
       // A kernel we stopped could not remove its own files; one that died keeps its log for a look.
       const dir = this.options.detached?.dir;
       if (dir && conn.record) removeKernelFiles(dir, conn.record.id, conn.record.socket, !conn.killedOnPurpose);
@@ -524,17 +612,33 @@ export class KernelClient extends EventEmitter<KernelClientEvents> {
     this.emit('state', 'stopped');
   }
 
+  /**
+   * Resolves once the timers that cells started have fired, so that an error
+   * one of them throws reaches `onLateError` first (the end of a headless
+   * run, as `node` waits for a script's timers); at once on an interrupt, or
+   * when the kernel is gone.
+   */
+  async settle(): Promise<void> {
+    if (!this.conn || !this.info) return;
+    this.settling++;
+    try {
+      await this.request('settle', {}, { timeoutMs: Infinity });
+    } finally {
+      this.settling--;
+    }
+  }
+
   /** Stops the kernel (running cells end with an error) and starts a fresh one. */
   async restart(): Promise<KernelBackendInfo> {
     await this.shutdown();
     return this.start();
   }
 
-  /** Stops the kernel process; waits until it has exited. */
-  async shutdown(): Promise<void> {
+  /** Stops the kernel process; waits until it has exited. A running cell ends with `error` (default: a restart). */
+  async shutdown(error?: NotebookErrorData): Promise<void> {
     const conn = this.conn;
     if (!conn) return;
-    this.failPending({ name: 'KernelRestarted', message: 'The kernel was restarted while this cell ran; its variables are gone.' });
+    this.failPending(error ?? { name: 'KernelRestarted', message: 'The kernel was restarted while this cell ran; its variables are gone.' });
     const exited = new Promise<void>((resolve) => this.once('exit', () => resolve()));
     this.kill(conn);
     await exited;
@@ -568,5 +672,34 @@ export class KernelClient extends EventEmitter<KernelClientEvents> {
     if (!conn.detached) return this.shutdown();
     conn.channel.send({ type: 'release' } satisfies HostMessage);
     await this.detach();
+  }
+}
+
+/** Why the kernel process ended, with the last lines it printed (an uncaught error, an abort). */
+function diedMessage(code: number | null, signal: string | null, stderr: string): string {
+  const how = `ended unexpectedly (${signal ? `signal ${signal}` : code === null ? 'it is gone' : `exit code ${code}`})`;
+  const printed = stderr.trim().split('\n').slice(-12).join('\n');
+  // The kernel's memory: V8's own "heap out of memory" report, or the system's OOM killer (SIGKILL from nobody we know).
+  const memory = /heap out of memory|Allocation failed|out of memory/i.test(stderr) || signal === 'SIGKILL';
+  return (
+    `The kernel process ${how} while this cell ran; its variables are gone. Run the cells again (a fresh kernel starts by itself).` +
+    (memory ? ' The cell may be using more memory than the machine has.' : '') +
+    (printed ? `\nThe kernel's last output:\n${printed}` : '')
+  );
+}
+
+/** The end of a detached kernel's log (its stderr), to say why it ended. */
+function logTail(file: string): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const size = fstatSync(fd).size;
+    const buf = Buffer.alloc(Math.min(size, STDERR_TAIL));
+    readSync(fd, buf, 0, buf.length, size - buf.length);
+    return buf.toString('utf8');
+  } catch {
+    return '';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }

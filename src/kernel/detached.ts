@@ -16,6 +16,8 @@ export interface DetachedStartOptions {
   dir: string;
   kernelPath: string;
   execPath: string;
+  /** Node/V8 flags for the kernel process (the relaxed-SIMD flag of the compute settings). */
+  execArgv?: string[];
   env: NodeJS.ProcessEnv;
   /** The notebook's URI. */
   notebook: string;
@@ -40,7 +42,7 @@ export async function startDetachedKernel(opts: DetachedStartOptions): Promise<A
   const logFd = openSync(files.log, 'a', 0o600);
   let pid: number | undefined;
   try {
-    const child = spawn(opts.execPath, [opts.kernelPath, '--serve', dir, '--id', id, '--notebook', opts.notebook], {
+    const child = spawn(opts.execPath, [...(opts.execArgv ?? []), opts.kernelPath, '--serve', dir, '--id', id, '--notebook', opts.notebook], {
       detached: true,
       stdio: ['ignore', logFd, logFd, 'pipe'],
       env: { ...opts.env, ELECTRON_RUN_AS_NODE: '1' },

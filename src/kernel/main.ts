@@ -13,11 +13,15 @@ import { ExecuteRequest, HostMessage, isHostMessage, KernelBackendInfo, KernelMe
 import { KernelJournal } from './journal';
 import { KernelLifetime } from './lifetime';
 import { kernelFiles, removeKernelFiles, writeRecord } from './registry';
+import { STACK_TRACE_LIMIT } from './errors';
 import { errorData, KernelRuntime } from './runtime';
 import type { Channel } from './transport/channel';
 import { ParentIpcChannel } from './transport/channel';
 import { readTokenFile, socketPathFor } from './transport/private-files';
 import { KernelSocketServer } from './transport/socket';
+
+// Deep enough to reach a cell's frame under TensorFlow.js's own calls.
+Error.stackTraceLimit = STACK_TRACE_LIMIT;
 
 interface ServeArgs {
   dir: string;
@@ -85,8 +89,8 @@ function handle(m: HostMessage): void {
       if (m.options.graceMs !== undefined) lifetime?.setGrace(m.options.graceMs);
       queue = queue.then(() =>
         kernel.init(m.options).catch((e) => {
-          send({ type: 'init-failed', error: errorData(e, '') });
-        }),
+          send({ type: 'init-failed', error: errorData(e) });
+        }).finally(ownErrorHandlers),
       );
       break;
     case 'execute':
@@ -116,13 +120,35 @@ function handle(m: HostMessage): void {
 function run(req: ExecuteRequest): void {
   journal.begin(req);
   queue = queue.then(async () => {
+    ownErrorHandlers();
     await kernel.execute(req);
     lifetime?.idle();
   });
 }
 
-process.on('uncaughtException', (e) => kernel.reportStrayError(e));
-process.on('unhandledRejection', (e) => kernel.reportStrayError(e));
+// Errors that escape a cell are reported on the notebook; the kernel lives on.
+const onUncaughtException = (e: unknown) => kernel.reportStrayError(e);
+const onUnhandledRejection = (e: unknown) => kernel.reportStrayError(e);
+process.on('uncaughtException', onUncaughtException);
+process.on('unhandledRejection', onUnhandledRejection);
+
+/**
+ * Removes handlers others added for those two events: the Emscripten glue of
+ * tfjs-backend-wasm adds ones that rethrow, which ends the process (exit code 7)
+ * on the first stray error.
+ */
+function ownErrorHandlers(): void {
+  const ours = { uncaughtException: onUncaughtException, unhandledRejection: onUnhandledRejection } as const;
+  for (const [event, handler] of Object.entries(ours)) {
+    for (const l of process.listeners(event as 'uncaughtException')) {
+      if (l !== handler) process.off(event, l as (...args: unknown[]) => void);
+    }
+  }
+}
+
+// SIGINT (kill -INT, or a terminal's Ctrl-C should the kernel share its
+// process group) interrupts the running cell, like the interrupt its host sends.
+process.on('SIGINT', () => kernel.interrupt());
 
 if (!serve) {
   const ipc = new ParentIpcChannel();
@@ -181,7 +207,8 @@ async function startServing(args: ServeArgs): Promise<void> {
   });
   servers.push(server);
   writeRecord(args.dir, { version: 1, id: args.id, pid: process.pid, notebook: args.notebook, socket: socketPath, tokenFile: files.token, logFile: files.log, startedAt });
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => end(0));
+  // SIGINT interrupts the running cell (see above); these end the kernel.
+  for (const sig of ['SIGTERM', 'SIGHUP'] as const) process.on(sig, () => end(0));
   // Until the first host connects, the kernel counts as detached: a host that never comes is not waited for long.
   lifetime.setGrace(30_000);
   lifetime.detach(false);

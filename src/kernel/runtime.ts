@@ -20,6 +20,7 @@ import { BatchSeriesEncoder } from '../outputs/training/contract';
 import { progressPayload, trainingOutput } from '../outputs/training/kernel';
 import { Endpoint, RequestError, type Methods } from '../common/messages/envelope';
 import type { ExecuteRequest, KernelBackendInfo, KernelMessage, KernelMethods, KernelOptions } from '../common/messages/kernel';
+import { computeStatus, setComputeOptions } from '../lib/compute';
 import { initBackend } from '../lib/backend';
 import * as data from '../lib/data';
 import { TransposedDense, LeakyReLUActivation } from '../lib/layers';
@@ -30,8 +31,10 @@ import { callbacks, loadCheckpoint } from '../lib/callbacks';
 import { addTrainingObserver, stopAllTraining, TrainingProgress } from '../lib/training';
 import { describeModel } from '../lib/summary';
 import { showApi, valueOutput } from './display';
+import { CellTimers } from './cell-timers';
+import { cellErrorData } from './errors';
 import { patchFitForKernel } from './fit';
-import { ALLOWED_MODULES, CellSyntaxError, LIBRARY_MODULE, mapStackTrace, TransformedCell, transformCell } from './transform';
+import { ALLOWED_MODULES, LIBRARY_MODULE, TransformedCell, transformCell } from './transform';
 
 interface Execution {
   id: string;
@@ -45,6 +48,8 @@ interface Execution {
   /** Live updates waiting for their turn: the latest of each key, built when it is sent. */
   pendingLive: Map<string, { send: () => void; timer: NodeJS.Timeout }>;
   finished: boolean;
+  /** Errors that escaped code (an unawaited promise, a timer) while this cell ran: shown, and they fail it. */
+  stray: NotebookErrorData[];
   /** Aborted by an interrupt: cancels data-set downloads (their partial files are removed). */
   abort: AbortController;
 }
@@ -56,6 +61,11 @@ export class KernelRuntime {
   private options: KernelOptions = { backend: 'auto' };
   private readonly tfjsFits = new Set<tf.LayersModel>();
   private readonly realConsole = console;
+  /** The cells that ran, by name, for the line numbers of their frames in any later error. */
+  private readonly cells = new Map<string, TransformedCell>();
+  /** The last cell that finished: errors escaping after it are reported on it. */
+  private lastExec?: Execution;
+  private readonly timers = new CellTimers(() => this.context.getStore() !== undefined);
 
   private backend?: KernelBackendInfo;
   /** The per-batch series of each running training, encoded so far. */
@@ -73,6 +83,11 @@ export class KernelRuntime {
       if (!this.backend) throw new RequestError('unavailable', 'The kernel is still starting.');
       return { ...(echo !== undefined ? { echo } : {}), pid: process.pid, backend: this.backend.name, busy: this.current !== undefined, uptimeSeconds: process.uptime() };
     });
+    // The end of a headless run: wait for the timers the cells started.
+    this.requests.handle('settle', async () => {
+      await this.timers.whenIdle();
+      return { pending: this.timers.count };
+    });
   }
 
   async init(options: KernelOptions): Promise<void> {
@@ -81,7 +96,11 @@ export class KernelRuntime {
     const info = await initBackend(options.backend);
     this.installGlobals();
     addTrainingObserver((p) => this.onTraining(p));
-    this.backend = { requested: info.requested, name: info.name, reason: info.reason, fellBack: info.fellBack, simd: info.simd, wasmDir: info.wasmDir, tfjsVersion: info.tfjsVersion };
+    const c = computeStatus();
+    this.backend = {
+      requested: info.requested, name: info.name, reason: info.reason, fellBack: info.fellBack, simd: info.simd, wasmDir: info.wasmDir, tfjsVersion: info.tfjsVersion,
+      ...(info.name === 'wasm' ? { compute: { threads: c.threads, fma: c.engine && c.fma, description: c.description } } : {}),
+    };
     this.send({ type: 'ready', pid: process.pid, backend: this.backend });
   }
 
@@ -132,6 +151,9 @@ export class KernelRuntime {
       show,
       callbacks,
       loadCheckpoint,
+      // Threads and fused multiply-add of the next training runs, and what runs now (compute.ts).
+      computeStatus,
+      setComputeOptions,
     };
   }
 
@@ -148,6 +170,7 @@ export class KernelRuntime {
       );
     };
     g.console = this.captureConsole();
+    this.timers.install(g as typeof globalThis);
     patchFitForKernel({
       context: this.context,
       tfjsFits: this.tfjsFits,
@@ -301,6 +324,7 @@ export class KernelRuntime {
       this.current.interrupted = true;
       this.current.abort.abort();
     }
+    this.timers.stopWaiting();
     stopAllTraining('interrupted by the user');
     for (const m of this.tfjsFits) m.stopTraining = true;
   }
@@ -314,6 +338,7 @@ export class KernelRuntime {
       lastSent: new Map(),
       pendingLive: new Map(),
       finished: false,
+      stray: [],
       abort: new AbortController(),
     };
     this.current = exec;
@@ -322,55 +347,56 @@ export class KernelRuntime {
     let transformed: TransformedCell | undefined;
     try {
       transformed = transformCell(req.source, { language: req.language, fileName: req.cellName, allowedModules: ALLOWED_MODULES });
+      this.cells.set(req.cellName, transformed);
       const script = new vm.Script(transformed.code, { filename: req.cellName });
       const value = await this.context.run(exec, async () => script.runInThisContext({ displayErrors: false }) as Promise<unknown>);
       const out = valueOutput(value);
       if (out) this.emitTo(exec, out);
     } catch (e) {
-      error = errorData(e, req.cellName, transformed);
+      error = cellErrorData(e, this.cells);
     } finally {
+      // One turn of the event loop: a promise the cell rejected without a
+      // handler is reported now, on this cell, not after it.
+      await new Promise((resolve) => setImmediate(resolve));
       this.flushStream(exec, true);
       for (const key of [...exec.pendingLive.keys()]) this.flushLive(exec, key);
       exec.finished = true;
       if (this.current === exec) this.current = undefined;
+      this.lastExec = exec;
     }
+    const stray = !error ? exec.stray[0] : undefined;
     this.send({
       type: 'done',
       id: req.id,
-      success: !error,
+      success: !error && !stray,
       durationMs: performance.now() - t0,
       ...(error ? { error } : {}),
+      // A stray error fails the cell; it is among the outputs already.
+      ...(stray ? { error: stray, errorShown: true } : {}),
       ...(exec.interrupted ? { interrupted: true } : {}),
     });
   }
 
-  /** An error that escaped a cell (an unawaited promise, a timer callback). */
+  /**
+   * An error that escaped a cell (an unawaited promise, a timer callback), as
+   * Jupyter shows them: on the cell that is running, which then fails, or on
+   * the last cell that ran.
+   */
   reportStrayError(e: unknown): void {
     const exec = this.current;
-    const err = errorData(e, exec?.cellName ?? 'cell');
+    const err = cellErrorData(e, this.cells);
     if (exec && !exec.finished) {
+      exec.stray.push(err);
       this.emitTo(exec, errorOutput(err));
+    } else if (this.lastExec) {
+      this.send({ type: 'late-error', id: this.lastExec.id, error: err });
     } else {
       this.send({ type: 'log', level: 'error', message: `Uncaught error outside a running cell: ${err.name}: ${err.message}\n${err.stack ?? ''}` });
     }
   }
 }
 
-
-/**
- * Error data with a stack that shows only the cell's own frames, with the
- * cell's own line numbers (the transform keeps lines in place).
- */
-export function errorData(e: unknown, cellName: string, cell?: TransformedCell): NotebookErrorData {
-  if (e instanceof CellSyntaxError) {
-    return { name: 'SyntaxError', message: e.message, stack: e.stack ?? `SyntaxError: ${e.message}` };
-  }
-  const err = e instanceof Error ? e : new Error(typeof e === 'string' ? e : format('%o', e));
-  const name = err.name || 'Error';
-  const stack = cell && err.stack ? mapStackTrace(err.stack, cell) : (err.stack ?? '');
-  const frames = stack
-    .split('\n')
-    .filter((l) => /^\s+at /.test(l) && l.includes(cellName))
-    .map((l) => `    ${l.trim()}`);
-  return { name, message: err.message, stack: [`${name}: ${err.message}`, ...frames].join('\n') };
+/** Error data for an error outside any cell (the kernel's start-up). */
+export function errorData(e: unknown): NotebookErrorData {
+  return cellErrorData(e, new Map());
 }

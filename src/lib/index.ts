@@ -18,6 +18,8 @@ export type { FitArgs, FitCallbacks, TrainingProgress, EpochLogs, TrainingEvent,
 export { callbacks, loadCheckpoint, CheckpointCallback } from './callbacks';
 export type { ModelCheckpointArgs, BackupAndRestoreArgs } from './callbacks';
 export { CheckpointError, readCheckpoint, listCheckpoints } from './checkpoint';
+export { computeOptions, computeSettings, computeStatus, describeCompute, setComputeOptions } from './compute';
+export type { ComputeOptions, ComputeSettings } from './compute';
 export { describeModel, summaryTable } from './summary';
 export type { ModelSummary, LayerSummary } from './summary';
 export { binaryCrossentropy, meanSquaredError, resolveLoss, resolveOptimizer } from './losses';

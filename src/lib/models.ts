@@ -10,6 +10,7 @@ import type { LayerVariable } from '@tensorflow/tfjs-layers/dist/variables';
 import { activation, activationName, ActivationSpec, TransposedDense } from './layers';
 import { LossFn, LossSpec, OptimizerSpec, resolveLoss, resolveOptimizer } from './losses';
 import { deriveSeed } from './random';
+import { tensorRange } from './lean/heap';
 import { describeModel, ModelSummary } from './summary';
 import { evaluateLoss, FitArgs, History, train, Trainable } from './training';
 import { saveModel } from './model-file';
@@ -175,7 +176,7 @@ export abstract class AutoencoderModel implements Trainable {
     this.checkInput(x, 'x');
     if (!(y instanceof tf.Tensor)) throw new TypeError(`${this.name}.fit(x, y): y must be a tensor (for an autoencoder, usually x itself).`);
     if (this.lossName === 'binary_crossentropy') {
-      const [lo, hi] = tf.tidy(() => [tf.min(y).dataSync()[0], tf.max(y).dataSync()[0]]);
+      const [lo, hi] = tensorRange(y);
       if (lo < 0 || hi > 1) {
         throw new Error(
           `${this.name}.fit: binary cross-entropy needs targets in [0, 1], but y ranges over [${lo}, ${hi}]. ` +

@@ -321,6 +321,7 @@ export async function train(
   const callbacks = args.callbacks ? (Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks]) : [];
   // Seeded even without a seed (a random one), so that a checkpoint can save the generator's state.
   const rng = mulberry32(seedOrRandom(args.seed));
+  const batchEndCallbacks = callbacks.some((c) => c.onBatchEnd);
   const history = new History({ epochs, batchSize, samples: n, steps: batches, model: model.name });
   const runId = `${process.pid}-${++runCounter}-${Date.now().toString(36)}`;
   const interval = args.progressIntervalMs ?? 250;
@@ -427,6 +428,8 @@ export async function train(
         seen += size;
         samplesDone += size;
         history.batchLosses.push(batchLoss);
+        // Callbacks may read the weights: on the parallel engine they are copied back first.
+        if (lean && batchEndCallbacks) lean.flush();
         for (const c of callbacks) await c.onBatchEnd?.(b, { loss: batchLoss, size });
         if (report || args.onProgress) emit(progress('batch', epoch, b + 1, lossSum / seen));
         const now = performance.now();
@@ -434,6 +437,8 @@ export async function train(
         // paying for it on every small batch.
         if (now - lastYield >= 50) {
           lastYield = now;
+          // Anything may run while we yield (a cell that did not await this fit): the weights are made current first.
+          lean?.flush();
           await tick();
         }
         if (model.stopTraining) handle.stop('stopTraining was set');
@@ -444,6 +449,7 @@ export async function train(
           break;
         }
       }
+      lean?.flush();
       const logs = recordEpoch(history, epoch, lossSum / seen, valX && valY ? evaluateLoss(model, loss, valX, valY) : undefined);
       for (const c of callbacks) await c.onEpochEnd?.(epoch, logs);
       // Set at an epoch's end (Keras's EarlyStopping way): stop before the next epoch.
@@ -456,7 +462,8 @@ export async function train(
       if (history.stopped) break;
     }
   } finally {
-    lean?.dispose();
+    // Writes the weights back (parallel engine) and waits until the engine's threads have ended.
+    await lean?.dispose();
     running.delete(handle);
     args.signal?.removeEventListener('abort', onAbort);
     for (const t of owned) t.dispose();

@@ -127,6 +127,7 @@ class Fn {
   fAbs() { return this.simd(224); }
   fNearest() { return this.simd(106); }
   truncSat() { return this.simd(248); }
+  fMin() { return this.simd(232); }
   fMax() { return this.simd(233); }
   iSub() { return this.simd(177); }
   fSqrt() { return this.simd(227); }
@@ -186,13 +187,15 @@ class Fn {
   }
 }
 
-function encodeModule(functions: [string, Fn][]): Uint8Array {
+function encodeModule(functions: [string, Fn][], shared: boolean): Uint8Array {
   const section = (id: number, content: number[]) => [id, ...uleb(content.length), ...content];
+  // import env.memory: a memory of at least one page, no maximum (matches any unshared memory),
+  // or a shared one of at most 4 GiB (matches any shared memory: the threads of src/lib/engine).
+  const limits = shared ? [0x03, ...uleb(1), ...uleb(65536)] : [0x00, ...uleb(1)];
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec(functions.map(([, f]) => f.encodeType()))),
-    // import env.memory: a memory of at least one page, no maximum (matches any unshared memory).
-    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(1)]])),
+    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, ...limits]])),
     ...section(3, vec(functions.map((_, i) => uleb(i)))),
     ...section(7, vec(functions.map(([n], i) => [...name(n), 0x00, ...uleb(i)]))),
     ...section(10, vec(functions.map(([, f]) => f.encodeBody()))),
@@ -554,6 +557,25 @@ function transpose(): Fn {
   return f;
 }
 
+function minMax(): Fn {
+  // (x, n, out): out[0..3] = lane-wise min, out[4..7] = lane-wise max over x[0 .. n & ~3) (n ≥ 4); NaNs propagate.
+  const f = new Fn([I32, I32, I32], []);
+  const [x, n, out] = [0, 1, 2];
+  const end = f.vectorEnd(x, n);
+  const [mn, mx, v] = [f.local(V128), f.local(V128), f.local(V128)];
+  f.get(x).load().set(mn);
+  f.get(mn).set(mx);
+  f.whileBelow(x, end, () => {
+    f.get(x).load().set(v);
+    f.get(mn).get(v).fMin().set(mn);
+    f.get(mx).get(v).fMax().set(mx);
+    f.bump(x, 16);
+  });
+  f.get(out).get(mn).store();
+  f.get(out).get(mx).store(16);
+  return f;
+}
+
 function addRowBias(): Fn {
   // (x, rows, cols, bias): x[r, j] += bias[r] for j < cols & ~3
   const f = new Fn([I32, I32, I32, I32], []);
@@ -580,7 +602,8 @@ function addRowBias(): Fn {
 // ---------------------------------------------------------------------------
 // The JS side: instantiation, and the remainders.
 
-interface Exports {
+/** The raw exports of the SIMD module: each does the multiple-of-4 part of its job (see SimdKernels for the rest). */
+export interface SimdExports {
   bceLogits(z: number, t: number, dz: number, n: number, invN: number): number;
   mse(y: number, t: number, dz: number, n: number, scale: number): number;
   adam(w: number, g: number, m: number, v: number, n: number, b1: number, b2: number, omb1: number, omb2: number, oma1: number, oma2: number, eps: number, nlr: number): void;
@@ -598,15 +621,16 @@ interface Exports {
   add(dst: number, src: number, n: number): void;
   transpose(src: number, rows: number, cols: number, dst: number): void;
   addRowBias(x: number, rows: number, cols: number, bias: number): void;
+  minMax(x: number, n: number, out: number): void;
 }
 
-let moduleBytes: Uint8Array | undefined;
-let compiled: WebAssembly.Module | null | undefined;
+const moduleBytes: Partial<Record<'shared' | 'unshared', Uint8Array>> = {};
+const compiled: Partial<Record<'shared' | 'unshared', WebAssembly.Module | null>> = {};
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels>();
 
-/** The module's bytes (exposed for tests). */
-export function simdModuleBytes(): Uint8Array {
-  moduleBytes ??= encodeModule([
+/** The module's bytes, for an unshared memory (the backend's heap) or a shared one (exposed for tests). */
+export function simdModuleBytes(shared = false): Uint8Array {
+  return (moduleBytes[shared ? 'shared' : 'unshared'] ??= encodeModule([
     ['bceLogits', bceLogits()],
     ['mse', mse()],
     ['adam', adam()],
@@ -624,8 +648,21 @@ export function simdModuleBytes(): Uint8Array {
     ['add', addInto()],
     ['transpose', transpose()],
     ['addRowBias', addRowBias()],
-  ]);
-  return moduleBytes;
+    ['minMax', minMax()],
+  ], shared));
+}
+
+/** The compiled module for an unshared or a shared memory, or null when this engine has no WebAssembly SIMD. */
+export function simdModule(shared = false): WebAssembly.Module | null {
+  const key = shared ? 'shared' : 'unshared';
+  if (compiled[key] === undefined) {
+    try {
+      compiled[key] = new WebAssembly.Module(simdModuleBytes(shared) as BufferSource);
+    } catch {
+      compiled[key] = null;
+    }
+  }
+  return compiled[key];
 }
 
 const f32 = Math.fround;
@@ -638,7 +675,7 @@ const f32 = Math.fround;
  * that memory (it changes when the memory grows).
  */
 export class SimdKernels {
-  private constructor(private readonly k: Exports | null, private readonly heap: () => Float32Array) {}
+  private constructor(private readonly k: SimdExports | null, private readonly heap: () => Float32Array) {}
 
   /** Whether the SIMD module runs (false: everything is done in JS). */
   get simd(): boolean {
@@ -650,14 +687,8 @@ export class SimdKernels {
     if (forceJs) return new SimdKernels(null, heap);
     const cached = instances.get(memory);
     if (cached) return cached;
-    if (compiled === undefined) {
-      try {
-        compiled = new WebAssembly.Module(simdModuleBytes() as BufferSource);
-      } catch {
-        compiled = null;
-      }
-    }
-    const kernels = new SimdKernels(compiled ? (new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as Exports) : null, heap);
+    const module = simdModule(typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer);
+    const kernels = new SimdKernels(module ? (new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SimdExports) : null, heap);
     instances.set(memory, kernels);
     return kernels;
   }
@@ -821,6 +852,32 @@ export class SimdKernels {
       const b = h[(bias >>> 2) + r];
       for (let j = this.from(cols); j < cols; j++) h[(x >>> 2) + r * cols + j] = f32(h[(x >>> 2) + r * cols + j] + b);
     }
+  }
+
+  /**
+   * [min, max] of x[0..n) (NaN when there is a NaN); `scratch` is the byte
+   * address of 8 floats this may overwrite.
+   */
+  range(x: number, n: number, scratch: number): [number, number] {
+    if (n === 0) return [NaN, NaN];
+    let lo = Infinity;
+    let hi = -Infinity;
+    let from = 0;
+    const h = () => this.heap();
+    if (this.k && n >= 4) {
+      this.k.minMax(x, n, scratch);
+      const v = h().subarray(scratch >>> 2, (scratch >>> 2) + 8);
+      lo = Math.min(v[0], v[1], v[2], v[3]);
+      hi = Math.max(v[4], v[5], v[6], v[7]);
+      from = n & ~3;
+    }
+    const a = h();
+    for (let i = from; i < n; i++) {
+      const vi = a[(x >>> 2) + i];
+      lo = Math.min(lo, vi);
+      hi = Math.max(hi, vi);
+    }
+    return [lo, hi];
   }
 
   /** dst[cols, rows] = src[rows, cols]ᵀ */

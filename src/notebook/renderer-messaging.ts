@@ -57,8 +57,9 @@ export function registerRendererMessaging(kernels: AenbKernelController, log: vs
       if (!r.ok) throw new RequestError(r.error.code, r.error.message);
       return r.value;
     });
-  const kernelMethods: Record<keyof KernelMethods, true> = { ping: true };
-  for (const method of Object.keys(kernelMethods) as (keyof KernelMethods & string)[]) forward(method);
+  // Which kernel methods a renderer may ask for (settle is the headless runner's).
+  const kernelMethods: Record<keyof KernelMethods, boolean> = { ping: true, settle: false };
+  for (const method of Object.keys(kernelMethods) as (keyof KernelMethods & string)[]) if (kernelMethods[method]) forward(method);
 
   return messaging.onDidReceiveMessage(({ editor, message }) => {
     if (!isRendererToHostMessage(message)) {

@@ -5,7 +5,8 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { AenbOutput, CODE_LANGUAGES, CodeLanguage } from '../common/aenb';
+import { AenbOutput, CODE_LANGUAGES, CodeLanguage, NotebookErrorData } from '../common/aenb';
+import { cellNames } from '../common/cell-names';
 import { TRAINING_MIME } from '../outputs/training/contract';
 import type { RequestOptions, Result } from '../common/messages/envelope';
 import type { KernelBackendInfo, KernelMethods, ProgressMessage, QueuedCell, ReplayedExecution } from '../common/messages/kernel';
@@ -139,13 +140,15 @@ export class KernelSession implements vscode.Disposable {
       ...(settings.kernelGraceMs > 0
         ? { detached: { dir: this.host.kernelsDir, notebook: this.notebook.uri.toString(), client: { pid: process.pid, name: `VS Code ${vscode.version}` } } }
         : {}),
+      threads: settings.threads,
+      fma: settings.fma,
     });
     client.on('log', (level: 'info' | 'warn' | 'error', text: string) => {
       for (const line of String(text).trimEnd().split('\n')) if (line.trim()) log[level](`[${this.name}] ${line}`);
     });
     client.on('state', () => this.changed());
     client.on('ready', (b: KernelBackendInfo) => {
-      log.info(`[${this.name}] kernel ready (process ${client.pid}): backend ${b.name}${b.fellBack ? ` (asked for ${b.requested})` : ''}. ${b.reason}`);
+      log.info(`[${this.name}] kernel ready (process ${client.pid}): backend ${b.name}${b.fellBack ? ` (asked for ${b.requested})` : ''}. ${b.reason}${b.compute ? ` Training on ${b.compute.description}.` : ''}`);
     });
     client.on('superseded', () => {
       log.warn(`[${this.name}] another window attached to this notebook's kernel; this window no longer shows its cells`);
@@ -291,11 +294,15 @@ export class KernelSession implements vscode.Disposable {
       exec.end(undefined);
       return true;
     }
-    exec.executionOrder = ++this.order;
+    const order = ++this.order;
+    exec.executionOrder = order;
     const startTime = replay?.startedAt ?? Date.now();
     exec.start(startTime);
     await exec.clearOutput();
-    const cellName = replay?.cellName ?? `Cell ${cell.index + 1}`;
+    const cellName = replay?.cellName ?? cellNameOf(cell);
+    let endTime = startTime;
+    /** Errors that escaped the cell after the kernel said it finished, while its execution here is still open. */
+    let lateErrors: NotebookErrorData[] | undefined = [];
     const language = cell.document.languageId;
     if (!replay && !isCodeLanguage(language)) {
       await exec.appendOutput(
@@ -329,6 +336,10 @@ export class KernelSession implements vscode.Disposable {
         this.progress = p;
         this.changed();
       },
+      onLateError: (error: NotebookErrorData) => {
+        if (lateErrors) lateErrors.push(error);
+        else void this.showLateError(cell, order, [startTime, endTime], error);
+      },
     };
     let result: ExecutionResult;
     try {
@@ -339,7 +350,7 @@ export class KernelSession implements vscode.Disposable {
         const client = this.client;
         if (replay.done) {
           const d = replay.done;
-          result = { success: d.success, durationMs: d.durationMs, error: d.error, interrupted: d.interrupted };
+          result = { success: d.success, durationMs: d.durationMs, error: d.error, interrupted: d.interrupted, errorShown: d.errorShown };
           client?.ack(replay.id);
         } else if (client) {
           result = await client.resume(replay.id, handlers, replay.startedAt);
@@ -367,9 +378,15 @@ export class KernelSession implements vscode.Disposable {
       exec.end(undefined);
       return false;
     }
-    if (result.error) await exec.appendOutput(toCellOutput(outputToPlain(errorCellOutput(result.error))));
-    const success = result.success && !result.interrupted;
-    exec.end(success, startTime + Math.round(result.durationMs));
+    if (result.error && !result.errorShown) await exec.appendOutput(toCellOutput(outputToPlain(errorCellOutput(result.error))));
+    let late = 0;
+    for (let error = lateErrors?.shift(); error; error = lateErrors?.shift(), late++) {
+      await exec.appendOutput(toCellOutput(outputToPlain(errorCellOutput(error))));
+    }
+    lateErrors = undefined;
+    const success = result.success && !result.interrupted && late === 0;
+    endTime = startTime + Math.round(result.durationMs);
+    exec.end(success, endTime);
     if (result.interrupted) this.host.log.info(`[${this.name}] ${cellName} was interrupted`);
     if (result.kernelLost) this.host.log.warn(`[${this.name}] ${cellName}: ${result.error?.message ?? 'the kernel was lost'}`);
     return success;
@@ -381,6 +398,32 @@ export class KernelSession implements vscode.Disposable {
       return { ok: false, error: { code: 'unavailable', message: 'No kernel is running for this notebook: run a cell to start one.' } };
     }
     return this.client.request(method, params, options);
+  }
+
+  /**
+   * An error escaped `cell` after it had finished (a timer, an unawaited
+   * promise), while no other cell ran: shown on it, and it is marked failed,
+   * as Jupyter does.
+   */
+  private async showLateError(cell: vscode.NotebookCell, order: number, [startTime, endTime]: [number, number], error: NotebookErrorData): Promise<void> {
+    const cellName = cellNameOf(cell);
+    this.host.log.warn(`[${this.name}] ${cellName}: an error escaped after the cell finished: ${error.name}: ${error.message}`);
+    if (cell.index < 0 || cell.notebook.isClosed || this.disposed) return;
+    let exec: vscode.NotebookCellExecution;
+    try {
+      exec = this.host.controller.createNotebookCellExecution(cell);
+    } catch (e) {
+      // The cell is queued or running again: its new run replaces the old outputs anyway.
+      this.host.log.info(`[${this.name}] ${cellName}: the error is not shown on the cell (${message(e)})`);
+      return;
+    }
+    exec.executionOrder = order;
+    exec.start(startTime);
+    try {
+      await exec.appendOutput(toCellOutput(outputToPlain(errorCellOutput(error))));
+    } finally {
+      exec.end(false, endTime);
+    }
   }
 
   // -------------------------------------------------------------------------
@@ -525,4 +568,10 @@ export class KernelSession implements vscode.Disposable {
   dispose(): void {
     void this.shutdown();
   }
+}
+
+/** "Cell N" as everywhere else (src/common/cell-names.ts): the cell's place in the notebook, an injected parameters cell not counted. */
+function cellNameOf(cell: vscode.NotebookCell): string {
+  const cells = cell.notebook.getCells().map((c) => ({ tags: Array.isArray(c.metadata?.tags) ? (c.metadata.tags as string[]) : undefined }));
+  return cellNames(cells)[cell.index] ?? `Cell ${cell.index + 1}`;
 }

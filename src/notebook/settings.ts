@@ -13,6 +13,8 @@ export const SETTING = {
   downloadMirror: 'downloadMirror',
   interruptGracePeriod: 'interruptGracePeriod',
   kernelGracePeriod: 'kernelGracePeriod',
+  threads: 'threads',
+  fusedMultiplyAdd: 'fusedMultiplyAdd',
 } as const;
 
 export { BACKEND_CHOICES, isBackendChoice } from '../common/backends';
@@ -31,6 +33,9 @@ export const DEFAULT_INTERRUPT_GRACE_SECONDS = 3;
 export const DEFAULT_KERNEL_GRACE_SECONDS = 300;
 export const MAX_KERNEL_GRACE_SECONDS = 7 * 24 * 3600;
 
+/** The most training threads the setting accepts (the engine's limit). */
+export const MAX_THREADS = 64;
+
 export interface KernelSettings {
   backend: BackendChoiceName;
   /** Absolute data folder, when set. */
@@ -39,6 +44,10 @@ export interface KernelSettings {
   interruptGraceMs: number;
   /** 0: the kernel ends with its window (a child process); more: it outlives it that long (see src/kernel/lifetime.ts). */
   kernelGraceMs: number;
+  /** Training threads: 'auto' (one per core) or a count. */
+  threads: number | 'auto';
+  /** Fused multiply-add for training on several threads ('auto': where the runtime has it). */
+  fma: 'auto' | false;
   /** Settings that were ignored, and why (shown to the user once). */
   problems: string[];
 }
@@ -122,10 +131,29 @@ export function readKernelSettings(get: (name: string) => unknown, ctx: Settings
       );
     } else kernelGraceMs = Math.round(rawKernelGrace * 1000);
   }
-  return { backend, dataDir, mirror, interruptGraceMs, kernelGraceMs, problems };
+  let threads: number | 'auto' = 'auto';
+  const rawThreads = get(SETTING.threads);
+  if (rawThreads !== undefined && rawThreads !== null && rawThreads !== 0) {
+    if (typeof rawThreads !== 'number' || !Number.isInteger(rawThreads) || rawThreads < 0 || rawThreads > MAX_THREADS) {
+      problems.push(`${key(SETTING.threads)}: ${JSON.stringify(rawThreads)} is not a whole number from 0 (one per core) to ${MAX_THREADS}; using one per core.`);
+    } else threads = rawThreads;
+  }
+
+  let fma: 'auto' | false = 'auto';
+  const rawFma = get(SETTING.fusedMultiplyAdd);
+  if (rawFma === false) fma = false;
+  else if (rawFma !== undefined && rawFma !== null && rawFma !== true) problems.push(`${key(SETTING.fusedMultiplyAdd)} must be true or false; using true.`);
+  return { backend, dataDir, mirror, interruptGraceMs, kernelGraceMs, threads, fma, problems };
 }
 
 /** Whether two settings need a different kernel process (everything but the grace periods does, and whether it outlives its window). */
 export function kernelSettingsDiffer(a: KernelSettings, b: KernelSettings): boolean {
-  return a.backend !== b.backend || a.dataDir !== b.dataDir || a.mirror !== b.mirror || (a.kernelGraceMs > 0) !== (b.kernelGraceMs > 0);
+  return (
+    a.backend !== b.backend ||
+    a.dataDir !== b.dataDir ||
+    a.mirror !== b.mirror ||
+    a.threads !== b.threads ||
+    a.fma !== b.fma ||
+    (a.kernelGraceMs > 0) !== (b.kernelGraceMs > 0)
+  );
 }

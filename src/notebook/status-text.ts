@@ -84,6 +84,7 @@ export function kernelStatus(s: StatusInput): StatusView {
   }
   if (b && (s.state === 'idle' || s.state === 'busy')) {
     lines.push(mdEscape(b.reason));
+    if (b.compute) lines.push(`Training on ${mdEscape(b.compute.description)}.`);
     if (b.fellBack) {
       warning = true;
       lines.push(`$(warning) You asked for **${b.requested}**, which could not start here.`);

@@ -62,7 +62,9 @@ main { max-width: 1040px; margin: 0 auto; padding: 28px 24px 64px; }
 .outputs { grid-column: 2; padding: 6px 0 0 2px; }
 .output { margin: 4px 0 8px; }
 .output pre { margin: 0; font-family: var(--vscode-editor-font-family); font-size: 0.86em; white-space: pre-wrap; overflow-wrap: anywhere; }
-.output-stream.stderr pre, .output-error pre { color: var(--vscode-errorForeground); }
+.output-stream.stderr pre, .output-error > pre { color: var(--vscode-errorForeground); }
+.output-error details { margin-top: 4px; color: var(--vscode-descriptionForeground); }
+.output-error summary { cursor: pointer; font-size: 0.86em; }
 .output-image img { max-width: 100%; image-rendering: auto; }
 .output-missing p { color: var(--vscode-descriptionForeground); font-style: italic; margin: 0; }
 @media print { .aenb-btn, .aenb-segmented, .aenb-select, .aenb-slider, .aenb-field { display: none !important; } }

@@ -34,6 +34,23 @@ function notebook(): AenbNotebook {
     { items: [{ mime: 'text/html', data: '<script>window.__pwned = 1</script>' }] },
   ];
   misc.execution = { order: 4, success: false, durationMs: 1 };
+  const library = createCodeCell('const t = tf.ones([2, 3]);\nconst u = tf.ones([4, 2]);\nconst bad = tf.matMul(t, u);');
+  const matMul = 'Error in matMul: inner shapes (3) and (4) of Tensors with shapes 2,3 and 4,2 and transposeA=false and transposeB=false must match.';
+  library.outputs = [
+    {
+      items: [
+        {
+          mime: 'application/vnd.code.notebook.error',
+          data: {
+            name: 'Error',
+            message: matMul,
+            stack: `Error: ${matMul}\n    at Cell 6:3:16\n    --- library frames, most recent call first ---\n    at Object.assert (kernel.js:27813:15)\n    at matMul_ (kernel.js:34466:21)`,
+          },
+        },
+      ],
+    },
+  ];
+  library.execution = { order: 5, success: false, durationMs: 3 };
   return createNotebook([
     createMarkdownCell(
       '# Compressing Data with Vanilla Autoencoders\n\n' +
@@ -45,6 +62,7 @@ function notebook(): AenbNotebook {
     train,
     grid,
     misc,
+    library,
   ]);
 }
 
@@ -100,9 +118,17 @@ test('the HTML report is self-contained and shows chart, grid, summary and markd
     // other outputs
     assert.equal((await page.locator('.output-stream pre').innerText()).trim(), '<b>not bold</b>');
     assert.equal(await page.locator('.output-image img').count(), 1);
-    assert.match(await page.locator('.output-error pre').innerText(), /^Error: boom <i>\n\s+at cell:1:40$/);
+    assert.match(await page.locator('.output-error > pre').first().innerText(), /^Error: boom <i>\n\s+at cell:1:40$/);
+    // An error in a library call: the cell's line shows, the library frames are folded away until asked for.
+    const libraryError = page.locator('.output-error').nth(1);
+    assert.match(await libraryError.locator(':scope > pre').innerText(), /^Error: Error in matMul: .*\n\s+at Cell 6:3:16$/);
+    assert.equal(await libraryError.locator('details').getAttribute('open'), null);
+    assert.equal(await libraryError.locator('summary').innerText(), '2 library frames');
+    assert.equal(await libraryError.locator('details pre').isVisible(), false);
+    await libraryError.locator('summary').click();
+    assert.match(await libraryError.locator('details pre').innerText(), /at Object\.assert \(kernel\.js:27813:15\)\n\s+at matMul_/);
     assert.match(await page.locator('.output-missing').innerText(), /text\/html is not shown/);
-    assert.deepEqual(await page.locator('.gutter').allInnerTexts(), ['[2]', '[3]', '[ ]', '[4]']);
+    assert.deepEqual(await page.locator('.gutter').allInnerTexts(), ['[2]', '[3]', '[ ]', '[4]', '[5]']);
     await page.screenshot({ path: join(SHOTS, `report-${scheme}.png`), fullPage: true });
     await page.close();
   }

@@ -256,3 +256,14 @@ describe('addNoise', () => {
     tf.dispose([x, a, b, c]);
   });
 });
+
+test('binary cross-entropy refuses targets outside [0, 1], saying how to scale them', async () => {
+  const ae = new Autoencoder({ inputShape: [4, 4], latentDim: 2, seed: 1 });
+  ae.compile({ loss: 'binaryCrossentropy' });
+  const raw = tf.tidy(() => tf.mul(tf.randomUniform([8, 4, 4], 0, 1, 'float32', 1), 255));
+  await assert.rejects(ae.fit(raw, raw, { epochs: 1, verbose: 0 }), /needs targets in \[0, 1\], but y ranges over \[[0-9.]+, 25[0-9.]+\]\. Scale images first/);
+  const ok = tf.tidy(() => tf.div(raw, 255));
+  await ae.fit(ok, ok, { epochs: 1, verbose: 0 });
+  tf.dispose([raw, ok]);
+  ae.dispose();
+});

@@ -11,17 +11,19 @@ const read = (values: Record<string, unknown>, c = ctx) => readKernelSettings((k
 
 describe('kernel settings', () => {
   test('defaults', () => {
-    assert.deepEqual(read({}), { backend: 'auto', dataDir: undefined, mirror: undefined, interruptGraceMs: 3000, kernelGraceMs: 300_000, problems: [] });
+    assert.deepEqual(read({}), { backend: 'auto', dataDir: undefined, mirror: undefined, interruptGraceMs: 3000, kernelGraceMs: 300_000, threads: 'auto', fma: 'auto', problems: [] });
   });
 
   test('valid values', () => {
-    const s = read({ backend: 'wasm', dataFolder: '~/data', downloadMirror: 'https://mirror.example/ds/', interruptGracePeriod: 0.5, kernelGracePeriod: 0 });
-    assert.deepEqual(s, { backend: 'wasm', dataDir: join('/home/u', 'data'), mirror: 'https://mirror.example/ds/', interruptGraceMs: 500, kernelGraceMs: 0, problems: [] });
+    const s = read({ backend: 'wasm', dataFolder: '~/data', downloadMirror: 'https://mirror.example/ds/', interruptGracePeriod: 0.5, kernelGracePeriod: 0, threads: 3, fusedMultiplyAdd: false });
+    assert.deepEqual(s, { backend: 'wasm', dataDir: join('/home/u', 'data'), mirror: 'https://mirror.example/ds/', interruptGraceMs: 500, kernelGraceMs: 0, threads: 3, fma: false, problems: [] });
     assert.equal(read({ kernelGracePeriod: 12.5 }).kernelGraceMs, 12_500);
+    assert.equal(read({ threads: 0, fusedMultiplyAdd: true }).threads, 'auto', '0 is one thread per core');
+    assert.equal(read({ threads: 1 }).threads, 1);
   });
 
   test('invalid values fall back, each with a problem that names the setting', () => {
-    const s = read({ backend: 'gpu', dataFolder: 42, downloadMirror: 'ftp://x', interruptGracePeriod: -1 });
+    const s = read({ backend: 'gpu', dataFolder: 42, downloadMirror: 'ftp://x', interruptGracePeriod: -1, threads: 2.5, fusedMultiplyAdd: 'yes' });
     const g = read({ kernelGracePeriod: -5 });
     assert.equal(g.kernelGraceMs, 300_000);
     assert.match(g.problems[0], /autoencoderNotebooks\.kernelGracePeriod: -5 is not a number of seconds between 0 and 604800; using 300/);
@@ -29,7 +31,12 @@ describe('kernel settings', () => {
     assert.equal(s.dataDir, undefined);
     assert.equal(s.mirror, undefined);
     assert.equal(s.interruptGraceMs, 3000);
-    assert.equal(s.problems.length, 4);
+    assert.equal(s.threads, 'auto');
+    assert.equal(s.fma, 'auto');
+    assert.equal(s.problems.length, 6);
+    assert.match(s.problems[4], /autoencoderNotebooks\.threads: 2\.5 is not a whole number from 0 \(one per core\) to 64; using one per core/);
+    assert.match(s.problems[5], /autoencoderNotebooks\.fusedMultiplyAdd must be true or false/);
+    assert.match(read({ threads: 65 }).problems[0], /threads: 65 is not a whole number/);
     assert.match(s.problems[0], /autoencoderNotebooks\.backend: "gpu" is not one of auto, tensorflow, wasm, cpu; using auto/);
     assert.match(s.problems[1], /autoencoderNotebooks\.dataFolder must be a folder path/);
     assert.match(s.problems[2], /autoencoderNotebooks\.downloadMirror: "ftp:\/\/x" is not an http\(s\) URL/);
@@ -51,7 +58,7 @@ describe('kernel settings', () => {
     assert.match(read({ dataFolder: 'rel' }, { home: '/h' } as typeof ctx).problems[0], /dataFolder: "rel" is a relative path/);
   });
 
-  test('only backend, data folder, mirror and whether the kernel outlives its window need a new kernel process', () => {
+  test('only backend, data folder, mirror, threads, FMA and whether the kernel outlives its window need a new kernel process', () => {
     const a = read({ backend: 'wasm' });
     assert.equal(kernelSettingsDiffer(a, read({ backend: 'wasm', interruptGracePeriod: 10 })), false);
     assert.equal(kernelSettingsDiffer(a, read({ backend: 'wasm', kernelGracePeriod: 20 })), false);
@@ -59,6 +66,8 @@ describe('kernel settings', () => {
     assert.equal(kernelSettingsDiffer(a, read({ backend: 'cpu' })), true);
     assert.equal(kernelSettingsDiffer(a, read({ backend: 'wasm', dataFolder: '/d' })), true);
     assert.equal(kernelSettingsDiffer(a, read({ backend: 'wasm', downloadMirror: 'http://m/' })), true);
+    assert.equal(kernelSettingsDiffer(a, read({ backend: 'wasm', threads: 1 })), true);
+    assert.equal(kernelSettingsDiffer(a, read({ backend: 'wasm', fusedMultiplyAdd: false })), true);
   });
 });
 
@@ -90,6 +99,8 @@ describe('status bar text', () => {
     assert.match(tip, /WebAssembly with SIMD/);
     assert.match(tip, /process 42/);
     assert.match(tip, /command:autoencoderNotebooks\.restartKernel/);
+    const threaded = kernelStatus({ trusted: true, state: 'idle', requested: 'auto', backend: { ...wasm, compute: { threads: 2, fma: true, description: '2 threads, fused multiply-add' } } }).tooltip;
+    assert.match(threaded, /Training on 2 threads, fused multiply\\-add\./);
   });
 
   test('a backend that fell back, or a changed setting, is pointed out', () => {

@@ -59,6 +59,18 @@ describe('SIMD element-wise kernels', () => {
   const put = (at: number, values: Float32Array) => heap().set(values, at >>> 2);
   const get = (at: number, n: number) => heap().slice(at >>> 2, (at >>> 2) + n);
 
+  test('range: the minimum and maximum in one pass, remainders and NaNs included', () => {
+    for (const n of [1, 3, 4, 7, 1001]) {
+      const v = rand(n, () => Math.random() * 10 - 3);
+      put(64, v);
+      const want = [Math.min(...v), Math.max(...v)];
+      assert.deepEqual(simd.range(64, n, 0), want, `n=${n}`);
+      assert.deepEqual(js.range(64, n, 0), want, `n=${n}, JS`);
+    }
+    put(64, Float32Array.from([0, 1, NaN, 2, 3, 4, 5, 6, 7]));
+    assert.ok(simd.range(64, 9, 0).every(Number.isNaN), 'a NaN anywhere makes both NaN');
+  });
+
   test('the module validates and this engine runs it', () => {
     assert.ok(WebAssembly.validate(simdModuleBytes() as BufferSource));
     assert.equal(simd.simd, true);

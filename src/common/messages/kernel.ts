@@ -25,6 +25,8 @@ export interface KernelBackendInfo {
   /** Where the wasm binaries were loaded from (wasm backend only). */
   wasmDir?: string;
   tfjsVersion: string;
+  /** How the fast training step computes on wasm: threads and fused multiply-add, and the same in words. */
+  compute?: { threads: number; fma: boolean; description: string };
 }
 
 export interface KernelOptions {
@@ -120,6 +122,13 @@ export interface PingResult {
 export type KernelMethods = {
   /** Is the kernel there, and what is it doing? Answered between cells and between batches of a training. */
   ping: { params: { echo?: string }; result: PingResult };
+  /**
+   * Answered once the one-shot timers the cells started have fired (at once
+   * on an interrupt): the end of a headless run waits for them, as node waits
+   * for a script's timers, so that an error one of them throws is reported
+   * (as a `late-error`) before the reply. The result: timers still pending.
+   */
+  settle: { params: Record<string, never>; result: { pending: number } };
 };
 
 // ---------------------------------------------------------------------------
@@ -157,7 +166,17 @@ export interface DoneMessage {
   error?: NotebookErrorData;
   /** True when an interrupt arrived during this execution. */
   interrupted?: boolean;
+  /** The error (a stray one, from an unawaited promise or a timer) was sent as an output already. */
+  errorShown?: boolean;
 }
+
+/** An error escaped (an unawaited promise, a timer) after the execution `id`, the last one, had finished. */
+export interface LateErrorMessage {
+  type: 'late-error';
+  id: string;
+  error: NotebookErrorData;
+}
+
 
 export interface LogMessage {
   type: 'log';
@@ -207,9 +226,9 @@ export interface ReattachedMessage {
   logs: LogMessage[];
 }
 
-export type KernelMessage = ReadyMessage | InitFailedMessage | OutputMessage | DoneMessage | LogMessage | ProgressMessage | ReattachedMessage | EnvelopeMessage;
+export type KernelMessage = ReadyMessage | InitFailedMessage | OutputMessage | DoneMessage | LogMessage | ProgressMessage | LateErrorMessage | ReattachedMessage | EnvelopeMessage;
 
-const KERNEL_TYPES: readonly string[] = ['ready', 'init-failed', 'output', 'done', 'log', 'progress', 'reattached'] satisfies KernelMessage['type'][];
+const KERNEL_TYPES: readonly string[] = ['ready', 'init-failed', 'output', 'done', 'log', 'progress', 'late-error', 'reattached'] satisfies KernelMessage['type'][];
 const HOST_TYPES: readonly string[] = ['init', 'execute', 'interrupt', 'shutdown', 'queue', 'ack', 'lifetime', 'release'] satisfies HostMessage['type'][];
 
 function typeOf(value: unknown): string | undefined {

@@ -29,7 +29,25 @@ interface LayersModelInternals {
 
 /** What the fit of each model decided most recently (the kernel shows the reason once). */
 const decisions = new WeakMap<tf.LayersModel, { path: 'lean-wasm' | 'generic'; reason?: string }>();
-const sessions = new WeakMap<tf.LayersModel, LeanStep>();
+
+/** A fit on the lean step: the step, and when to write the weights back into the model (parallel engine). */
+interface Session {
+  step: LeanStep;
+  /** Batches per epoch, as tfjs's fit counts them. */
+  batches: number;
+  /** Flush after every batch: there are callbacks, which may read the weights. */
+  everyBatch: boolean;
+  calls: number;
+  lastFlush: number;
+}
+const sessions = new WeakMap<tf.LayersModel, Session>();
+
+/** Batches per epoch in tfjs's fit for these arguments (tensor inputs). */
+function batchesPerEpoch(x: unknown, args: tf.ModelFitArgs): number {
+  const n = single(x)?.shape[0] ?? 0;
+  const train = args.validationData || !args.validationSplit ? n : Math.floor(n * (1 - args.validationSplit));
+  return Math.max(1, Math.ceil(train / (args.batchSize ?? 32)));
+}
 
 /** How the latest (or current) `fit` of this model trains: the lean step, or the generic path and why. */
 export function fitDecision(model: tf.LayersModel): { path: 'lean-wasm' | 'generic'; reason?: string; note?: string } | undefined {
@@ -96,19 +114,32 @@ export function installLeanLayersFit(): void {
       return originalFit.call(this, x, y, args);
     }
     decisions.set(this, { path: 'lean-wasm' });
-    sessions.set(this, decision.step);
+    const callbacks = args.callbacks ? (Array.isArray(args.callbacks) ? args.callbacks.length : 1) : 0;
+    sessions.set(this, { step: decision.step, batches: batchesPerEpoch(x, args), everyBatch: callbacks > 0, calls: 0, lastFlush: performance.now() });
     try {
       return await originalFit.call(this, x, y, args);
     } finally {
       sessions.delete(this);
-      decision.step.dispose();
+      // Writes the weights back (parallel engine) and waits until the engine's threads have ended.
+      await decision.step.dispose();
     }
   } as tf.LayersModel['fit'];
   proto.makeTrainFunction = function (this: tf.LayersModel) {
-    const step = sessions.get(this);
-    if (!step) return originalMake.call(this);
+    const session = sessions.get(this);
+    if (!session) return originalMake.call(this);
+    const { step } = session;
     // Like the generic train function, it reports the batch's loss and lets `fit` deal with it (a NaN included).
-    return (data: tf.Tensor[]) => [tf.scalar(step.stepOn(data[0], data[1]))];
+    return (data: tf.Tensor[]) => {
+      const loss = step.stepOn(data[0], data[1]);
+      // On the parallel engine the weights live in its memory: they are written back before anything may read them:
+      // validation and epoch-end callbacks (after the last batch of an epoch), callbacks, and the pauses tfjs takes.
+      const now = performance.now();
+      if (++session.calls % session.batches === 0 || session.everyBatch || now - session.lastFlush >= 50) {
+        step.flush();
+        session.lastFlush = now;
+      }
+      return [tf.scalar(loss)];
+    };
   };
   registry[PATCHED] = true;
 }

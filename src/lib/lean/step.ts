@@ -27,14 +27,17 @@
  * `tf.memory().numTensors` does not move.
  */
 import * as tf from '@tensorflow/tfjs';
-import { XnnGemm, type GemmStrategy } from './gemm';
+import { computeSettings, type ComputeSettings } from '../compute';
+import { Engine, engineUnsupported } from '../engine';
+import { EngineMemory } from './engine-memory';
+import type { GemmStrategy } from './gemm';
 import { type Buf, Heap, wasmInternals } from './heap';
 import { layerModule } from './layers';
 import { product } from './layers/util';
+import { BackendMemory } from './memory';
 import { updateRuleFor, type UpdateRule } from './optimizers';
 import { chainOf, leanLossOf, lossName, type LeanLoss } from './plan';
-import type { BuildContext, GemmArgs, LeanOp, Param, StepRuntime } from './types';
-import type { SimdKernels } from '../wasm-simd';
+import type { BuildContext, GemmArgs, LeanOp, Param, SimdOps, StepMemory, StepRuntime } from './types';
 
 const f32 = Math.fround;
 
@@ -48,7 +51,18 @@ export interface LeanStep {
   readonly usesSimd: boolean;
   /** The ops of the chain, in order (for tests and messages). */
   readonly ops: readonly LeanOp[];
-  dispose(): void;
+  /** What computes, for messages: "XNNPACK, 1 thread", "2 threads, fused multiply-add". */
+  readonly description: string;
+  /**
+   * Makes the model's variables and the optimizer's slots hold what the steps
+   * so far computed. On one thread the step writes them in place and this
+   * does nothing; on the parallel engine it copies them back. Call it before
+   * anything else may read them: callbacks, validation, a pause that lets
+   * the event loop run, the end of training.
+   */
+  flush(): void;
+  /** Flushes, then frees everything; on the parallel engine, resolves once its threads have ended. */
+  dispose(): Promise<void>;
 }
 
 export type LeanStrategy = GemmStrategy;
@@ -70,6 +84,8 @@ export interface LeanStepArgs {
   forceJs?: boolean;
   /** Which layout each matrix product takes: chosen by cost ('auto', the default), or forced (tests); see gemm.ts. */
   strategy?: LeanStrategy;
+  /** Threads and fused multiply-add (default: the process's, compute.ts). */
+  compute?: Pick<ComputeSettings, 'threads' | 'fma'>;
 }
 
 export type LeanBuild = { step: LeanStep } | { refused: string };
@@ -100,12 +116,16 @@ export function buildLeanStep(args: LeanStepArgs): LeanBuild {
   if (x && y && x.shape[0] !== y.shape[0]) return { refused: 'inputs and targets have different numbers of samples' };
 
   const heap = new Heap(backend, args.forceJs ?? false);
+  // One thread: the backend's heap and XNNPACK, as always; more: the parallel engine.
+  const compute = args.compute ?? computeSettings();
+  const onEngine = compute.threads > 1 && !args.forceJs && engineUnsupported() === null;
+  const memory: StepMemory = onEngine ? new EngineMemory(Engine.create({ threads: compute.threads, fma: compute.fma }), heap) : new BackendMemory(heap, args.strategy ?? 'auto');
   let built = false;
   try {
     const params = new Map<tf.Variable, Param>();
     const roles = new Map<tf.Variable, string>();
     const ctx: BuildContext = {
-      heap,
+      heap: memory,
       batchSize,
       label: (l) => `'${l.name}' (${l.getClassName()})`,
       param(v, role) {
@@ -118,7 +138,7 @@ export function buildLeanStep(args: LeanStepArgs): LeanBuild {
         if (index < 0) return null; // not trained: a frozen layer
         if (v.dtype !== 'float32') return `the variable ${v.name} is ${v.dtype}`;
         const [rows, cols] = v.rank === 2 ? (v.shape as number[]) : [1, v.size];
-        const made: Param = { variable: v, size: v.size, rows, cols, index, grad: heap.alloc(v.size), written: false };
+        const made: Param = { variable: v, size: v.size, rows, cols, index, grad: memory.alloc(v.size), written: false };
         params.set(v, made);
         return made;
       },
@@ -145,12 +165,12 @@ export function buildLeanStep(args: LeanStepArgs): LeanBuild {
     }
     const prepared = rule.prepare([...params.values()]);
     if (prepared) return { refused: prepared };
-    const trainer = new LeanTrainer(heap, ops, [...params.values()], rule, loss, fused, inSize, outSize, batchSize, x, y, args.strategy ?? 'auto');
+    const trainer = new LeanTrainer(memory, ops, [...params.values()], rule, loss, fused, inSize, outSize, batchSize, x, y);
     built = true;
     return { step: trainer };
   } finally {
-    // Every way out but a working trainer frees what was allocated.
-    if (!built) heap.dispose();
+    // Every way out but a working trainer frees what was allocated (and ends the engine's threads, in the background).
+    if (!built) void memory.dispose();
   }
 }
 
@@ -161,7 +181,7 @@ export function createLeanStep(args: LeanStepArgs): LeanStep | null {
 }
 
 class LeanTrainer implements LeanStep, StepRuntime {
-  readonly simd: SimdKernels;
+  readonly simd: SimdOps;
   /** Own output buffer of each op (null: it writes into its input, or aliases it). */
   private readonly own: (Buf | null)[];
   /** Whether each op writes where its input is (in-place / alias): then its gradient flows in place too. */
@@ -173,11 +193,10 @@ class LeanTrainer implements LeanStep, StepRuntime {
   /** Scratch for a gradient contribution to add to one already written. */
   private readonly gtmp: Buf;
   private scratchBuf: Buf | null = null;
-  private readonly products: XnnGemm;
   private disposed = false;
 
   constructor(
-    readonly heap: Heap,
+    readonly memory: StepMemory,
     readonly ops: LeanOp[],
     private readonly params: Param[],
     private readonly rule: UpdateRule,
@@ -189,10 +208,8 @@ class LeanTrainer implements LeanStep, StepRuntime {
     readonly batchSize: number,
     private readonly x: tf.Tensor | undefined,
     private readonly y: tf.Tensor | undefined,
-    strategy: GemmStrategy,
   ) {
-    this.simd = heap.kernels;
-    this.products = new XnnGemm(heap, this.simd, strategy);
+    this.simd = memory.simd;
     this.own = [];
     this.shares = [];
     let maxSize = inSize;
@@ -203,68 +220,57 @@ class LeanTrainer implements LeanStep, StepRuntime {
       maxSize = Math.max(maxSize, size);
       let ownBuffer = op.output === 'new';
       if (op.output === 'inPlace' && (producer < 0 || ops[producer].backwardReadsOutput)) ownBuffer = true;
-      this.own.push(ownBuffer ? heap.alloc(batchSize * size) : null);
+      this.own.push(ownBuffer ? memory.alloc(batchSize * size) : null);
       this.shares.push(op.output !== 'new');
       if (op.output !== 'alias') producer = i;
     });
-    this.xb = heap.alloc(batchSize * inSize);
-    this.yb = x && y && y !== x ? heap.alloc(batchSize * outSize) : null;
-    this.grads = [heap.alloc(batchSize * maxSize), heap.alloc(batchSize * maxSize)];
-    this.gtmp = heap.alloc(Math.max(1, ...params.map((p) => p.size)));
+    this.xb = memory.alloc(batchSize * inSize);
+    this.yb = x && y && y !== x ? memory.alloc(batchSize * outSize) : null;
+    this.grads = [memory.alloc(batchSize * maxSize), memory.alloc(batchSize * maxSize)];
+    this.gtmp = memory.alloc(Math.max(1, ...params.map((p) => p.size)));
   }
 
   // -------------------------------------------------------------------------
   // StepRuntime
 
   get f32(): Float32Array {
-    return this.heap.f32;
+    return this.memory.f32;
   }
 
   get i32(): Int32Array {
-    return this.heap.i32;
+    return this.memory.i32;
   }
 
   gemm(args: GemmArgs): void {
-    this.products.gemm(args);
+    this.memory.gemm(args);
   }
 
-  sigmoid(x: Buf, y: Buf): void {
-    this.heap.sigmoid(x, y);
+  sigmoid(x: Buf, y: Buf, n: number): void {
+    this.memory.sigmoid(x, y, n);
   }
 
-  tanh(x: Buf, y: Buf): void {
-    this.heap.tanh(x, y);
+  tanh(x: Buf, y: Buf, n: number): void {
+    this.memory.tanh(x, y, n);
   }
 
-  elu(x: Buf, y: Buf): void {
-    this.heap.elu(x, y);
+  elu(x: Buf, y: Buf, n: number): void {
+    this.memory.elu(x, y, n);
   }
 
-  eluGrad(y: Buf, dy: Buf, dx: Buf): void {
-    this.heap.eluGrad(y, dy, dx);
+  eluGrad(y: Buf, dy: Buf, dx: Buf, n: number): void {
+    this.memory.eluGrad(y, dy, dx, n);
   }
 
   copy(dst: Buf, src: Buf, n: number): void {
-    this.heap.f32.copyWithin(dst.off, src.off, src.off + n);
+    this.memory.copy(dst, src, n);
   }
 
   randomUniform(shape: number[], seed: number | undefined, out: Buf): void {
-    const u = tf.randomUniform(shape, 0, 1, 'float32', seed);
-    try {
-      this.copy(out, this.heap.view(u), u.size);
-    } finally {
-      u.dispose();
-    }
+    this.memory.randomUniform(shape, seed, out);
   }
 
   variable(v: tf.Variable, write = false): Buf {
-    let d = this.heap.data(v);
-    if (write && d.refCount > 1) {
-      // Shared with another tensor (say a clone someone holds): give the variable a private copy first.
-      tf.tidy(() => v.assign(tf.mul(v, tf.scalar(1, 'float32'))));
-      d = this.heap.data(v);
-    }
-    return { id: d.id, ptr: d.memoryOffset, off: d.memoryOffset >>> 2, size: v.size };
+    return this.memory.variable(v, write);
   }
 
   gradTarget(p: Param): Buf {
@@ -277,30 +283,17 @@ class LeanTrainer implements LeanStep, StepRuntime {
   }
 
   scratch(size: number): Buf {
-    if (!this.scratchBuf || this.scratchBuf.size < size) this.scratchBuf = this.heap.alloc(size);
+    if (!this.scratchBuf || this.scratchBuf.size < size) this.scratchBuf = this.memory.alloc(size);
     return this.scratchBuf;
   }
 
   // -------------------------------------------------------------------------
 
-  private gather(src: tf.Tensor, dst: Buf, width: number, order: Int32Array | null, start: number, size: number): void {
-    const h = this.heap.f32;
-    const base = this.heap.view(src).off;
-    if (!order) {
-      h.copyWithin(dst.off, base + start * width, base + (start + size) * width);
-      return;
-    }
-    for (let r = 0; r < size; r++) {
-      const s = base + order[start + r] * width;
-      h.copyWithin(dst.off + r * width, s, s + width);
-    }
-  }
-
   step(order: Int32Array | null, start: number, size: number): number {
     if (!this.x) throw new Error('lean training step: built without training data');
     if (size < 1 || size > this.batchSize) throw new Error(`lean training step: ${size} rows, built for at most ${this.batchSize}`);
-    this.gather(this.x, this.xb, this.inSize, order, start, size);
-    if (this.yb) this.gather(this.y!, this.yb, this.outSize, order, start, size);
+    this.memory.loadRows(this.x, this.xb, this.inSize, order, start, size);
+    if (this.yb) this.memory.loadRows(this.y!, this.yb, this.outSize, order, start, size);
     return this.run(this.xb, this.yb ?? this.xb, size);
   }
 
@@ -309,29 +302,26 @@ class LeanTrainer implements LeanStep, StepRuntime {
     if (!floatRows(x, this.inSize) || !floatRows(y, this.outSize) || y.shape[0] !== rows || rows > this.batchSize) {
       throw new Error(`lean training step: a batch of shape [${x.shape.join(', ')}] / [${y.shape.join(', ')}] does not fit this step`);
     }
-    const h = this.heap.f32;
-    const xs = this.heap.view(x).off;
-    h.copyWithin(this.xb.off, xs, xs + rows * this.inSize);
+    this.memory.loadRows(x, this.xb, this.inSize, null, 0, rows);
     if (y === x) return this.run(this.xb, this.xb, rows);
-    this.yb ??= this.heap.alloc(this.batchSize * this.outSize);
-    const ys = this.heap.view(y).off;
-    this.heap.f32.copyWithin(this.yb.off, ys, ys + rows * this.outSize);
+    this.yb ??= this.memory.alloc(this.batchSize * this.outSize);
+    this.memory.loadRows(y, this.yb, this.outSize, null, 0, rows);
     return this.run(this.xb, this.yb, rows);
   }
 
   get usesSimd(): boolean {
-    return this.simd.simd;
+    return this.memory.usesSimd;
   }
 
-  private invalidate(b: Buf | null): void {
-    this.products.invalidate(b);
+  get description(): string {
+    return this.memory.description;
   }
 
   private run(input: Buf, target: Buf, m: number): number {
     if (this.disposed) throw new Error('lean training step used after dispose');
-    const { ops } = this;
+    const { ops, memory } = this;
     for (const p of this.params) p.written = false;
-    this.products.clear();
+    memory.beginStep();
     for (const op of ops) op.beginStep?.(this, m);
 
     // Forward: acts[i] is the input of op i; acts[n] the network's output. A fused sigmoid (and what follows it) does not run: the loss takes the logits.
@@ -343,7 +333,7 @@ class LeanTrainer implements LeanStep, StepRuntime {
       const y = this.own[i] ?? x;
       acts.push(y);
       if (i >= stop) continue;
-      this.invalidate(y);
+      memory.invalidate(y);
       ops[i].forward(this, { x, y, dy: x, dx: null }, m);
     }
 
@@ -359,22 +349,22 @@ class LeanTrainer implements LeanStep, StepRuntime {
     for (let i = stop - 1; i >= 0; i--) {
       const dy = g;
       const dx = i === 0 ? null : this.shares[i] ? dy : (g = dy === this.grads[0] ? this.grads[1] : this.grads[0]);
-      this.invalidate(dx);
+      memory.invalidate(dx);
       ops[i].backward(this, { x: acts[i], y: acts[i + 1], dy, dx }, m);
     }
 
     this.rule.update(this, this.params);
-    // The variables' data changed in place: drop anything cached from the old values (by anyone).
-    for (const p of this.params) {
-      const d = this.heap.data(p.variable);
-      this.heap.refresh(d.id, p.size, d.memoryOffset);
-    }
+    memory.updated(this.params);
     return f32(lossValue);
   }
 
-  dispose(): void {
+  flush(): void {
+    if (!this.disposed) this.memory.flush();
+  }
+
+  async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    this.heap.dispose();
+    await this.memory.dispose();
   }
 }

@@ -155,6 +155,46 @@ export interface GemmArgs {
   accumulate?: boolean;
 }
 
+/** The element-wise SIMD kernels' methods (wasm-simd.ts): what the backend's heap runs on one thread, and the parallel engine on all. */
+export type SimdOps = { [K in keyof SimdKernels]: SimdKernels[K] };
+
+/**
+ * Where a step's buffers live and what computes on them: the backend's own
+ * heap on one thread (memory.ts: XNNPACK and the SIMD kernels), or the
+ * parallel engine's shared memory on every core (engine-memory.ts). Ops see
+ * it only through StepRuntime and HeapLike, so they run on either.
+ */
+export interface StepMemory extends HeapLike {
+  readonly f32: Float32Array;
+  readonly i32: Int32Array;
+  readonly simd: SimdOps;
+  /** Whether the element-wise work runs in WebAssembly SIMD (else JS). */
+  readonly usesSimd: boolean;
+  /** For messages: what computes, e.g. "XNNPACK, 1 thread" or "2 threads, fused multiply-add". */
+  readonly description: string;
+  gemm(args: GemmArgs): void;
+  sigmoid(x: Buf, y: Buf, n: number): void;
+  tanh(x: Buf, y: Buf, n: number): void;
+  elu(x: Buf, y: Buf, n: number): void;
+  eluGrad(y: Buf, dy: Buf, dx: Buf, n: number): void;
+  copy(dst: Buf, src: Buf, n: number): void;
+  randomUniform(shape: number[], seed: number | undefined, out: Buf): void;
+  /** A variable's values in this memory (see StepRuntime.variable). */
+  variable(v: tf.Variable, write?: boolean): Buf;
+  /** Rows `order[start..start+rows)` (or start.. when order is null) of a float32 tensor of rows of `width` values, into dst. */
+  loadRows(src: tf.Tensor, dst: Buf, width: number, order: Int32Array | null, start: number, rows: number): void;
+  /** A new step begins: per-step caches (transposed copies) are stale. */
+  beginStep(): void;
+  /** `b` is about to be written: forget what was derived from it. */
+  invalidate(b: Buf | null): void;
+  /** The update wrote these parameters (and the optimizer's slots). */
+  updated(params: Param[]): void;
+  /** Makes every tfjs variable the step wrote hold its current value (a no-op where the step writes them in place). */
+  flush(): void;
+  /** Frees everything (ends the engine's threads). */
+  dispose(): Promise<void>;
+}
+
 /** What ops use while a step runs. */
 export interface StepRuntime {
   /** The largest number of rows a step runs. */
@@ -162,8 +202,8 @@ export interface StepRuntime {
   /** The memory every Buf lives in, as float32s / int32s. Read again after any call that may allocate. */
   readonly f32: Float32Array;
   readonly i32: Int32Array;
-  /** Element-wise SIMD kernels (wasm-simd.ts), on the same memory. */
-  readonly simd: SimdKernels;
+  /** Element-wise SIMD kernels (wasm-simd.ts), on the same memory (split between threads on the engine). */
+  readonly simd: SimdOps;
   /** A matrix product. */
   gemm(args: GemmArgs): void;
   /** y = σ(x), tanh(x), elu(x) over n values (x and y may be the same buffer). */
@@ -176,7 +216,11 @@ export interface StepRuntime {
   copy(dst: Buf, src: Buf, n: number): void;
   /** Fills out with tfjs's uniform random numbers in [0, 1), drawn as `tf.randomUniform(shape, 0, 1, 'float32', seed)` draws them. */
   randomUniform(shape: number[], seed: number | undefined, out: Buf): void;
-  /** A variable's current data (after making sure it is the only owner of its memory, when `write`). */
+  /**
+   * A variable's current values, in the step's memory: the variable's own
+   * data on the backend's heap (made its only owner first, when `write`), or
+   * the engine's copy of it, written back to the variable by `flush`.
+   */
   variable(v: tf.Variable, write?: boolean): Buf;
   /** Where a parameter's next gradient contribution goes (the gradient itself, or scratch that `contributed` adds). */
   gradTarget(p: Param): Buf;

@@ -20,6 +20,7 @@ import {
   closeAll,
   describeCell,
   finishedSince,
+  itemsOf,
   json,
   kernelChanges,
   kernelPids,
@@ -148,6 +149,43 @@ export function defineKernelTests(): void {
       const e = json<ErrorData>(onlyItem(bad, ERROR_MIME));
       assert.equal(e.name, 'SyntaxError');
       assert.match(e.message, new RegExp(`Cell ${bad.index + 1}:${lineOf(bad, 'const b = ;')}:\\d+`), e.message);
+    });
+
+    it('an error inside a TensorFlow.js call names the line of the cell that made the call; the library frames follow', async () => {
+      const bad = cell('tf.matMul(left, right)');
+      await runCells(doc, [bad]);
+      assert.equal(bad.executionSummary?.success, false, describeCell(bad));
+      const e = json<ErrorData>(onlyItem(bad, ERROR_MIME));
+      assert.match(e.message, /^Error in matMul: inner shapes \(3\) and \(4\)/);
+      const lines = (e.stack ?? '').split('\n');
+      const line = lineOf(bad, 'tf.matMul(left, right)');
+      assert.match(lines[1] ?? '', new RegExp(`^ {4}at Cell ${bad.index + 1}:${line}:\\d+$`), `the cell's line comes right under the message: ${e.stack}`);
+      const library = lines.findIndex((l) => l.includes('library frames'));
+      assert.ok(library > 1 && lines.slice(library + 1).some((l) => /matMul/i.test(l)), `the library frames are kept, after the cell's: ${e.stack}`);
+    });
+
+    it('a promise rejected without a handler fails its cell with its message and stack; the kernel lives on', async () => {
+      const bad = cell('nobody awaited this promise');
+      await runCells(doc, [bad]);
+      assert.equal(bad.executionSummary?.success, false, describeCell(bad));
+      const errors = itemsOf(bad, ERROR_MIME).map((i) => json<ErrorData>(i));
+      assert.equal(errors.length, 1, 'shown once');
+      assert.equal(errors[0].message, 'nobody awaited this promise');
+      assert.match(errors[0].stack ?? '', new RegExp(`at Cell ${bad.index + 1}:1:\\d+`));
+      assert.ok(kernelPids().includes(kernelPid), 'the same kernel process is still running');
+    });
+
+    it('an error thrown by a timer after its cell finished is shown on that cell, which then fails', async () => {
+      const late = cell('thrown by a timer after the cell finished');
+      await runCells(doc, [late]);
+      const e = await waitFor(
+        () => (late.executionSummary?.success === false ? itemsOf(late, ERROR_MIME)[0] : undefined),
+        () => `the late error on ${describeCell(late)}`,
+      );
+      assert.equal(json<ErrorData>(e).message, 'thrown by a timer after the cell finished');
+      assert.match(json<ErrorData>(e).stack ?? '', new RegExp(`Cell ${late.index + 1}:2:\\d+`));
+      assert.equal(valueText(late), 'timer set', 'the outputs of the run stay');
+      assert.ok(kernelPids().includes(kernelPid), 'the same kernel process is still running');
     });
 
     it('cells queued behind a failing cell do not run', async () => {
