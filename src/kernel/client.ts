@@ -411,6 +411,11 @@ export class KernelClient extends EventEmitter<KernelClientEvents> {
     if (this.conn?.detached) this.post({ type: 'queue', cells });
   }
 
+  /** How long a detached kernel lives on without a host (ms). */
+  get graceMs(): number {
+    return this.options.graceMs ?? 0;
+  }
+
   /** How long a detached kernel lives on without a host. */
   setGrace(ms: number): void {
     this.options.graceMs = ms;

@@ -68,6 +68,16 @@ const kernel = new KernelRuntime(send);
 // Cells run one at a time: a queue keeps order even if the host sends ahead.
 let queue: Promise<void> = Promise.resolve();
 
+/** A line in a detached kernel's log file (its stderr): what it was told, and why it ended. */
+function note(text: string): void {
+  // Not console.error: while a cell runs, the console is the cell's.
+  try {
+    writeSync(2, `${new Date().toISOString()} kernel: ${text}\n`);
+  } catch {
+    // no stderr
+  }
+}
+
 function end(code: number): never {
   cleanup();
   process.exit(code);
@@ -107,9 +117,11 @@ function handle(m: HostMessage): void {
       journal.ack(m.id);
       break;
     case 'lifetime':
+      if (lifetime) note(`grace period ${m.graceMs / 1000} s`);
       lifetime?.setGrace(m.graceMs);
       break;
     case 'release':
+      if (lifetime) note('the notebook was closed: ending once idle, or when the grace period ends');
       lifetime?.release();
       break;
     case 'shutdown':
@@ -182,7 +194,7 @@ async function startServing(args: ServeArgs): Promise<void> {
     graceMs: 0, // until the host's init says otherwise
     busy: () => journal.busy,
     end: (reason, message) => {
-      console.error(`kernel ${args.id}: ending (${reason}): ${message}`);
+      note(`ending (${reason}): ${message}`);
       end(0);
     },
   });
@@ -190,12 +202,14 @@ async function startServing(args: ServeArgs): Promise<void> {
     socketPath,
     token,
     welcome: () => ({ id: args.id, pid: process.pid, initialized: backend !== undefined, startedAt }),
-    onClient: (c) => {
+    onClient: (c, client) => {
+      note(`a window attached (process ${client.pid}${client.name ? `, ${client.name}` : ''})`);
       channel = c;
       lifetime!.attach();
       c.onMessage(onMessage);
-      c.onClose((reason) => {
+      c.onClose((reason, detail) => {
         if (channel !== c) return;
+        note(`the window detached (${reason}${detail ? `: ${detail}` : ''})`);
         channel = undefined;
         if (reason === 'superseded') return;
         journal.detach();
@@ -203,7 +217,7 @@ async function startServing(args: ServeArgs): Promise<void> {
       });
       if (backend) send({ type: 'reattached', pid: process.pid, backend, ...journal.attach() });
     },
-    log: (message) => console.error(message),
+    log: (message) => note(message),
   });
   servers.push(server);
   writeRecord(args.dir, { version: 1, id: args.id, pid: process.pid, notebook: args.notebook, socket: socketPath, tokenFile: files.token, logFile: files.log, startedAt });

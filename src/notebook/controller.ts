@@ -59,12 +59,15 @@ export class AenbKernelController implements vscode.Disposable {
       vscode.workspace.onDidCloseNotebookDocument((nb) => {
         const s = this.sessions.get(nb);
         if (!s) return;
+        options.log.info(`[${nb.uri.path.split('/').pop()}] notebook closed`);
         this.sessions.delete(nb);
         // A kernel that outlives the window finishes its running cell, then ends.
         void s.release().then(() => this.changeEmitter.fire(undefined));
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration(SECTION)) for (const s of this.sessions.values()) s.settingsChanged();
+        if (!e.affectsConfiguration(SECTION)) return;
+        options.log.info(`settings changed (${this.sessions.size} open notebook${this.sessions.size === 1 ? '' : 's'})`);
+        for (const s of this.sessions.values()) s.settingsChanged();
       }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => {
         options.log.info('Workspace trusted: cells can run now.');

@@ -542,6 +542,9 @@ export class KernelSession implements vscode.Disposable {
     const client = this.client;
     this.client = undefined;
     if (client) {
+      if (client.detachedKernel && client.state !== 'stopped') {
+        this.host.log.info(`[${this.name}] notebook closed: its kernel ends once idle (a running cell may finish within the grace period)`);
+      }
       await client.release();
       client.removeAllListeners();
     }
@@ -550,7 +553,10 @@ export class KernelSession implements vscode.Disposable {
   /** New settings: a kernel that outlives the window takes its new grace period at once. */
   settingsChanged(): void {
     const s = this.host.settings();
-    if (this.client?.detachedKernel && s.kernelGraceMs > 0) this.client.setGrace(s.kernelGraceMs);
+    if (this.client?.detachedKernel && s.kernelGraceMs > 0 && s.kernelGraceMs !== this.client.graceMs) {
+      this.host.log.info(`[${this.name}] the kernel now lives on ${s.kernelGraceMs / 1000} s without its window`);
+      this.client.setGrace(s.kernelGraceMs);
+    }
   }
 
   /** Stops the kernel process for good. */

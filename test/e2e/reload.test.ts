@@ -8,15 +8,17 @@
 //    edited the same way in the same window is checked beside it);
 //  - the kernel's socket refuses a client without its token; its token file
 //    and socket are owner-only;
-//  - the notebook closed during training: the kernel ends once the grace
-//    period passes, and leaves no process and no files.
+//  - the notebook closed during training: the kernel is told, finishes the
+//    cell without a window, then ends, and leaves no process and no files
+//    (the end of the grace period with a cell still running is in
+//    test/unit/kernel-socket.test.ts, on a real kernel process).
 //
 // The training cell waits at a fixed batch for a file the test writes (a
 // readiness signal, not a timer), so that the reload always happens while it
 // runs, however loaded the machine is.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +27,6 @@ import { createCodeCell, createNotebook, serializeNotebook } from '../../src/com
 import { findRepoRoot, installCodeServer, installVsix, startCodeServer, type CodeServer } from '../support/code-server';
 import { processesIn, reapProcessesIn } from '../support/processes';
 import {
-  codeCells,
   notebookToolbarButton,
   openFile,
   openWorkbench,
@@ -35,6 +36,14 @@ import {
   waitForCommand,
   type Workbench,
 } from '../support/workbench';
+
+/**
+ * The code cells of the notebook editor in front: with an .aenb and an .ipynb
+ * open, the hidden one's editor stays in the page (inert), and may come first.
+ */
+function codeCells(page: Page) {
+  return page.locator('.notebookOverlay:visible .monaco-list-row.code-cell-row');
+}
 
 const ROOT = findRepoRoot();
 const RESULTS = join(ROOT, 'test-results', 'e2e-reload');
@@ -185,9 +194,33 @@ describe('a window reload in code-server: the kernel lives on, nothing is lost',
   after(async () => {
     await wb?.close().catch(() => undefined);
     await server?.stop({ saveLogsTo: join(RESULTS, 'server') });
+    // The kernels' own logs (what they were told, and why they ended).
+    if (kernelsDir && existsSync(kernelsDir)) {
+      mkdirSync(join(RESULTS, 'kernels'), { recursive: true });
+      for (const f of readdirSync(kernelsDir).filter((n) => n.endsWith('.log'))) copyFileSync(join(kernelsDir, f), join(RESULTS, 'kernels', f));
+    }
     rmSync(stateDir, { recursive: true, force: true });
   });
 
+  /** Opens a file with Quick Open and waits until its editor is the active tab (a click on a row that re-renders may be lost). */
+  async function open(name: string): Promise<void> {
+    await openFile(page, name);
+    const activeTab = page.locator('.tabs-container .tab.active', { hasText: name });
+    await poll(async () => {
+      if ((await activeTab.count()) > 0) return true;
+      if (await page.locator('.quick-input-widget input.input').isVisible()) await page.keyboard.press('Enter');
+      return undefined;
+    }, `${name} to be the active editor`, 60_000, 500);
+  }
+
+  /** What the running kernels wrote to their logs (what they were told, and why they ended). */
+  const readKernelLog = () =>
+    existsSync(kernelsDir)
+      ? readdirSync(kernelsDir)
+          .filter((n) => n.endsWith('.log'))
+          .map((n) => readFileSync(join(kernelsDir, n), 'utf8'))
+          .join('\n')
+      : '';
   const trainingOutput = () => frame.locator('.aenb-training').first();
   const progressText = async () => (await trainingOutput().locator('.aenb-bar').getAttribute('aria-valuetext', { timeout: 500 })) ?? '';
   const badge = async () => ((await trainingOutput().locator('.aenb-badge').textContent({ timeout: 500 })) ?? '').trim();
@@ -214,7 +247,7 @@ describe('a window reload in code-server: the kernel lives on, nothing is lost',
   const firstCellText = async () => ((await codeCells(page).first().locator('.view-lines').innerText({ timeout: 5000 })) ?? '').replace(/\u00a0/g, ' ');
 
   step('Run All: training runs and holds at epoch 3 (the cell after it is queued)', 240_000, async () => {
-    await openFile(page, 'train.aenb');
+    await open('train.aenb');
     await codeCells(page).first().waitFor({ timeout: 60_000 });
     await notebookToolbarButton(page, 'Run All').click();
     await poll(() => (existsSync(join(workspace, 'held')) ? true : undefined), 'training to reach its hold at epoch 3', 180_000);
@@ -255,7 +288,7 @@ describe('a window reload in code-server: the kernel lives on, nothing is lost',
     const dialogsBefore = dialogs;
     await reload();
     console.log(`[e2e] beforeunload dialogs on this reload: ${dialogs - dialogsBefore}`);
-    await openFile(page, 'train.aenb');
+    await open('train.aenb');
     await poll(async () => ((await firstCellText()).includes('// edited 2 s before the reload') ? true : undefined), 'the unsaved edit to be back', 60_000);
     assert.equal(await page.locator('.tabs-container .tab.dirty', { hasText: 'train.aenb' }).count(), 1, 'the notebook is open with unsaved changes, as before the reload');
     // The same kernel, reattached: its cell shows as running again.
@@ -288,17 +321,17 @@ describe('a window reload in code-server: the kernel lives on, nothing is lost',
   });
 
   step('unsaved edits made 2 s before a reload, in .aenb and .ipynb side by side: ours are kept', 240_000, async () => {
-    await openFile(page, 'compare.ipynb');
+    await open('compare.ipynb');
     await codeCells(page).first().waitFor({ timeout: 60_000 });
     await appendToFirstCell('\n# ipynb edit');
-    await openFile(page, 'train.aenb');
+    await open('train.aenb');
     await codeCells(page).first().waitFor({ timeout: 60_000 });
     await appendToFirstCell('\n// second edit');
     await page.waitForTimeout(2000); // both edits are 2 s old when the window reloads
     await reload();
-    await openFile(page, 'train.aenb');
+    await open('train.aenb');
     const aenb = await poll(async () => ((await firstCellText()).includes('// second edit') ? true : undefined), 'the .aenb edit to be back', 60_000).catch(() => false);
-    await openFile(page, 'compare.ipynb');
+    await open('compare.ipynb');
     await codeCells(page).first().waitFor({ timeout: 60_000 });
     const ipynb = (await firstCellText()).includes('# ipynb edit');
     console.log(`[e2e] edits 2 s before a reload: .aenb ${aenb ? 'kept' : 'lost'}, .ipynb ${ipynb ? 'kept' : 'lost'} (VS Code backs up remote notebooks 10 s after their last change)`);
@@ -306,14 +339,10 @@ describe('a window reload in code-server: the kernel lives on, nothing is lost',
     await shot('05-edits-after-reload');
   });
 
-  step('the notebook closed during training: its kernel ends when the grace period passes, leaving no process and no files', 300_000, async () => {
-    // A short grace period from now on (the running kernel takes it at once).
-    const settingsFile = join(server!.userDataDir, 'User', 'settings.json');
-    const s = JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
-    writeFileSync(settingsFile, JSON.stringify({ ...s, 'autoencoderNotebooks.kernelGracePeriod': 5 }, null, 2));
+  step('the notebook closed during training: its kernel finishes the cell, then ends, leaving no process and no files', 300_000, async () => {
     // Run the training again: without its go file it holds at epoch 3 until something ends it.
     for (const f of ['go', 'held', 'go-2', 'held-2']) rmSync(join(workspace, f), { force: true });
-    await openFile(page, 'train.aenb');
+    await open('train.aenb');
     await trainingCell().locator('.view-lines').click();
     await trainingCell().locator('a.action-label.codicon-notebook-execute').first().click();
     await poll(() => (existsSync(join(workspace, 'held')) ? true : undefined), 'the training to hold again', 180_000);
@@ -321,10 +350,15 @@ describe('a window reload in code-server: the kernel lives on, nothing is lost',
     assert.equal(pid, kernelPid, 'the same kernel as before the reloads');
     await runCommand(page, 'View: Revert and Close Editor');
     await poll(async () => ((await page.locator('.tabs-container .tab', { hasText: 'train.aenb' }).count()) === 0 ? true : undefined), 'the notebook to close', 30_000);
+    // The window lets go of it (the notebook is closed), but its running cell keeps it until the cell is done.
+    await poll(() => (readKernelLog().includes('the notebook was closed') ? true : undefined), 'the kernel to be told that its notebook was closed', 30_000, 250);
     assert.ok(processesIn(workspace, KERNEL).length === 1, 'its running cell keeps the kernel for now');
-    await poll(() => (processesIn(workspace, KERNEL).length === 0 ? true : undefined), 'the kernel to end after its grace period', 120_000, 250);
-    const left = readdirSync(kernelsDir).filter((n) => /\.(json|token|sock)$/.test(n));
-    assert.deepEqual(left, [], 'no record, token or socket left behind');
+    writeFileSync(join(workspace, 'go'), 'go');
+    await poll(() => (existsSync(join(workspace, 'held-2')) ? true : undefined), 'the training to go on to epoch 5 without a window', 120_000);
+    writeFileSync(join(workspace, 'go-2'), 'go');
+    await poll(() => (processesIn(workspace, KERNEL).length === 0 ? true : undefined), 'the kernel to end once its cell is done', 240_000, 250);
+    const left = readdirSync(kernelsDir).filter((n) => /\.(json|token|sock|log)$/.test(n));
+    assert.deepEqual(left, [], 'no record, token, socket or log left behind');
     await shot('06-closed-no-kernel');
   });
 });
