@@ -21,7 +21,7 @@ export default tseslint.config(
       '@typescript-eslint/no-require-imports': 'off',
     },
   },
-  { files: ['src/lib/**', 'src/kernel/**', 'src/common/**', 'src/cli/**', 'src/outputs/**', 'src/report/**', 'bench/**'], rules: noVscode },
+  { files: ['src/lib/**', 'src/kernel/**', 'src/common/**', 'src/cli/**', 'src/outputs/**', 'src/report/**', 'src/language/**', 'src/tsserver-plugin/**', 'bench/**'], rules: noVscode },
   // An output kind's parts run on different sides (src/outputs/kind.ts): only
   // kernel parts compute; contracts, report views and views stay pure or DOM.
   {

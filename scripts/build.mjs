@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readdirSync, copyFileSync, rmSync, statSync } fr
 import { dirname, join, relative } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { generateCellTypes } from './cell-types.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -128,6 +129,12 @@ const builds = [
   nodeDist('kernel', 'src/kernel/main.ts', ['view', 'report']),
   nodeDist('cli', 'src/cli/cli.ts', ['kernel', 'view'], [sharedReport]),
   nodeDist('report', 'src/report/index.ts', ['kernel', 'view']),
+  // TypeScript and the notebook language service: a worker thread of the
+  // extension host, and what `aenb check` loads (see src/language/main.ts).
+  nodeDist('language', 'src/language/main.ts', ['kernel', 'view', 'report']),
+  // The TypeScript server plugin (src/tsserver-plugin/): tsserver loads it through
+  // node_modules/autoencoder-notebooks-typescript-plugin, whose main points here.
+  nodeDist('tsserver-plugin', 'src/tsserver-plugin/index.ts', ['kernel', 'view', 'report']),
   {
     ...common,
     entryPoints: present({ renderer: 'renderers/index.ts' }),
@@ -174,16 +181,29 @@ if (process.argv.includes('--clean')) {
   rmSync(join(root, 'out'), { recursive: true, force: true });
   rmSync(join(root, 'dist'), { recursive: true, force: true });
 }
+/** dist/cell-types.json, the declarations cells are typed with (see cell-types.mjs); skipped when up to date. */
+function cellTypes() {
+  const t0 = Date.now();
+  const state = generateCellTypes({ root, outFile: join(root, 'dist', 'cell-types.json') });
+  if (state === 'written') console.log(`[build] cell types generated in ${Date.now() - t0} ms`);
+}
+
 copyWasm();
 const active = builds.filter((b) => (Array.isArray(b.entryPoints) ? b.entryPoints.length : Object.keys(b.entryPoints).length) > 0);
 if (watch) {
+  cellTypes();
   for (const b of active) {
-    const ctx = await esbuild.context(b);
+    // The cell types follow the kernel's sources: regenerated (when their inputs changed) after each rebuild of the kernel.
+    const plugins = 'kernel' in (b.entryPoints ?? {})
+      ? [...(b.plugins ?? []), { name: 'cell-types', setup: (build) => build.onEnd(() => { try { cellTypes(); } catch (e) { console.error(`[build] ${e.message}`); } }) }]
+      : b.plugins;
+    const ctx = await esbuild.context({ ...b, plugins });
     await ctx.watch();
   }
   console.log('[build] watching for changes');
 } else {
   const t0 = Date.now();
   await Promise.all(active.map((b) => esbuild.build(b)));
+  cellTypes();
   console.log(`[build] done in ${Date.now() - t0} ms`);
 }

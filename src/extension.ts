@@ -5,6 +5,7 @@ import { NOTEBOOK_TYPE } from './common/ids';
 import { createSettingsReader } from './notebook/config';
 import { AenbKernelController } from './notebook/controller';
 import { RecoveryJournal } from './notebook/recovery';
+import { registerNotebookLanguage } from './notebook/language';
 import { registerRendererMessaging } from './notebook/renderer-messaging';
 import { AenbSerializer, SERIALIZER_OPTIONS } from './notebook/serializer';
 import { KernelStatusBar } from './notebook/status-bar';
@@ -37,6 +38,7 @@ export function activate(context: vscode.ExtensionContext): void {
     kernels,
     new KernelStatusBar(kernels, settings),
     registerRendererMessaging(kernels, log),
+    ...registerNotebookLanguage({ workerFile: context.asAbsolutePath(path.join('dist', 'language.js')), log }),
     ...registerCommands({ context, log, kernels, settings, cacheDir }),
   );
 }

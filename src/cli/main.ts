@@ -4,21 +4,24 @@
  *   node dist/cli.js run <notebook.aenb> [--set name=value]... [--out FILE]
  *        [--backend auto|tensorflow|wasm|cpu] [--data-dir DIR] [--cache-dir DIR]
  *        [--mirror URL] [--html FILE] [--threads N|auto] [--fma on|off] [--quiet]
+ *   node dist/cli.js check <notebook.aenb>... [--json]      (see check.ts)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { parseArgs as parseArgsUtil } from 'node:util';
 import { AenbCodeCell, AenbFormatError, AenbOutput, MIME, NotebookErrorData, parseNotebookBytes, serializeNotebook } from '../common/aenb';
 import { isBackendChoice } from '../common/backends';
 import { cellLocation } from '../common/error-stack';
 import type { BackendChoiceName, KernelBackendInfo, ProgressMessage } from '../common/messages/kernel';
 import type { ExecutionResult } from '../kernel/client';
+import { parseOptions } from './args';
+import { checkMain } from './check';
 import { OutputFileError, OutputTarget, prepareOutput, saveElsewhere, writeOutput } from './output-file';
 import { injectParameters, parseAssignment, Reporter, runNotebook, UsageError } from './run';
 import { formatDuration } from '../common/formatting';
 
 const USAGE = `Usage: aenb run <notebook.aenb> [options]
+       aenb check <notebook.aenb>... [--json]   type-checks notebooks (aenb check --help)
 
 Runs every code cell of an Autoencoder Notebook in one kernel and writes the
 notebook with its outputs.
@@ -80,34 +83,12 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** util.parseArgs's errors, in this runner's words. */
-function usageError(e: unknown): UsageError {
-  const err = e as NodeJS.ErrnoException;
-  const option = /'(-{1,2}[^' <]+)/.exec(err.message ?? '')?.[1] ?? '';
-  switch (err.code) {
-    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return new UsageError(`Unknown option ${option}.`);
-    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      if (/does not take an argument/.test(err.message)) return new UsageError(`${option} takes no value.`);
-      if (/ambiguous/.test(err.message)) return new UsageError(`${option} needs a value (for a value that starts with "-", write ${option}=VALUE).`);
-      return new UsageError(`${option} needs a value.`);
-    default:
-      return new UsageError(err.message ?? String(e));
-  }
-}
-
 export function parseArgs(argv: string[]): CliArgs | 'help' {
   if (argv.length === 0 || argv.includes('-h') || argv.includes('--help')) return 'help';
-  let parsed: ReturnType<typeof parseArgsUtil<{ args: string[]; options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
-  try {
-    parsed = parseArgsUtil({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw usageError(e);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseOptions(argv, OPTIONS);
   const [command, notebook, ...extra] = positionals;
-  if (command === undefined) throw new UsageError('Which command? The command is "run": aenb run <notebook.aenb>.');
-  if (command !== 'run') throw new UsageError(`Unknown command "${command}". The command is "run".`);
+  if (command === undefined) throw new UsageError('Which command? The commands are "run" (aenb run <notebook.aenb>) and "check" (aenb check <notebook.aenb>...).');
+  if (command !== 'run') throw new UsageError(`Unknown command "${command}". The commands are "run" and "check".`);
   if (!notebook) throw new UsageError('Which notebook? Give the path of a .aenb file.');
   if (extra.length) throw new UsageError(`One notebook at a time: got "${notebook}" and "${extra[0]}".`);
   const backend = values.backend ?? 'auto';
@@ -258,7 +239,19 @@ function failureLine(name: string, error: NotebookErrorData): string {
   return `${name} failed${at ? ` at line ${at.line}` : ''}: ${error.name}: ${error.message}`;
 }
 
+/** `aenb <command> ...`: the command is the first argument. */
 export async function main(argv: string[]): Promise<number> {
+  switch (argv[0]) {
+    case 'check':
+      return checkMain(argv.slice(1));
+    default:
+      // "run", and also help and the usage errors that name the commands.
+      return runMain(argv);
+  }
+}
+
+/** `aenb run <notebook.aenb> [options]` (argv includes "run"). */
+async function runMain(argv: string[]): Promise<number> {
   let args: CliArgs | 'help';
   try {
     args = parseArgs(argv);

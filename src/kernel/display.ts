@@ -4,10 +4,10 @@
  * (the first kind that displays it).
  */
 import type { AenbOutput } from '../common/aenb';
-import { OUTPUT_KINDS } from '../outputs/registry';
+import { OUTPUT_KINDS, type ShowApi } from '../outputs/registry';
 
 /** `show`, with each function sending its output through `display`. */
-export function showApi(display: (output: AenbOutput) => void): Record<string, (...args: any[]) => void> {
+export function showApi(display: (output: AenbOutput) => void): ShowApi {
   const show: Record<string, (...args: any[]) => void> = {};
   for (const kind of OUTPUT_KINDS) {
     for (const [name, build] of Object.entries(kind.kernel?.show ?? {})) {
@@ -15,7 +15,7 @@ export function showApi(display: (output: AenbOutput) => void): Record<string, (
       show[name] = (...args: unknown[]) => display(build(...args));
     }
   }
-  return show;
+  return show as unknown as ShowApi;
 }
 
 /** The output for a cell's last expression, or undefined when there is nothing to show. */

@@ -107,7 +107,14 @@ export class KernelRuntime {
   // -------------------------------------------------------------------------
   // What cells see
 
-  private library(): Record<string, unknown> {
+  /**
+   * Everything a cell can use without importing; also what `import ... from
+   * 'autoencoder-notebooks'` gives. The editor's types for cells (and `aenb
+   * check`) are generated from this method's return type at build time
+   * (scripts/cell-types.mjs, `CellGlobals` below): a new global or `show.*`
+   * function shows up there by itself, with its doc comment.
+   */
+  library() {
     const dataOptions = (): data.LoadOptions => ({
       dataDir: this.options.dataDir,
       cacheDir: this.options.cacheDir,
@@ -134,7 +141,17 @@ export class KernelRuntime {
       });
     };
     const datasets = {
+      /**
+       * MNIST handwritten digits, like `keras.datasets.mnist`: `loadData()` resolves to
+       * `[[xTrain, yTrain], [xTest, yTest]]`, images `[N, 28, 28]` with pixel values 0..255
+       * (divide by 255 yourself), labels `[N]` int32. Found locally or downloaded and verified.
+       */
       mnist: { loadData: withProgress('mnist') },
+      /**
+       * Fashion-MNIST (10 kinds of clothing), like `keras.datasets.fashion_mnist`: `loadData()`
+       * resolves to `[[xTrain, yTrain], [xTest, yTest]]`, images `[N, 28, 28]` with pixel
+       * values 0..255, labels `[N]` int32.
+       */
       fashionMnist: { loadData: withProgress('fashion-mnist') },
     };
     const show = showApi((output) => this.display(output));
@@ -395,6 +412,13 @@ export class KernelRuntime {
     }
   }
 }
+
+/**
+ * The globals of a cell, as the kernel installs them. The editor's declarations
+ * of the cell globals (dist/cell-types.json) are generated from this type at
+ * build time; keep it exported under this name.
+ */
+export type CellGlobals = ReturnType<KernelRuntime['library']>;
 
 /** Error data for an error outside any cell (the kernel's start-up). */
 export function errorData(e: unknown): NotebookErrorData {

@@ -75,7 +75,12 @@ export interface ViewPart<P> {
   create(host: ViewHost): OutputView<P>;
 }
 
-export interface OutputKind<P = unknown> {
+/**
+ * `K` is the kind's kernel part as declared (`typeof kernel`, with `kernel`
+ * declared `satisfies KernelPart`), or `undefined` when it has none: the
+ * cells' `show` object is typed from it (ShowApi in ./registry.ts).
+ */
+export interface OutputKind<P = unknown, K extends KernelPart | undefined = KernelPart | undefined> {
   /** Folder name, e.g. "training". */
   readonly name: string;
   /** The MIME types of this kind (the first is the main one). */
@@ -95,7 +100,7 @@ export interface OutputKind<P = unknown> {
   /** The report's static HTML for this output, or undefined to let the next representation try. */
   report?(item: ReportItem, ctx: ReportContext): string | undefined;
   /** Kernel side (undefined outside the kernel bundle). */
-  readonly kernel?: KernelPart;
+  readonly kernel?: K;
   /** Renderer view (undefined outside the renderer bundle). */
   readonly view?: ViewPart<P>;
 }

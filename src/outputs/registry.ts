@@ -2,7 +2,7 @@
 // ./kind.ts). Order matters twice: the HTML report shows an output by the
 // first kind, in this order, that has one of its items (richest first), and
 // the kernel shows a cell's last value by the first kind that displays it.
-import type { OutputKind } from './kind';
+import type { KernelPart, OutputKind } from './kind';
 import { training } from './training';
 import { images } from './images';
 import { summary } from './summary';
@@ -13,7 +13,43 @@ import { stream } from './stream';
 import { text } from './text';
 import { json } from './json';
 
-export const OUTPUT_KINDS: readonly OutputKind<any>[] = [training, images, summary, image, markdown, error, stream, text, json];
+// The list's type is written out (the compiler checks it against the list) so that the declarations
+// generated for cells name each kind's kernel part, keeping the doc comments of its show functions.
+const KINDS: readonly [typeof training, typeof images, typeof summary, typeof image, typeof markdown, typeof error, typeof stream, typeof text, typeof json] = [
+  training,
+  images,
+  summary,
+  image,
+  markdown,
+  error,
+  stream,
+  text,
+  json,
+];
+export const OUTPUT_KINDS: readonly OutputKind<any>[] = KINDS;
+
+// Every kind says what its kernel part is (OutputKind<Payload, typeof kernel | undefined>): a kind left with
+// the default would have its show functions untyped in cells. A type error here means one of KINDS did not.
+type Loose<K> = K extends { readonly kernel?: infer P } ? (KernelPart extends NonNullable<P> ? K : never) : never;
+const everyKindSaysItsKernelPart: [Loose<(typeof KINDS)[number]>] extends [never]
+  ? true
+  : 'every kind in KINDS must be declared as OutputKind<Payload, typeof kernel>, or OutputKind<Payload, undefined> without a kernel part' = true;
+void everyKindSaysItsKernelPart;
+
+type KindShow<K> = K extends { readonly kernel?: infer P } ? (P extends { readonly show?: infer S } ? NonNullable<S> : never) : never;
+type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
+type AllShow = UnionToIntersection<KindShow<(typeof KINDS)[number]>>;
+
+/**
+ * The cells' `show` object: every kind's `show.*` functions, each showing its
+ * output (and returning nothing). Cells are typed from this (see
+ * scripts/cell-types.mjs), so a kind declares its kernel part with
+ * `satisfies KernelPart` (not `: KernelPart`, which would forget the
+ * functions' own types), its index as `OutputKind<Payload, typeof kernel>`
+ * (or `undefined` without one), and documents each show function with a doc
+ * comment.
+ */
+export type ShowApi = { readonly [N in keyof AllShow]: AllShow[N] extends (...args: infer A) => unknown ? (...args: A) => void : never };
 
 const byMime = new Map<string, OutputKind<any>>();
 for (const k of OUTPUT_KINDS) for (const m of k.mimes) byMime.set(m, k);

@@ -194,11 +194,14 @@ describe('the packaged extension in code-server, trusted workspace', () => {
 
   step('the VSIX holds the bundles, the wasm binaries and the samples; no sources, tests, data sets or source maps', 30_000, async () => {
     const files = listFiles(installed);
-    for (const f of ['package.json', 'dist/extension.js', 'dist/kernel.js', 'dist/renderer.js', 'samples/vanilla-mnist.aenb', 'samples/stacked-fashion-mnist.aenb', 'media/icon.png']) {
+    // The language service (with TypeScript), the cell types, and the TypeScript server plugin's package.json,
+    // which tsserver finds in node_modules (its code is dist/tsserver-plugin.js).
+    const plugin = 'node_modules/autoencoder-notebooks-typescript-plugin/package.json';
+    for (const f of ['package.json', 'dist/extension.js', 'dist/kernel.js', 'dist/renderer.js', 'dist/language.js', 'dist/cell-types.json', 'dist/tsserver-plugin.js', plugin, 'samples/vanilla-mnist.aenb', 'samples/stacked-fashion-mnist.aenb', 'media/icon.png']) {
       assert.ok(files.includes(f), `${f} is in the installed extension`);
     }
     assert.deepEqual(files.filter((f) => f.startsWith('dist/wasm/')), ['dist/wasm/tfjs-backend-wasm-simd.wasm', 'dist/wasm/tfjs-backend-wasm-threaded-simd.wasm', 'dist/wasm/tfjs-backend-wasm.wasm']);
-    const unwanted = files.filter((f) => /\.(ts|map)$|^(src|test|out|bench|node_modules|demo-output|scripts|\.cache)\/|ubyte|\.vsix$/.test(f));
+    const unwanted = files.filter((f) => f !== plugin && /\.(ts|map)$|^(src|test|out|bench|node_modules|demo-output|scripts|\.cache)\/|ubyte|\.vsix$/.test(f));
     assert.deepEqual(unwanted, [], 'nothing that users do not need');
     assert.doesNotMatch(readFileSync(join(installed, 'dist', 'extension.js'), 'utf8').slice(-300), /sourceMappingURL/, 'a production build');
   }, { independent: true });

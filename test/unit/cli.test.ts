@@ -58,7 +58,7 @@ describe('argument handling', () => {
       [['run', 'a.aenb', '-x'], /^Unknown option -x\.$/],
       [['run', 'a.aenb', '--bogus=1'], /^Unknown option --bogus\.$/],
       [['run', 'a.aenb', 'b.aenb'], /^One notebook at a time: got "a\.aenb" and "b\.aenb"\.$/],
-      [['--quiet'], /^Which command\? The command is "run"/],
+      [['--quiet'], /^Which command\? The commands are "run" \(aenb run <notebook\.aenb>\) and "check"/],
       [['run', 'a.aenb', '--set', 'x'], /^--set needs name=value, got "x"\.$/],
       [['run', 'a.aenb', '--backend='], /^--backend must be auto, tensorflow, wasm or cpu; got ""\.$/],
     ];

@@ -237,6 +237,40 @@ describe(`engine (${FMA ? 'fused multiply-add' : 'plain SIMD'})`, () => {
     }
   });
 
+  test('sigmoid + cross-entropy at signed zeros, saturated logits and NaN: float64 values, a NaN loss for a NaN logit', async () => {
+    const zs = [0, -0, 0, -0, 1e-8, -1e-8, 16.6, -16.6, 30, -30, 87, -87, 87.5, -87.5, 100, -100, 1e4, -1e4, 3, -3, 0.5];
+    const ts = [0, 0, 1, 1, 0.5, 0.5, 1, 0, 0, 1, 1, 0, 0.25, 0.75, 1, 0, 0, 1, 0.3, 0.7, 1];
+    const n = zs.length;
+    const lo = f32(1e-7);
+    const hi = f32(1 - 1e-7);
+    for (const threads of [1, 2]) {
+      const e = engine(threads);
+      const [z, t, d] = [e.alloc(n), e.alloc(n), e.alloc(n)];
+      e.f32.set(zs, z.off);
+      e.f32.set(ts, t.off);
+      const sum = e.bceLogits(z.ptr, t.ptr, d.ptr, n, f32(1 / n));
+      let want = 0;
+      for (let i = 0; i < n; i++) {
+        const s = 1 / (1 + Math.exp(-zs[i]));
+        const p = Math.min(Math.max(s, lo), hi);
+        want += -(ts[i] * Math.log(p) + (1 - ts[i]) * Math.log(1 - p));
+        // dL/dz = (σ(z) − t)/n inside the clip, 0 where the clip holds the prediction (to float32's rounding of σ(z) − t).
+        const dz = e.f32[d.off + i];
+        const expected = s >= lo && s <= hi ? (s - ts[i]) / n : 0;
+        assert.ok(Math.abs(dz - expected) <= (2e-7 * (s + ts[i])) / n, `${threads} thread(s): dz at z = ${zs[i]}, t = ${ts[i]}: ${dz} vs ${expected}`);
+      }
+      assert.ok(Math.abs(sum - want) <= 1e-6 * want, `${threads} thread(s): Σ ${sum} vs float64 ${want}`);
+      // −0 and +0 are the same logit.
+      assert.equal(e.f32[d.off + 1], e.f32[d.off]);
+      assert.equal(e.f32[d.off + 3], e.f32[d.off + 2]);
+      // A NaN logit makes the loss NaN (the training loop reports it), whatever its sign bit.
+      for (const nan of [NaN, -NaN]) {
+        e.f32[z.off + 5] = nan;
+        assert.ok(Number.isNaN(e.bceLogits(z.ptr, t.ptr, d.ptr, n, f32(1 / n))), `${threads} thread(s): a NaN logit gives a NaN loss`);
+      }
+    }
+  });
+
   test('activations: sigmoid, tanh, ELU and its gradient against Math, bit for bit across thread counts', async () => {
     const one = engine(1);
     const two = engine(2);

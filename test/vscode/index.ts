@@ -14,6 +14,7 @@
 import Mocha from 'mocha';
 import { writeFileSync } from 'node:fs';
 import { defineKernelTests } from './specs/kernel';
+import { defineLanguageTests } from './specs/language';
 import { defineRestrictedTests } from './specs/restricted';
 import { defineSampleTests } from './specs/samples';
 
@@ -24,6 +25,7 @@ const SUITES: Record<string, () => void> = {
   main: () => {
     defineSampleTests();
     defineKernelTests();
+    defineLanguageTests();
   },
   restricted: defineRestrictedTests,
 };

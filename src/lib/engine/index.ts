@@ -23,8 +23,13 @@ import { type EngineExports, engineModule } from './kernels';
 import { WorkerPool } from './pool';
 import { runPart, type JobContext } from './jobs';
 import { CTL, OP } from './protocol';
+import { profiling, record } from './profile';
+
+/** Job names for profiles. */
+const OP_NAMES = new Map(Object.entries(OP).map(([name, code]) => [code as number, name.toLowerCase()]));
 
 export { allWorkersExited, liveWorkers } from './pool';
+export { profiling, record as recordProfile, startProfile, stopProfile, type ProfileEntry } from './profile';
 export { defaultThreadCount, relaxedSimdNodeFlags, relaxedSimdSupported, RELAXED_SIMD_FLAG } from './features';
 
 /** A block of float32s in the engine's memory. */
@@ -214,15 +219,22 @@ export class Engine {
    * or per 16 multiply-adds): the parts are the same either way, and so is
    * the result.
    */
-  private run(op: number, work: number): void {
+  private run(op: number, work: number, label?: string): void {
     const cx = this.cx;
     const parts = this.threads;
+    const t0 = profiling() ? performance.now() : 0;
     if (parts > 1 && work < this.smallJob) {
       for (let p = 0; p < parts; p++) runPart(cx, op, p, parts);
       this.inline++;
+      if (t0) record(label ?? OP_NAMES.get(op)!, performance.now() - t0);
       return;
     }
     this.pool.run(op, (part) => runPart(cx, op, part, parts));
+    if (t0) {
+      const pool = this.pool;
+      const shared = parts > 1;
+      record(label ?? OP_NAMES.get(op)!, performance.now() - t0, shared, pool.lastWaitMs, shared ? pool.lastOwnParts : 0, shared ? parts - pool.lastOwnParts : 0);
+    }
   }
 
   /** Σ of the parts' float64 results, in part order (the same order whichever thread computed which part). */
@@ -256,7 +268,7 @@ export class Engine {
     }
     this.setArgs([m, n, k, g.a, ars, acs, g.b, g.ldb ?? n, g.c, g.ldc ?? n, g.bias ?? 0, g.accumulate ? 1 : 0, MR, cols ? 1 : 0, order]);
     const t0 = tuning ? performance.now() : 0;
-    this.run(OP.GEMM, (m * n * k) / 16);
+    this.run(OP.GEMM, (m * n * k) / 16, profiling() ? `gemm ${m}x${n}x${k}${g.transA ? ' Aᵀ' : ''}` : undefined);
     if (tuning) {
       tuning.times[order].push(performance.now() - t0);
       if (tuning.times[1].length >= TUNING_CALLS) tuning.order = Math.min(...tuning.times[0]) <= Math.min(...tuning.times[1]) ? 0 : 1;

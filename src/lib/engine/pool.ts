@@ -16,6 +16,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import workerSource from 'aenb:engine-worker';
+import { profiling } from './profile';
 import { claimPart, claimWord, CTL, OP } from './protocol';
 
 let live = 0;
@@ -66,6 +67,9 @@ export class WorkerPool {
   private readonly options: PoolOptions;
   /** Jobs handed to the workers so far. */
   published = 0;
+  /** Of the last job: the parts the calling thread computed, and (while profiling) how long it then waited for the others. */
+  lastOwnParts = 0;
+  lastWaitMs = 0;
   private disposed = false;
   /** Set when a worker exited or failed to start: every later job fails with it. */
   private broken: string | null = null;
@@ -175,7 +179,12 @@ export class WorkerPool {
       own++;
     }
     // Wait for the parts the workers took, even when one of ours failed: they are still using this job's buffers.
-    if (own < parts) this.waitFor(CTL.DONE, parts - own, 'finish their part of a job');
+    if (own < parts) {
+      const t0 = profiling() ? performance.now() : 0;
+      this.waitFor(CTL.DONE, parts - own, 'finish their part of a job');
+      if (t0) this.lastWaitMs = performance.now() - t0;
+    } else this.lastWaitMs = 0;
+    this.lastOwnParts = own;
     if (Atomics.load(ctl, CTL.ERROR)) {
       const bytes = new Uint8Array(ctl.buffer, ctl.byteOffset + CTL.MESSAGE * 4, CTL.MESSAGE_BYTES);
       let end = bytes.indexOf(0);

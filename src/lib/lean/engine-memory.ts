@@ -13,7 +13,7 @@
  * event loop run) and `dispose` calls last.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Engine, EngineBuf } from '../engine';
+import { type Engine, type EngineBuf, profiling, recordProfile } from '../engine';
 import type { Buf, Heap } from './heap';
 import type { GemmArgs, Param, SimdOps, StepMemory } from './types';
 
@@ -215,6 +215,12 @@ export class EngineMemory implements StepMemory {
   }
 
   flush(): void {
+    const t0 = profiling() ? performance.now() : 0;
+    this.writeBack();
+    if (t0) recordProfile('weights written back (flush)', performance.now() - t0);
+  }
+
+  private writeBack(): void {
     for (const [v, m] of this.mirrors) {
       if (!m.dirty) continue;
       if (v.isDisposed) {
@@ -243,12 +249,14 @@ export class EngineMemory implements StepMemory {
 
   async dispose(): Promise<void> {
     if (this.disposed) return;
+    const t0 = profiling() ? performance.now() : 0;
     try {
       this.flush();
     } finally {
       this.disposed = true;
       this.backend.dispose();
       await this.engine.dispose();
+      if (t0) recordProfile('end of training (threads ended)', performance.now() - t0);
     }
   }
 }

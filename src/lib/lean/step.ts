@@ -28,7 +28,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { computeSettings, type ComputeSettings } from '../compute';
-import { Engine, engineUnsupported } from '../engine';
+import { Engine, engineUnsupported, profiling, recordProfile } from '../engine';
 import { EngineMemory } from './engine-memory';
 import type { GemmStrategy } from './gemm';
 import { type Buf, Heap, wasmInternals } from './heap';
@@ -99,6 +99,15 @@ function floatRows(t: tf.Tensor, rowSize: number): boolean {
  * cannot run it (then the generic path must).
  */
 export function buildLeanStep(args: LeanStepArgs): LeanBuild {
+  const t0 = profiling() ? performance.now() : 0;
+  try {
+    return buildStep(args);
+  } finally {
+    if (t0) recordProfile('building the step', performance.now() - t0);
+  }
+}
+
+function buildStep(args: LeanStepArgs): LeanBuild {
   const backend = wasmInternals();
   if (!backend) return { refused: `the backend is ${tf.getBackend()}, not a wasm backend this version supports` };
   const { model, optimizer, variables, batchSize, x, y } = args;
@@ -292,9 +301,15 @@ class LeanTrainer implements LeanStep, StepRuntime {
   step(order: Int32Array | null, start: number, size: number): number {
     if (!this.x) throw new Error('lean training step: built without training data');
     if (size < 1 || size > this.batchSize) throw new Error(`lean training step: ${size} rows, built for at most ${this.batchSize}`);
+    const t0 = profiling() ? performance.now() : 0;
     this.memory.loadRows(this.x, this.xb, this.inSize, order, start, size);
     if (this.yb) this.memory.loadRows(this.y!, this.yb, this.outSize, order, start, size);
-    return this.run(this.xb, this.yb ?? this.xb, size);
+    if (!t0) return this.run(this.xb, this.yb ?? this.xb, size);
+    const t1 = performance.now();
+    recordProfile('load batch', t1 - t0);
+    const loss = this.run(this.xb, this.yb ?? this.xb, size);
+    recordProfile('step (all)', performance.now() - t0);
+    return loss;
   }
 
   stepOn(x: tf.Tensor, y: tf.Tensor): number {

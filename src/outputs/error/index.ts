@@ -25,7 +25,7 @@ export function errorOutput(error: NotebookErrorData | unknown): AenbOutput {
   return { items: [{ mime: MIME.error, data: { name: e.name, message: e.message, stack: e.stack ?? '' } }] };
 }
 
-export const error: OutputKind<NotebookErrorData> = {
+export const error: OutputKind<NotebookErrorData, undefined> = {
   name: 'error',
   mimes: [MIME.error],
   rendered: false,

@@ -4,7 +4,7 @@
 import type { OutputKind } from '../kind';
 import { report } from './report';
 
-export const image: OutputKind<Uint8Array> = {
+export const image: OutputKind<Uint8Array, undefined> = {
   name: 'image',
   mimes: ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/svg+xml'],
   rendered: false,

@@ -5,7 +5,7 @@ import { checkImagesPayload, IMAGES_MIME, imagesText, type ImagesPayload } from 
 import { kernel } from './kernel';
 import { view } from './view';
 
-export const images: OutputKind<ImagesPayload> = {
+export const images: OutputKind<ImagesPayload, typeof kernel> = {
   name: 'images',
   mimes: [IMAGES_MIME],
   rendered: true,

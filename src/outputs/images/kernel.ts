@@ -145,6 +145,11 @@ function squareShape(size: number): [number, number] | undefined {
   return s * s === size ? [s, s] : undefined;
 }
 
-export const kernel: KernelPart = {
-  show: { images: imagesOutput, reconstructions: reconstructionsOutput },
-};
+export const kernel = {
+  show: {
+    /** Shows rows of images (tensors `[N, H, W]`, `[N, H, W, C]` or `[N, H*W]`), each row with an optional title and captions. */
+    images: imagesOutput,
+    /** Shows `n` images of `x` above the model's reconstructions of them, each captioned with its error; `noise` adds noise to the inputs first (denoising). */
+    reconstructions: reconstructionsOutput,
+  },
+} satisfies KernelPart;

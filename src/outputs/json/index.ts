@@ -4,7 +4,7 @@ import { MIME } from '../../common/aenb';
 import type { OutputKind } from '../kind';
 import { report } from './report';
 
-export const json: OutputKind = {
+export const json: OutputKind<unknown, undefined> = {
   name: 'json',
   mimes: [MIME.json],
   rendered: false,

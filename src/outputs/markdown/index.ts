@@ -9,7 +9,7 @@ export function markdownOutput(markdown: string): AenbOutput {
   return { items: [{ mime: MIME.markdown, data: markdown }] };
 }
 
-export const markdown: OutputKind<string> = {
+export const markdown: OutputKind<string, typeof kernel> = {
   name: 'markdown',
   mimes: [MIME.markdown],
   rendered: false,

@@ -2,6 +2,9 @@
 import { MIME } from '../../common/aenb';
 import type { KernelPart } from '../kind';
 
-export const kernel: KernelPart = {
-  show: { markdown: (md: string) => ({ items: [{ mime: MIME.markdown, data: String(md) }] }) },
-};
+export const kernel = {
+  show: {
+    /** Shows Markdown under the cell. */
+    markdown: (md: string) => ({ items: [{ mime: MIME.markdown, data: String(md) }] }),
+  },
+} satisfies KernelPart;

@@ -9,7 +9,7 @@ export function streamOutput(stream: 'stdout' | 'stderr', text: string): AenbOut
   return { items: [{ mime: stream === 'stdout' ? MIME.stdout : MIME.stderr, data: text }] };
 }
 
-export const stream: OutputKind<string> = {
+export const stream: OutputKind<string, undefined> = {
   name: 'stream',
   mimes: [MIME.stdout, MIME.stderr],
   rendered: false,

@@ -5,7 +5,7 @@ import { checkSummaryPayload, SUMMARY_MIME, summaryText, type SummaryPayload } f
 import { kernel } from './kernel';
 import { view } from './view';
 
-export const summary: OutputKind<SummaryPayload> = {
+export const summary: OutputKind<SummaryPayload, typeof kernel> = {
   name: 'summary',
   mimes: [SUMMARY_MIME],
   rendered: true,

@@ -55,7 +55,10 @@ export function summaryOutput(model: AutoencoderModel | tf.LayersModel): AenbOut
   return toOutput(summaryOutputItems(summaryToPayload(s, model.getClassName())));
 }
 
-export const kernel: KernelPart = {
-  show: { summary: summaryOutput },
-  display: (value) => (value instanceof AutoencoderModel || value instanceof tf.LayersModel ? summaryOutput(value) : undefined),
-};
+export const kernel = {
+  show: {
+    /** Shows a Keras-style summary table of the model: layers, output shapes and parameter counts. */
+    summary: summaryOutput,
+  },
+  display: (value: unknown) => (value instanceof AutoencoderModel || value instanceof tf.LayersModel ? summaryOutput(value) : undefined),
+} satisfies KernelPart;

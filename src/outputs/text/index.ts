@@ -11,7 +11,7 @@ export function textOutput(text: string, mime: string = MIME.textPlain): AenbOut
   return { items: [{ mime, data: text }] };
 }
 
-export const text: OutputKind<string> = {
+export const text: OutputKind<string, typeof kernel> = {
   name: 'text',
   mimes: [MIME.textPlain],
   rendered: false,

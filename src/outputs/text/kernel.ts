@@ -29,11 +29,14 @@ function summarizeValues(t: tf.Tensor): string {
   return `min ${min.toPrecision(4)}  max ${max.toPrecision(4)}  mean ${(sum / v.length).toPrecision(4)}\nfirst values: ${first}, …`;
 }
 
-export const kernel: KernelPart = {
-  show: { text: (...args: unknown[]) => textOutput(format(...args)) },
-  display(value) {
+export const kernel = {
+  show: {
+    /** Shows text under the cell, formatted like `console.log`. */
+    text: (...args: unknown[]) => textOutput(format(...args)),
+  },
+  display(value: unknown) {
     if (value instanceof tf.Tensor) return textOutput(tensorPreview(value));
     if (typeof value === 'string') return textOutput(value);
     return textOutput(inspect(value, { depth: 4, colors: false, maxArrayLength: 50, breakLength: 100 }));
   },
-};
+} satisfies KernelPart;

@@ -6,7 +6,7 @@ import { kernel } from './kernel';
 import { settleTrainingPayload } from './stale';
 import { view } from './view';
 
-export const training: OutputKind<TrainingPayload> = {
+export const training: OutputKind<TrainingPayload, typeof kernel> = {
   name: 'training',
   mimes: [TRAINING_MIME],
   rendered: true,

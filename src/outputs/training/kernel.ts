@@ -84,9 +84,10 @@ export function trainingOutput(p: TrainingPayload): AenbOutput {
   return { items: [{ mime: TRAINING_MIME, data: p as unknown as JsonValue }, { mime: 'text/plain', data: historyText(p) }] };
 }
 
-export const kernel: KernelPart = {
+export const kernel = {
   show: {
+    /** Draws a training history (what `fit` returns, ours or tfjs's) as a loss chart under the cell. */
     history: (h: History | tf.History, title?: string) => trainingOutput(historyPayload(h, title)),
   },
-  display: (value) => (value instanceof History || value instanceof tf.History ? trainingOutput(historyPayload(value)) : undefined),
-};
+  display: (value: unknown) => (value instanceof History || value instanceof tf.History ? trainingOutput(historyPayload(value)) : undefined),
+} satisfies KernelPart;

@@ -1,0 +1,53 @@
+// Messages between the extension host and the language worker (worker.ts).
+// Notebooks are keyed by their URI, cells by their document URI.
+import type {
+  CellDiagnostics,
+  CellInput,
+  CellLanguage,
+  CompletionDetails,
+  CompletionList,
+  DefinitionInfo,
+  HoverInfo,
+  SignatureHelpInfo,
+  Target,
+} from './api';
+
+/** The requests the worker answers: method → params and result. */
+export interface LanguageMethods {
+  completions: { params: { cell: string; offset: number; triggerCharacter?: string }; result: CompletionList | undefined };
+  completionDetails: { params: { cell: string; offset: number; name: string; source?: string; data?: unknown }; result: CompletionDetails | undefined };
+  hover: { params: { cell: string; offset: number }; result: HoverInfo | undefined };
+  signatureHelp: {
+    params: { cell: string; offset: number; trigger?: { kind: 'invoked' | 'characterTyped' | 'retrigger'; character?: string } };
+    result: SignatureHelpInfo | undefined;
+  };
+  definition: { params: { cell: string; offset: number }; result: DefinitionInfo };
+  typeDefinition: { params: { cell: string; offset: number }; result: Target[] };
+  /** The text of a declaration file of the bundle (definitions in TensorFlow.js's declarations); any notebook key. */
+  fileText: { params: { file: string }; result: string | undefined };
+}
+
+export type LanguageMethod = keyof LanguageMethods;
+
+export type ToWorker =
+  /** A notebook's code cells, in order (on open, and when cells are added, removed, moved or change language). */
+  | { type: 'sync'; notebook: string; cells: CellInput[] }
+  | { type: 'edit'; notebook: string; cell: string; text: string; version: number }
+  | { type: 'close'; notebook: string }
+  | { [M in LanguageMethod]: { type: 'request'; id: number; notebook: string; method: M; params: LanguageMethods[M]['params'] } }[LanguageMethod];
+
+export type FromWorker =
+  | { type: 'response'; id: number; result?: unknown; error?: string }
+  /** Fresh problems of some cells of a notebook (the others keep theirs). */
+  | { type: 'diagnostics'; notebook: string; cells: CellDiagnostics[] }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+
+export interface WorkerOptions {
+  aenbLanguageWorker: true;
+  /** Where cell-types.json is (default: beside the worker's bundle). */
+  typesFile?: string;
+  /** Quiet time after an edit before the problems are recomputed. */
+  diagnosticsDelayMs?: number;
+}
+
+export type { CellLanguage };

@@ -1,0 +1,183 @@
+// End-to-end: typed cells in the packaged extension, as a user sees them in
+// the workbench (code-server, headless Chromium): a misspelled member is
+// underlined before anything runs, its hover says why, and typing
+// `autoencoder.` opens the suggest widget with the model's members, in the
+// dark and the light theme. Nothing runs: no kernel, no data.
+//
+// Screenshots go to test-results/e2e/typed-cells/.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { createCodeCell, createMarkdownCell, createNotebook, serializeNotebook } from '../../src/common/aenb';
+import { findRepoRoot, installCodeServer, installVsix, startCodeServer, type CodeServer } from '../support/code-server';
+import { focusCell, openFile, openWorkbench, runCommand, type Workbench } from '../support/workbench';
+
+const ROOT = findRepoRoot();
+const RESULTS = join(ROOT, 'test-results', 'e2e', 'typed-cells');
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+const VSIX = process.env.AENB_VSIX ?? join(ROOT, `${pkg.name}-${pkg.version}.vsix`);
+const PROBE = '// try it here';
+
+let page: Page;
+let failed = false;
+
+async function shot(name: string, clip?: { x: number; y: number; width: number; height: number }): Promise<void> {
+  await page.screenshot({ path: join(RESULTS, `${name}.png`), ...(clip ? { clip } : {}), animations: 'disabled' });
+}
+
+function step(name: string, timeoutMs: number, fn: () => Promise<void>): void {
+  test(name, { timeout: timeoutMs }, async () => {
+    try {
+      await fn();
+    } catch (e) {
+      failed = true;
+      if (page) await shot(`FAILED-${name.replace(/[^\w]+/g, '-').slice(0, 60)}`).catch(() => undefined);
+      throw e;
+    }
+  });
+}
+
+/** The part of the page around an element (the notebook's width), for a focused picture. */
+async function around(selector: string, extra = { above: 60, below: 260 }): Promise<{ x: number; y: number; width: number; height: number }> {
+  const box = await page.locator(selector).first().boundingBox();
+  const list = await page.locator('.notebookOverlay .monaco-list').first().boundingBox();
+  if (!box || !list) throw new Error(`${selector} is not on screen`);
+  const y = Math.max(list.y, box.y - extra.above);
+  return { x: list.x, y, width: list.width, height: Math.min(list.y + list.height, box.y + box.height + extra.below) - y };
+}
+
+/** Hovers the underlined misspelling and waits for the hover that explains it. */
+async function hoverError(): Promise<string> {
+  const squiggle = page.locator('.notebookOverlay .squiggly-error').first();
+  await squiggle.waitFor({ timeout: 90_000 });
+  await focusCell(page, 'autoencoder.fitt');
+  await page.keyboard.press('Escape');
+  const box = await squiggle.boundingBox();
+  assert.ok(box, 'the squiggle is on screen');
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  const hover = page.locator('.monaco-hover:not(.hidden)', { hasText: 'fitt' }).first();
+  await hover.waitFor({ timeout: 20_000 });
+  return (await hover.innerText()).replace(/\u00a0/g, ' ');
+}
+
+/** Types `autoencoder.` into the probe cell, as a user would, and returns the suggest widget's labels. */
+async function suggestAfterDot(): Promise<string[]> {
+  await focusCell(page, PROBE);
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Control+End');
+  await page.keyboard.press('Enter');
+  await page.keyboard.type('autoencoder.', { delay: 40 });
+  const widget = page.locator('.editor-widget.suggest-widget.visible');
+  await widget.locator('.monaco-list-row').first().waitFor({ timeout: 30_000 });
+  return suggestLabels();
+}
+
+/** The labels of the rows the suggest widget shows (each row's accessible name starts with its label). */
+async function suggestLabels(): Promise<string[]> {
+  return page
+    .locator('.editor-widget.suggest-widget.visible .monaco-list-row')
+    .evaluateAll((rows) => rows.map((r) => (r.getAttribute('aria-label') ?? '').split(/[\s,]/)[0]));
+}
+
+/** Closes the suggest widget and deletes what was typed on the line. */
+async function clearTypedLine(): Promise<void> {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Shift+Home');
+  await page.keyboard.press('Backspace');
+  await page.keyboard.press('Backspace');
+  await page.keyboard.press('Escape');
+}
+
+async function setTheme(label: string): Promise<void> {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Escape');
+  await runCommand(page, 'Preferences: Color Theme');
+  const input = page.locator('.quick-input-widget input.input');
+  await input.fill(label);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 10_000 });
+  await input.press('Enter');
+  await page.locator('.quick-input-widget').first().waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+}
+
+describe('typed cells in the packaged extension', () => {
+  let workspace = '';
+  let stateDir = '';
+  let server: CodeServer | undefined;
+  let wb: Workbench | undefined;
+
+  before(async () => {
+    rmSync(RESULTS, { recursive: true, force: true });
+    mkdirSync(RESULTS, { recursive: true });
+    if (!existsSync(VSIX)) throw new Error(`${VSIX} is missing: run npm run package first (npm run test:e2e does).`);
+    installCodeServer({ log: (l) => console.log(`[e2e] ${l}`) });
+    workspace = mkdtempSync(join(tmpdir(), 'aenb-e2e-types-ws-'));
+    writeFileSync(
+      join(workspace, 'typed.aenb'),
+      serializeNotebook(
+        createNotebook([
+          createMarkdownCell('# Typed cells\nThe cells below have not run: the types come from the kernel\'s globals and the cells above.'),
+          createCodeCell('const [[xTrain], [xTest]] = await datasets.mnist.loadData();\nconst x = xTrain.div(255);'),
+          createCodeCell('const autoencoder = new Autoencoder({ inputShape: [28, 28], latentDim: 64 });'),
+          createCodeCell("autoencoder.compile({ loss: 'binaryCrossentropy', optimizer: 'adam' });\nawait autoencoder.fitt(x, x, { epochs: 1 });"),
+          createCodeCell(PROBE),
+        ]),
+      ),
+    );
+    stateDir = mkdtempSync(join(tmpdir(), 'aenb-e2e-types-state-'));
+    installVsix(VSIX, { stateDir, log: (l) => console.log(`[e2e] ${l}`) });
+    server = await startCodeServer({ workspace, stateDir, settings: { 'workbench.colorTheme': 'Default Dark Modern' } });
+    wb = await openWorkbench(server.workbenchUrl(), { width: 1300, height: 900 });
+    page = wb.page;
+  });
+
+  after(async () => {
+    await wb?.close().catch(() => undefined);
+    await server?.stop({ saveLogsTo: join(RESULTS, 'server') });
+    if (workspace) rmSync(workspace, { recursive: true, force: true });
+    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+    console.log(`[e2e] ${failed ? 'FAILED: ' : ''}screenshots and server logs: ${RESULTS}`);
+  });
+
+  step('a misspelled member is underlined before anything runs, and its hover says why (dark)', 150_000, async () => {
+    await openFile(page, 'typed.aenb');
+    await page.locator('.notebookOverlay .monaco-list-row.code-cell-row').first().waitFor({ timeout: 30_000 });
+    const text = await hoverError();
+    assert.match(text, /Property 'fitt' does not exist on type 'Autoencoder'\. Did you mean 'fit'\?/);
+    assert.equal((text.match(/Property 'fitt' does not exist/g) ?? []).length, 1, `one report of the problem, not two: ${text}`);
+    assert.equal(await page.locator('.notebookOverlay .squiggly-error').count(), 1, 'one underlined problem in the notebook');
+    await shot('error-dark', await around('.monaco-hover:not(.hidden)', { above: 200, below: 120 }));
+    await shot('page-error-dark');
+  });
+
+  step('typing `autoencoder.` shows the suggest widget with the model\'s members (dark)', 90_000, async () => {
+    const labels = await suggestAfterDot();
+    assert.ok(labels.length >= 8, `members listed: ${labels.join(', ')}`);
+    assert.ok(!labels.includes('typeof'), 'no keywords after a dot');
+    await shot('suggest-dark', await around('.editor-widget.suggest-widget.visible', { above: 120, below: 40 }));
+    if (!labels.includes('fit')) {
+      // The widget shows about a dozen rows at a time; narrow it as a user would.
+      await page.keyboard.type('fi', { delay: 40 });
+      await page.waitForTimeout(300);
+    }
+    const now = await suggestLabels();
+    assert.equal(now.filter((l) => l === 'fit').length, 1, `fit, once: ${now.join(', ')}`);
+    await shot('page-suggest-dark');
+    await clearTypedLine();
+  });
+
+  step('the same in the light theme', 120_000, async () => {
+    await setTheme('Light Modern');
+    await page.waitForTimeout(500);
+    const text = await hoverError();
+    assert.match(text, /Property 'fitt' does not exist/);
+    await shot('error-light', await around('.monaco-hover:not(.hidden)', { above: 200, below: 120 }));
+    const labels = await suggestAfterDot();
+    assert.ok(labels.length >= 8, `members listed: ${labels.join(', ')}`);
+    await shot('suggest-light', await around('.editor-widget.suggest-widget.visible', { above: 120, below: 40 }));
+    await shot('page-suggest-light');
+    await clearTypedLine();
+  });
+});
