@@ -79,7 +79,14 @@ export function patchFitForKernel(kernel: FitKernel): void {
         epoch = e + 1;
       },
     };
-    const callbacks = args.callbacks ? (Array.isArray(args.callbacks) ? [...args.callbacks, callback] : [args.callbacks, callback]) : [callback];
+    // tfjs hands the model and the run's parameters only to its own Callback
+    // subclasses; plain callbacks that want them (callbacks.latentView) get them here.
+    for (const c of userCallbacks as { setModel?: (m: unknown) => void; setParams?: (p: unknown) => void }[]) {
+      if (c instanceof tf.Callback) continue;
+      c.setModel?.(model);
+      c.setParams?.({ epochs, batchSize, samples: split, steps: batches });
+    }
+    const callbacks = [...userCallbacks, callback];
     kernel.tfjsFits.add(model);
     try {
       const h = await original.call(this, x, y, { ...args, callbacks: callbacks as tf.CustomCallbackArgs[], verbose: 0 });
@@ -90,6 +97,15 @@ export function patchFitForKernel(kernel: FitKernel): void {
     }
   } as tf.LayersModel['fit'];
   proto.__aenbPatched = true;
+  // A Sequential trains through an inner model (which flattens its first
+  // nested model): plain callbacks that want the model get the Sequential first.
+  const seq = tf.Sequential.prototype as unknown as { fit: tf.Sequential['fit'] };
+  const seqFit = seq.fit;
+  seq.fit = function (this: tf.Sequential, x, y, args = {}) {
+    const list = args.callbacks ? (Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks]) : [];
+    for (const c of list as { setModel?: (m: unknown) => void }[]) if (!(c instanceof tf.Callback)) c.setModel?.(this);
+    return seqFit.call(this, x, y, args);
+  } as tf.Sequential['fit'];
   // Our models refuse to start training again in an interrupted cell, too.
   const ours = AutoencoderModel.prototype as unknown as { fit: AutoencoderModel['fit'] };
   const ourFit = ours.fit;

@@ -27,10 +27,12 @@ import { TransposedDense, LeakyReLUActivation } from '../lib/layers';
 import { Autoencoder, StackedAutoencoder } from '../lib/models';
 import { loadModel } from '../lib/model-io';
 import { addNoise } from '../lib/noise';
-import { callbacks, loadCheckpoint } from '../lib/callbacks';
+import { loadCheckpoint } from '../lib/callbacks';
 import { addTrainingObserver, stopAllTraining, TrainingProgress } from '../lib/training';
 import { describeModel } from '../lib/summary';
-import { showApi, valueOutput } from './display';
+import type { RunningCell } from '../outputs/kind';
+import { callbacksApi } from './callbacks';
+import { handleKindRequests, showApi, valueOutput } from './display';
 import { CellTimers } from './cell-timers';
 import { cellErrorData } from './errors';
 import { patchFitForKernel } from './fit';
@@ -52,6 +54,10 @@ interface Execution {
   stray: NotebookErrorData[];
   /** Aborted by an interrupt: cancels data-set downloads (their partial files are removed). */
   abort: AbortController;
+  /** Work the cell waits for before it ends (RunningCell.track): outputs still being made by show.* calls it did not await. */
+  pending: { promise: Promise<unknown>; observed: () => boolean }[];
+  /** The cell as the output kinds see it (made on first use). */
+  cell?: RunningCell;
 }
 
 
@@ -68,6 +74,8 @@ export class KernelRuntime {
   private readonly timers = new CellTimers(() => this.context.getStore() !== undefined);
 
   private backend?: KernelBackendInfo;
+  /** Numbers the keys of live outputs (RunningCell.newKey). */
+  private keyCount = 0;
   /** The per-batch series of each running training, encoded so far. */
   private readonly batchEncoders = new Map<string, BatchSeriesEncoder>();
   /**
@@ -83,6 +91,7 @@ export class KernelRuntime {
       if (!this.backend) throw new RequestError('unavailable', 'The kernel is still starting.');
       return { ...(echo !== undefined ? { echo } : {}), pid: process.pid, backend: this.backend.name, busy: this.current !== undefined, uptimeSeconds: process.uptime() };
     });
+    handleKindRequests(this.requests);
     // The end of a headless run: wait for the timers the cells started.
     this.requests.handle('settle', async () => {
       await this.timers.whenIdle();
@@ -152,9 +161,22 @@ export class KernelRuntime {
        * resolves to `[[xTrain, yTrain], [xTest, yTest]]`, images `[N, 28, 28]` with pixel
        * values 0..255, labels `[N]` int32.
        */
-      fashionMnist: { loadData: withProgress('fashion-mnist') },
+      fashionMnist: {
+        loadData: withProgress('fashion-mnist'),
+        /** The ten classes' names, by label ('T-shirt/top', 'Trouser', ...); show.latent and show.errors find them by themselves for labels from loadData. */
+        classNames: data.FASHION_MNIST_CLASSES,
+      },
     };
-    const show = showApi((output) => this.display(output));
+    const show = showApi(
+      (output) => this.display(output),
+      () => this.cellOf(this.runningExecution('show.*: there is no running cell to show this in.')),
+    );
+    const callbacks = callbacksApi({
+      cell: () => {
+        const exec = this.context.getStore() ?? this.current;
+        return exec && !exec.finished ? this.cellOf(exec) : undefined;
+      },
+    });
     return {
       tf,
       datasets,
@@ -183,7 +205,7 @@ export class KernelRuntime {
       if (ALLOWED_MODULES.includes(specifier)) return tf;
       throw new Error(
         `Cannot import "${specifier}" in a notebook cell. Cells can import ${ALLOWED_MODULES.map((s) => `'${s}'`).join(', ')}; ` +
-          'tf, datasets, Autoencoder, StackedAutoencoder, TransposedDense, addNoise, callbacks, loadCheckpoint and show are also available without importing.',
+          'tf, datasets, Autoencoder, StackedAutoencoder, TransposedDense, addNoise, show, callbacks and loadCheckpoint are also available without importing.',
       );
     };
     g.console = this.captureConsole();
@@ -222,9 +244,39 @@ export class KernelRuntime {
   // Outputs
 
   private display(output: AenbOutput): void {
+    this.emitTo(this.runningExecution('show.*: there is no running cell to show this in.'), output);
+  }
+
+  private runningExecution(problem: string): Execution {
     const exec = this.context.getStore() ?? this.current;
-    if (!exec) throw new Error('show.*: there is no running cell to show this in.');
-    this.emitTo(exec, output);
+    if (!exec) throw new Error(problem);
+    return exec;
+  }
+
+  /** The running cell as the output kinds' kernel parts see it. */
+  private cellOf(exec: Execution): RunningCell {
+    if (exec.cell) return exec.cell;
+    const cell: RunningCell = {
+      emit: (output, key, urgent = false) => this.emitTo(exec, output, key, !urgent),
+      get interrupted() {
+        return exec.interrupted;
+      },
+      track: (work) => {
+        let observed = false;
+        const promise = work.then(() => undefined);
+        promise.catch(() => undefined); // reported by execute() unless the cell awaits it
+        exec.pending.push({ promise, observed: () => observed });
+        return {
+          then(onFulfilled, onRejected) {
+            observed = true;
+            return promise.then(onFulfilled, onRejected);
+          },
+        };
+      },
+      newKey: (prefix) => `${prefix}:${exec.id}:${++this.keyCount}`,
+    };
+    exec.cell = cell;
+    return cell;
   }
 
   private emitTo(exec: Execution, output: AenbOutput, key?: string, throttle = false): void {
@@ -357,6 +409,7 @@ export class KernelRuntime {
       finished: false,
       stray: [],
       abort: new AbortController(),
+      pending: [],
     };
     this.current = exec;
     const t0 = performance.now();
@@ -369,6 +422,12 @@ export class KernelRuntime {
       const value = await this.context.run(exec, async () => script.runInThisContext({ displayErrors: false }) as Promise<unknown>);
       const out = valueOutput(value);
       if (out) this.emitTo(exec, out);
+      // Outputs still being made (show.latent's UMAP, say): the cell ends when they are out.
+      for (let i = 0; i < exec.pending.length; i++) {
+        const p = exec.pending[i];
+        const settled = await p.promise.then(() => undefined, (e: unknown) => ({ e }));
+        if (settled && !p.observed()) throw settled.e;
+      }
     } catch (e) {
       error = cellErrorData(e, this.cells);
     } finally {

@@ -36,7 +36,7 @@ import {
   writeCheckpoint,
   WriteHooks,
 } from './checkpoint';
-import type { History, TrainingEvent, TrainingRun } from './training';
+import type { History, Trainable, TrainingEvent, TrainingRun } from './training';
 
 export interface ModelCheckpointArgs {
   /** Folder for the checkpoint files (created if needed). Relative paths are relative to the working directory (the notebook's folder). */
@@ -102,6 +102,11 @@ export abstract class CheckpointCallback extends tf.Callback {
   protected constructor(dir: string) {
     super();
     this.dir = dir;
+  }
+
+  /** tfjs hands its model here; our fit hands ours (the run itself comes through onTrainSetup). */
+  override setModel(model: Parameters<tf.Callback['setModel']>[0] | Trainable): void {
+    if (model instanceof tf.LayersModel) super.setModel(model);
   }
 
   protected reset(): void {

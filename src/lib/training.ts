@@ -62,6 +62,10 @@ export interface TrainingRun {
 export interface FitCallbacks {
   /** Our `fit` only, before anything else: a callback may restore a saved state and `run.resume` from it. */
   onTrainSetup?: (run: TrainingRun) => void | Promise<void>;
+  /** Called before training with the model being trained (as tfjs's callbacks get it). */
+  setModel?: (model: Trainable) => void;
+  /** Called before training with the run's parameters (as tfjs's callbacks get them). */
+  setParams?: (params: { epochs: number; batchSize: number; samples: number; steps: number }) => void;
   onTrainBegin?: () => void | Promise<void>;
   onEpochBegin?: (epoch: number) => void | Promise<void>;
   onBatchEnd?: (batch: number, logs: { loss: number; size: number }) => void | Promise<void>;
@@ -394,6 +398,10 @@ export async function train(
     lean = decided.step;
     lastPath = lean ? 'lean-wasm' : 'generic';
     lastReason = decided.reason;
+    for (const c of callbacks) {
+      c.setModel?.(model);
+      c.setParams?.({ epochs, batchSize, samples: n, steps: batches });
+    }
     for (const c of callbacks) await c.onTrainBegin?.();
     emit({ ...progress('begin', startEpoch, 0, NaN), path: lastPath, ...(decided.reason ? { note: genericPathNote(decided.reason) } : {}) });
     for (let epoch = startEpoch; epoch < epochs; epoch++) {

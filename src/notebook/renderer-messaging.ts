@@ -58,7 +58,7 @@ export function registerRendererMessaging(kernels: AenbKernelController, log: vs
       return r.value;
     });
   // Which kernel methods a renderer may ask for (settle is the headless runner's).
-  const kernelMethods: Record<keyof KernelMethods, boolean> = { ping: true, settle: false };
+  const kernelMethods: Record<keyof KernelMethods, boolean> = { ping: true, 'latent.decode': true, settle: false };
   for (const method of Object.keys(kernelMethods) as (keyof KernelMethods & string)[]) if (kernelMethods[method]) forward(method);
 
   return messaging.onDidReceiveMessage(({ editor, message }) => {

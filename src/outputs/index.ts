@@ -3,6 +3,8 @@
 export * from './training/contract';
 export * from './images/contract';
 export * from './summary/contract';
+export * from './latent/contract';
+export * from './errors/contract';
 export { encodePng, imagesOutputItems, imagesPng, crc32 } from './images/png';
 export { errorData, errorOutput } from './error';
 export { streamOutput } from './stream';

@@ -20,7 +20,8 @@
 // (when our renderer draws it) its MIME type in package.json's
 // `contributes.notebookRenderer[0].mimeTypes` (a unit test checks the two agree).
 import type { AenbOutput } from '../common/aenb';
-import type { RequestOptions, Result } from '../common/messages/envelope';
+import type { Handler, RequestOptions, Result } from '../common/messages/envelope';
+import type { KernelMethods } from '../common/messages/kernel';
 import type { RendererMethods } from '../common/messages/renderer';
 
 /** One representation of an output, as raw bytes (what VS Code and the kernel hold). */
@@ -44,10 +45,47 @@ export interface ReportContext {
   item(mime: string): ReportItem | undefined;
 }
 
+/** The running cell, as a kind's kernel functions see it (the kernel, src/kernel/runtime.ts, makes it). */
+export interface RunningCell {
+  /**
+   * Shows an output under the cell. With `key`, replaces the cell's earlier
+   * output of that key instead (live progress): sent at once when `urgent`,
+   * else at most every progress interval, the latest one winning.
+   */
+  emit(output: AenbOutput, key?: string, urgent?: boolean): void;
+  /** True once the user interrupted the cell. */
+  readonly interrupted: boolean;
+  /**
+   * Work that belongs to the cell: the cell does not end before it settles,
+   * even when the cell's code does not await it, and its error fails the
+   * cell unless the code awaited it (and so saw the error itself). Returns
+   * what the code may await.
+   */
+  track(work: Promise<unknown>): PromiseLike<void>;
+  /** A key for a live output, unique in this kernel (`prefix:...`). */
+  newKey(prefix: string): string;
+}
+
+/** What the kernel offers a kind's functions that run later than the call that made them (training callbacks). */
+export interface KernelServices {
+  /** The cell running now (the one whose code, or whose training, is calling), if any. */
+  cell(): RunningCell | undefined;
+}
+
 /** The kernel side of a kind. */
 export interface KernelPart {
   /** Functions added to the cells' `show` object; each returns the output to show. */
   readonly show?: Readonly<Record<string, (...args: any[]) => AenbOutput>>;
+  /**
+   * Functions added to the cells' `show` object that show outputs themselves
+   * as they go (progress under a key, then the result under the same key) and
+   * may return a promise; the cell waits for it even when not awaited.
+   */
+  readonly showLive?: Readonly<Record<string, (cell: RunningCell, ...args: any[]) => void | PromiseLike<void>>>;
+  /** Training callbacks added to the cells' `callbacks` object (src/kernel/callbacks.ts): each makes a callback for `fit`. */
+  readonly callbacks?: Readonly<Record<string, (kernel: KernelServices, ...args: any[]) => unknown>>;
+  /** Kernel requests this kind's views send (methods of KernelMethods, forwarded by the host as `kernel.<method>`), answered here. */
+  readonly requests?: { readonly [K in keyof KernelMethods]?: Handler<KernelMethods, K> };
   /** The output for a cell's last expression, when this kind shows such values (kinds are asked in table order). */
   display?(value: unknown): AenbOutput | undefined;
 }

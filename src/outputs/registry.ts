@@ -6,6 +6,8 @@ import type { KernelPart, OutputKind } from './kind';
 import { training } from './training';
 import { images } from './images';
 import { summary } from './summary';
+import { latent } from './latent';
+import { errors } from './errors';
 import { image } from './image';
 import { markdown } from './markdown';
 import { error } from './error';
@@ -15,10 +17,12 @@ import { json } from './json';
 
 // The list's type is written out (the compiler checks it against the list) so that the declarations
 // generated for cells name each kind's kernel part, keeping the doc comments of its show functions.
-const KINDS: readonly [typeof training, typeof images, typeof summary, typeof image, typeof markdown, typeof error, typeof stream, typeof text, typeof json] = [
+const KINDS: readonly [typeof training, typeof images, typeof summary, typeof latent, typeof errors, typeof image, typeof markdown, typeof error, typeof stream, typeof text, typeof json] = [
   training,
   images,
   summary,
+  latent,
+  errors,
   image,
   markdown,
   error,
@@ -49,7 +53,20 @@ type AllShow = UnionToIntersection<KindShow<(typeof KINDS)[number]>>;
  * (or `undefined` without one), and documents each show function with a doc
  * comment.
  */
-export type ShowApi = { readonly [N in keyof AllShow]: AllShow[N] extends (...args: infer A) => unknown ? (...args: A) => void : never };
+type KindShowLive<K> = K extends { readonly kernel?: infer P } ? (P extends { readonly showLive?: infer S } ? NonNullable<S> : never) : never;
+type AllShowLive = UnionToIntersection<KindShowLive<(typeof KINDS)[number]>>;
+type KindCallbacks<K> = K extends { readonly kernel?: infer P } ? (P extends { readonly callbacks?: infer S } ? NonNullable<S> : never) : never;
+type AllCallbacks = UnionToIntersection<KindCallbacks<(typeof KINDS)[number]>>;
+/** A function of a kind's kernel part without its first parameter (the running cell, or the kernel's services, that the kernel passes). */
+type WithoutFirst<F> = F extends (first: any, ...args: infer A) => infer R ? (...args: A) => R : never;
+
+export type ShowApi = { readonly [N in keyof AllShow]: AllShow[N] extends (...args: infer A) => unknown ? (...args: A) => void : never } & {
+  /** The kinds' live show functions (KernelPart.showLive): they return what the cell may await. */
+  readonly [N in keyof AllShowLive]: WithoutFirst<AllShowLive[N]>;
+};
+
+/** The training callbacks the output kinds add to the cells' `callbacks` object (src/kernel/callbacks.ts). */
+export type KindCallbacksApi = { readonly [N in keyof AllCallbacks]: WithoutFirst<AllCallbacks[N]> };
 
 const byMime = new Map<string, OutputKind<any>>();
 for (const k of OUTPUT_KINDS) for (const m of k.mimes) byMime.set(m, k);

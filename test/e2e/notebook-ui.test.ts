@@ -308,6 +308,37 @@ describe('the packaged extension in code-server, trusted workspace', () => {
     await outputShot('.aenb-images:has-text("Rebuilt by the autoencoder")', 'denoising');
   });
 
+  step('the latent map in the webview: a click decodes a point into an image, a second click adds the interpolation strip', 120_000, async () => {
+    await focusCell(page, 'show.latent(autoencoder');
+    const map = frame.locator('.aenb-latent').first();
+    await map.waitFor({ timeout: 60_000 });
+    await poll(async () => ((await map.getAttribute('data-images', { timeout: 200 })) === 'ready' ? true : undefined), 'the map to load its images', 30_000);
+    assert.equal(await map.locator('.aenb-scatter').getAttribute('data-points-drawn'), '2000', 'all 2,000 test digits are drawn');
+    assert.equal(await map.locator('.aenb-legend-item').count(), 10, 'a legend entry per digit');
+    const overlay = map.locator('.aenb-scatter-overlay');
+    await overlay.scrollIntoViewIfNeeded();
+    const box = await overlay.boundingBox();
+    assert.ok(box, 'the map is on screen');
+    await overlay.click({ position: { x: box.width * 0.35, y: box.height * 0.45 } });
+    const decoded = map.locator('.aenb-latent-decoded');
+    await poll(async () => ((await decoded.getAttribute('data-state', { timeout: 200 })) === 'decoded' ? true : undefined), 'a decoded image', 20_000);
+    const ink = await decoded.locator('canvas').evaluate((c) => {
+      const cv = c as HTMLCanvasElement;
+      const d = (cv.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, cv.width, cv.height).data;
+      let lo = 255;
+      let hi = 0;
+      for (let i = 0; i < d.length; i += 4) {
+        lo = Math.min(lo, d[i]);
+        hi = Math.max(hi, d[i]);
+      }
+      return hi - lo;
+    });
+    assert.ok(ink > 60, `the decoded image shows something (contrast ${ink})`);
+    await overlay.click({ position: { x: box.width * 0.7, y: box.height * 0.6 } });
+    await poll(async () => ((await map.locator('.aenb-latent-step').count()) >= 10 ? true : undefined), 'the interpolation strip', 20_000);
+    await outputShot('.aenb-latent', 'latent-explorer');
+  });
+
   step('MNIST was downloaded on first use from the mirror setting, and verified', 30_000, async () => {
     const files = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
     for (const f of files) assert.ok(mirror?.requests.includes(`/mnist/${f}.gz`), `${f}.gz was requested: ${mirror?.requests.join(', ')}`);
@@ -319,7 +350,7 @@ describe('the packaged extension in code-server, trusted workspace', () => {
     await poll(async () => ((await page.locator('.tabs-container .tab.dirty').count()) === 0 ? true : undefined), 'the notebook tab to be saved', 60_000);
     const nb = parseNotebook(readFileSync(join(workspace, 'vanilla-mnist.aenb'), 'utf8'));
     const mimes = nb.cells.flatMap((c) => (c.kind === 'code' ? c.outputs.flatMap((o) => o.items.map((i) => i.mime)) : []));
-    for (const m of ['application/vnd.aenb.training+json', 'application/vnd.aenb.summary+json', 'application/vnd.aenb.images+json']) assert.ok(mimes.includes(m), `the file holds a ${m} output`);
+    for (const m of ['application/vnd.aenb.training+json', 'application/vnd.aenb.summary+json', 'application/vnd.aenb.images+json', 'application/vnd.aenb.latent+json', 'application/vnd.aenb.errors+json']) assert.ok(mimes.includes(m), `the file holds a ${m} output`);
     assert.match(nb.cells.find((c) => (c.metadata.tags as string[] | undefined)?.includes('parameters'))?.source ?? '', new RegExp(`const epochs = ${EPOCHS};`));
   });
 

@@ -4,11 +4,17 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { IMAGES_MIME, SUMMARY_MIME, TRAINING_MIME, base64ToBytes, bytesToBase64, imageToRgba, type ImagesPayload, type TrainingPayload } from '../../src/outputs';
+import * as tf from '@tensorflow/tfjs';
+import { ERRORS_MIME, IMAGES_MIME, SUMMARY_MIME, TRAINING_MIME, base64ToBytes, bytesToBase64, imageToRgba, type ImagesPayload, type TrainingPayload } from '../../src/outputs';
 import { OUTPUT_KINDS } from '../../src/outputs/registry';
 import { settleTrainingPayload } from '../../src/outputs/training/stale';
 import { type Harness, type Theme, messages, render, screenshot, setTheme, startHarness } from './harness';
 import { imagesFixture, summaryFixture, trainingFixture } from './fixtures';
+import { digits } from './latent-fixtures';
+import { initBackend } from '../../src/lib/backend';
+import { Autoencoder } from '../../src/lib/models';
+import { errorsOutput } from '../../src/outputs/errors/kernel';
+import { buildLatent } from '../../src/outputs/latent/kernel';
 
 const XSS = '<img src=x onerror="window.__xss=1">';
 
@@ -429,6 +435,16 @@ describe('the registry of output kinds', () => {
       images: imagesFixture(2),
       summary: summaryFixture(),
     };
+    {
+      // the latent kinds, from a small untrained model (their own tests train one)
+      await initBackend('wasm');
+      const { x, y } = digits(60);
+      const model = new Autoencoder({ inputShape: [28, 28], latentDim: 4, seed: 3 });
+      fixtures.latent = (await buildLatent(model, x, { labels: y, n: 60 })).payload;
+      fixtures.errors = errorsOutput(model, x, { labels: y, n: 60 }).items.find((i) => i.mime === ERRORS_MIME)?.data;
+      tf.dispose([x, y]);
+      model.dispose();
+    }
     const rendered = OUTPUT_KINDS.filter((k) => k.rendered);
     assert.deepEqual(rendered.map((k) => k.name), Object.keys(fixtures), 'a fixture for every kind the renderer draws');
     for (const kind of rendered) {

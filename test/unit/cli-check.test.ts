@@ -59,7 +59,7 @@ describe('aenb check', () => {
   test('the samples have no problems: exit 0', async () => {
     const r = await check(samples);
     assert.equal(r.stderr, '');
-    assert.equal(r.stdout, 'No problems in 2 notebooks (17 code cells).\n');
+    assert.equal(r.stdout, 'No problems in 2 notebooks (22 code cells).\n');
     assert.equal(r.code, 0);
   });
 

@@ -17,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/lib/backend';
 import { computeSettings, setComputeOptions } from '../../src/lib/compute';
-import { liveWorkers, relaxedSimdNodeFlags } from '../../src/lib/engine';
+import { liveWorkers, relaxedSimdNodeFlags, startProfile, stopProfile } from '../../src/lib/engine';
 import { Autoencoder, StackedAutoencoder, type AutoencoderModel } from '../../src/lib/models';
 import { lastTrainingPath, stopAllTraining } from '../../src/lib/training';
 
@@ -139,6 +139,27 @@ describe(`lean step on threads (${FMA_RUN ? 'fused multiply-add' : 'plain SIMD'}
       x.dispose();
     });
   }
+
+  test('backward stops at the lowest trained layer: no input gradient for the first dense layer (5 products and 1 transpose per batch, not 6 and 2)', async () => {
+    const x = images(96, 7); // 3 batches of 32
+    setComputeOptions(ENGINE[0]);
+    const m = models[0][1]();
+    m.compile({ loss: 'binaryCrossentropy', optimizer: 'adam' });
+    startProfile();
+    try {
+      await m.fit(x, x, { epochs: 1, batchSize: 32, seed: 3, verbose: 0 });
+    } finally {
+      const profile = stopProfile();
+      m.dispose();
+      x.dispose();
+      const calls = (prefix: string) => [...profile].filter(([label]) => label.startsWith(prefix)).reduce((s, [, e]) => s + e.count, 0);
+      assert.equal(lastTrainingPath(), 'lean-wasm');
+      assert.equal(calls('step (all)'), 3);
+      // Forward x·W1 and h·W2; dW2 = hᵀ·dz, dh = dz·W2ᵀ (W2 transposed), dW1 = xᵀ·dh; no dx = dh·W1ᵀ below the first layer.
+      assert.equal(calls('gemm'), 5 * 3, `products: ${[...profile.keys()].join(', ')}`);
+      assert.equal(calls('transpose'), 3);
+    }
+  });
 
   const optimizers: [string, () => tf.Optimizer][] = [
     ['Adam', () => tf.train.adam(0.001)],

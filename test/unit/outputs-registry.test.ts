@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createCodeCell, createNotebook, type AenbOutput } from '../../src/common/aenb';
 import { OUTPUT_KINDS, kindOf, RENDERER_MIME_TYPES } from '../../src/outputs/registry';
 import { errorOutput, markdownOutput, streamOutput, textOutput, toOutput, encodePng } from '../../src/outputs';
+import { callbacksApi } from '../../src/kernel/callbacks';
 import { showApi, valueOutput } from '../../src/kernel/display';
 import { renderHtmlReport } from '../../src/report';
 import { markdownToHtml } from '../../src/report/markdown';
@@ -37,14 +38,29 @@ describe('output kinds', () => {
 
   test('the show API is the union of the kinds\' show functions', () => {
     const shown: AenbOutput[] = [];
-    const show = showApi((o) => shown.push(o));
-    assert.deepEqual(Object.keys(show).sort(), ['history', 'images', 'markdown', 'reconstructions', 'summary', 'text']);
+    const show = showApi(
+      (o) => shown.push(o),
+      () => {
+        throw new Error('no running cell');
+      },
+    );
+    assert.deepEqual(Object.keys(show).sort(), ['errors', 'history', 'images', 'interpolate', 'latent', 'markdown', 'reconstructions', 'summary', 'text']);
+    assert.throws(() => show.latent({}, {}), /no running cell/, 'live show functions ask for the running cell');
     show.text('a %d', 1);
     show.markdown('# m');
     assert.deepEqual(shown, [textOutput('a 1'), markdownOutput('# m')]);
     assert.equal(valueOutput(undefined), undefined);
     assert.deepEqual(valueOutput('s'), textOutput('s'));
     assert.deepEqual(valueOutput({ a: 1 }), textOutput('{ a: 1 }'));
+  });
+
+  test('the callbacks API is the union of the kinds\' and the library\'s callbacks, each name once', () => {
+    const none = { cell: () => undefined };
+    assert.deepEqual(Object.keys(callbacksApi(none)).sort(), ['latentView']);
+    const made = callbacksApi(none, { modelCheckpoint: (a: unknown) => ({ a }) });
+    assert.deepEqual(Object.keys(made).sort(), ['latentView', 'modelCheckpoint']);
+    assert.deepEqual((made as unknown as Record<string, (a: unknown) => unknown>).modelCheckpoint(1), { a: 1 });
+    assert.throws(() => callbacksApi(none, { latentView: () => ({}) }), /callbacks\.latentView is defined twice/);
   });
 });
 

@@ -119,9 +119,35 @@ export interface PingResult {
   uptimeSeconds: number;
 }
 
+/**
+ * A latent-space explorer whose decoder does not travel with it (a conv
+ * decoder, say) asks the kernel that made it to decode codes (the latent
+ * kind, src/outputs/latent/kernel.ts, answers).
+ */
+export interface LatentDecodeParams {
+  /** The payload's `remote.model`: the kernel's handle of the model. */
+  model: string;
+  /** The payload's `remote.kernel`: the kernel process that made the map (a restarted kernel no longer holds the model). */
+  kernel: string;
+  /** Codes, base64 of little-endian Float32 [count, latentDim]. */
+  codes: string;
+  count: number;
+}
+
+export interface LatentDecodeResult {
+  /** uint8 pixels, base64 [count, height, width, channels], mapped with the payload's range. */
+  pixels: string;
+  count: number;
+}
+
+/** At most this many codes in one decode request. */
+export const LATENT_DECODE_MAX = 64;
+
 export type KernelMethods = {
   /** Is the kernel there, and what is it doing? Answered between cells and between batches of a training. */
   ping: { params: { echo?: string }; result: PingResult };
+  /** Decodes codes of a latent-space explorer (answered between cells and between batches of a training). */
+  'latent.decode': { params: LatentDecodeParams; result: LatentDecodeResult };
   /**
    * Answered once the one-shot timers the cells started have fired (at once
    * on an interrupt): the end of a headless run waits for them, as node waits

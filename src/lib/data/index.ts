@@ -2,7 +2,7 @@
  * The data-set layer: MNIST and Fashion-MNIST from a configured folder, the
  * cache, official copies on disk, or a verified download. No `vscode` here.
  */
-export { datasets, loadData, type KerasDataset } from './keras';
+export { classNamesOf, datasets, FASHION_MNIST_CLASSES, loadData, type KerasDataset } from './keras';
 export {
   ensureDownloaded, loadRaw, locate,
   type DatasetLocation, type FileLocation, type LoadOptions, type RawDataset, type RawSplit, type SourceKind,

@@ -13,6 +13,19 @@ function toTensors(split: RawSplit, rows: number, cols: number): [tf.Tensor3D, t
   return [x, y];
 }
 
+/** Fashion-MNIST's ten classes, by label (from the data set's documentation). */
+export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
+  'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
+]);
+
+/** Class names of label tensors that `loadData` made (MNIST's labels are the digits themselves). */
+const labelNames = new WeakMap<object, readonly string[]>();
+
+/** The class names of a label tensor returned by `loadData`, if it knows them. */
+export function classNamesOf(labels: object): readonly string[] | undefined {
+  return labelNames.get(labels);
+}
+
 /**
  * Loads a data set like `tf.keras.datasets.<name>.load_data()`. Pixels are NOT
  * scaled (0..255, as in Keras); divide by 255 yourself. The caller owns the
@@ -22,11 +35,12 @@ export async function loadData(name: DatasetName, opts?: LoadOptions): Promise<K
   const raw = await loadRaw(name, opts);
   const train = toTensors(raw.train, raw.rows, raw.cols);
   const test = toTensors(raw.test, raw.rows, raw.cols);
+  if (name === 'fashion-mnist') for (const y of [train[1], test[1]]) labelNames.set(y, FASHION_MNIST_CLASSES);
   return [train, test];
 }
 
 /** `datasets.mnist.loadData()` and `datasets.fashionMnist.loadData()`, as in Keras. */
 export const datasets = {
   mnist: { loadData: (opts?: LoadOptions): Promise<KerasDataset> => loadData('mnist', opts) },
-  fashionMnist: { loadData: (opts?: LoadOptions): Promise<KerasDataset> => loadData('fashion-mnist', opts) },
+  fashionMnist: { loadData: (opts?: LoadOptions): Promise<KerasDataset> => loadData('fashion-mnist', opts), classNames: FASHION_MNIST_CLASSES },
 } as const;

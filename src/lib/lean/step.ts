@@ -133,6 +133,8 @@ function buildStep(args: LeanStepArgs): LeanBuild {
   try {
     const params = new Map<tf.Variable, Param>();
     const roles = new Map<tf.Variable, string>();
+    // Whether the layer being built uses a trained variable (its ops then need the gradient that reaches them).
+    let trains = false;
     const ctx: BuildContext = {
       heap: memory,
       batchSize,
@@ -142,23 +144,31 @@ function buildStep(args: LeanStepArgs): LeanBuild {
         if (known !== undefined && known !== role) return `the variable ${v.name} is used both as a ${known} and as a ${role}`;
         roles.set(v, role);
         const p = params.get(v);
-        if (p) return p;
+        if (p) {
+          trains = true;
+          return p;
+        }
         const index = variables.indexOf(v);
         if (index < 0) return null; // not trained: a frozen layer
         if (v.dtype !== 'float32') return `the variable ${v.name} is ${v.dtype}`;
         const [rows, cols] = v.rank === 2 ? (v.shape as number[]) : [1, v.size];
         const made: Param = { variable: v, size: v.size, rows, cols, index, grad: memory.alloc(v.size), written: false };
         params.set(v, made);
+        trains = true;
         return made;
       },
     };
     const ops: LeanOp[] = [];
     let shape = chain.inShape;
+    // The first op of the lowest layer that trains a variable: nothing below it needs a gradient.
+    let firstTrained = -1;
     for (const layer of chain.layers) {
       const module = layerModule(layer.getClassName());
       if (!module) return { refused: `layer ${ctx.label(layer)} (the fast path has no ${layer.getClassName()} layer)` };
+      trains = false;
       const result = module.build(layer, shape, ctx);
       if (!Array.isArray(result)) return { refused: `layer ${result.refused}` };
+      if (trains && firstTrained < 0 && result.length) firstTrained = ops.length;
       ops.push(...result);
       if (result.length) shape = result[result.length - 1].outShape;
     }
@@ -174,7 +184,7 @@ function buildStep(args: LeanStepArgs): LeanBuild {
     }
     const prepared = rule.prepare([...params.values()]);
     if (prepared) return { refused: prepared };
-    const trainer = new LeanTrainer(memory, ops, [...params.values()], rule, loss, fused, inSize, outSize, batchSize, x, y);
+    const trainer = new LeanTrainer(memory, ops, [...params.values()], rule, loss, fused, Math.max(0, firstTrained), inSize, outSize, batchSize, x, y);
     built = true;
     return { step: trainer };
   } finally {
@@ -212,6 +222,13 @@ class LeanTrainer implements LeanStep, StepRuntime {
     private readonly loss: LeanLoss,
     /** The index of the sigmoid op fused into binary cross-entropy, or -1. */
     private readonly fused: number,
+    /**
+     * The first op of the lowest layer with a trained variable. Backward stops
+     * there and does not compute its input gradient (for a first dense layer
+     * on 784 inputs, a product as big as its forward one and a transpose):
+     * nothing below it has a variable to train.
+     */
+    private readonly firstTrained: number,
     private readonly inSize: number,
     private readonly outSize: number,
     readonly batchSize: number,
@@ -360,10 +377,10 @@ class LeanTrainer implements LeanStep, StepRuntime {
     if (this.loss === 'binaryCrossentropy') lossValue = this.simd.bceLogits(out.ptr, target.ptr, g.ptr, count, f32(1 / count)) / count;
     else lossValue = this.simd.mse(out.ptr, target.ptr, g.ptr, count, f32(2 / count)) / count;
 
-    // Backward.
-    for (let i = stop - 1; i >= 0; i--) {
+    // Backward, down to the lowest layer that trains a variable.
+    for (let i = stop - 1; i >= this.firstTrained; i--) {
       const dy = g;
-      const dx = i === 0 ? null : this.shares[i] ? dy : (g = dy === this.grads[0] ? this.grads[1] : this.grads[0]);
+      const dx = i === this.firstTrained ? null : this.shares[i] ? dy : (g = dy === this.grads[0] ? this.grads[1] : this.grads[0]);
       memory.invalidate(dx);
       ops[i].backward(this, { x: acts[i], y: acts[i + 1], dy, dx }, m);
     }

@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { parseNotebook } from '../../../src/common/aenb';
 import {
+  ERRORS_MIME,
   IMAGES_MIME,
+  LATENT_MIME,
   SUMMARY_MIME,
   TRAINING_MIME,
   base64ToBytes,
@@ -16,6 +18,10 @@ import {
   type ImagesPayload,
   type SummaryPayload,
   type TrainingPayload,
+  checkErrorsPayload,
+  checkLatentPayload,
+  type ErrorsPayload,
+  type LatentPayload,
 } from '../../../src/outputs';
 import {
   COMMANDS,
@@ -184,6 +190,33 @@ export function defineSampleTests(): void {
       checkGrid(p, { rows: ['Original', 'Noisy (factor 0.3)', 'Rebuilt by the autoencoder'], n: params.nImages }, 'denoising');
     });
 
+    it('the map of the codes: 2,000 test digits, PCA, labels 0-9, a decoder that travels with the output', () => {
+      const cell = cellWith(doc, 'show.latent(autoencoder');
+      const p = json<LatentPayload>(onlyItem(cell, LATENT_MIME));
+      assert.equal(checkLatentPayload(p), undefined, 'a valid payload');
+      assert.equal(p.count, 2000);
+      assert.equal(p.method, 'pca');
+      assert.equal(p.latentDim, 64);
+      assert.equal(p.subject, 'test digits');
+      assert.deepEqual(p.classNames, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+      assert.ok(p.decoder && !p.remote, 'a dense decoder: decoded in the renderer');
+      const [a, b] = p.pca!.explained;
+      assert.ok(a >= b && b > 0 && a + b < 1, `explained variance ${a}, ${b}`);
+      assert.match(text(onlyItem(cell, TEXT_MIME)), /2,000 test digits, 64-D codes projected to 2-D by PCA/);
+    });
+
+    it('the interpolation strip and the reconstruction errors', () => {
+      const strip = json<ImagesPayload>(onlyItem(cellWith(doc, 'show.interpolate(autoencoder'), IMAGES_MIME));
+      assert.equal(strip.rows.length, 1);
+      assert.deepEqual(strip.rows[0].images.map((i) => i.caption).filter((c) => /^(input|a decoded|b decoded)/.test(c ?? '')), ['input a', 'a decoded', 'b decoded', 'input b']);
+      assert.equal(strip.rows[0].images.length, 12, 'the two inputs and 10 decoded codes');
+      const errors = json<ErrorsPayload>(onlyItem(cellWith(doc, 'show.errors(autoencoder'), ERRORS_MIME));
+      assert.equal(checkErrorsPayload(errors), undefined);
+      assert.equal(errors.count, 10_000, 'every test digit');
+      assert.equal(errors.worst.length, 8);
+      assert.ok(errors.worst[0].error >= errors.best[0].error);
+    });
+
     it('Export to HTML Report writes one file with the outputs and returns its Uri', async () => {
       const target = vscode.Uri.joinPath(workspaceFolder(), 'vanilla-report.html');
       const result = await vscode.commands.executeCommand<vscode.Uri | undefined>(COMMANDS.exportHtml, { notebook: doc.uri, target: target.fsPath, open: false });
@@ -193,6 +226,7 @@ export function defineSampleTests(): void {
       assert.match(html, /^<!doctype html>/i);
       assert.match(html, /101,200/, 'the model summary is in the report');
       assert.match(html, /Test images/, 'the reconstructions are in the report');
+      assert.match(html, /application\/vnd\.aenb\.latent\+json/, 'the latent map is in the report');
       assert.doesNotMatch(html, /<script[^>]+src=["']https?:/i, 'no network requests');
     });
 
@@ -286,6 +320,27 @@ export function defineSampleTests(): void {
       const trained = trainingPayload(cellWith(doc, 'sae.fit('));
       assert.equal(trained.state, 'done');
       assert.equal(trained.epoch, params.epochs);
+    });
+
+    it('the live map while training ends at the last epoch, with Fashion-MNIST\'s class names', () => {
+      const p = json<LatentPayload>(onlyItem(cellWith(doc, 'sae.fit('), LATENT_MIME));
+      assert.equal(checkLatentPayload(p), undefined);
+      assert.deepEqual(p.epoch, { epoch: params.epochs, epochs: params.epochs });
+      assert.equal(p.count, 1000);
+      assert.equal(p.classNames?.[0], 'T-shirt/top');
+      assert.equal(p.classNames?.[9], 'Ankle boot');
+    });
+
+    it('a UMAP map of the tied model, decoded in the renderer; the errors of every test picture', () => {
+      const p = json<LatentPayload>(onlyItem(cellWith(doc, "method: 'umap'"), LATENT_MIME));
+      assert.equal(checkLatentPayload(p), undefined);
+      assert.equal(p.method, 'umap');
+      assert.equal(p.count, 2000);
+      assert.equal(p.latentDim, 36);
+      assert.ok(p.decoder && p.decoder.layers.length === 2, 'the tied decoder travels as two dense layers');
+      const errors = json<ErrorsPayload>(onlyItem(cellWith(doc, 'show.errors(sae'), ERRORS_MIME));
+      assert.equal(errors.count, 10_000);
+      assert.equal(errors.classNames?.[8], 'Bag');
     });
 
     after(async () => {
