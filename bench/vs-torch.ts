@@ -42,13 +42,15 @@ import { binaryCrossentropy } from '../src/lib/losses';
 import { Autoencoder, StackedAutoencoder, type AutoencoderModel } from '../src/lib/models';
 import { makeRng, permutation } from '../src/lib/random';
 import { lastTrainingPath, setLeanTraining } from '../src/lib/training';
+import { fitDecision } from '../src/lib/lean';
 import { wasmInternals } from '../src/lib/wasm-train-step';
 import { chooseKernel, type KernelChoice } from './openblas';
 import { computeSettings, describeCompute, setComputeOptions } from '../src/lib/compute';
 import { relaxedSimdNodeFlags } from '../src/lib/engine';
 
-type ModelKind = 'vanilla' | 'stacked';
+type ModelKind = 'vanilla' | 'stacked' | 'simple' | 'simple-ours' | 'deep' | 'conv';
 type Variant = 'ours' | 'generic' | 'layers-fit';
+const MODEL_KINDS: readonly ModelKind[] = ['vanilla', 'stacked', 'simple', 'simple-ours', 'deep', 'conv'];
 
 const SEED = 1;
 const WARMUP_BATCHES = 4;
@@ -60,24 +62,139 @@ const WARMUP_BATCHES = 4;
 const TOL = { initial: 1e-6, final: 1e-4, epoch: 1e-3 };
 const RSS_LIMIT_MB = 1536;
 
-const MODELS: Record<ModelKind, { label: string; dataset: DatasetName; layers: number[]; alpha: number }> = {
-  vanilla: { label: 'vanilla 784-64-784', dataset: 'mnist', layers: [64], alpha: 0.3 },
-  stacked: { label: 'tied 784-64-36', dataset: 'fashion-mnist', layers: [64, 36], alpha: 0.2 },
-};
+type DenseSpec = { in: number; out: number; activation: 'relu' | 'sigmoid' | 'linear' }[];
+type ConvSpec = ({ type: 'conv'; in: number; out: number; kernel: number; activation: 'relu' | 'sigmoid' } | { type: 'maxpool' | 'upsample'; size: number })[];
 
-function makeModel(kind: ModelKind): AutoencoderModel {
-  return kind === 'vanilla'
-    ? new Autoencoder({ inputShape: [28, 28], latentDim: 64, seed: SEED })
-    : new StackedAutoencoder({ inputShape: [28, 28], layers: [64, 36], seed: SEED });
+interface ModelDef {
+  label: string;
+  dataset: DatasetName;
+  /** How our side trains it: our classes' fit, or a tfjs model through tfjs's own model.fit. */
+  api: 'ours' | 'layers';
+  /** Shape of one input sample. */
+  input: number[];
+  /** Batch sizes when --batch is not given. */
+  batches: number[];
+  /** Multiply-adds ×2 of one training step per sample. */
+  flops: number;
+  /** What the PyTorch peer builds. */
+  peer: Record<string, unknown>;
+  build(): AutoencoderModel | tf.LayersModel;
+  /** Samples for the generic-path reference (slow for convolutions): all when undefined. */
+  referenceSamples?: number;
 }
 
-/** Multiply-adds ×2 of one training step, per sample: forward, weight gradients, and input gradients below the first layer. */
-function flopsPerSample(kind: ModelKind): number {
-  const sizes = [784, ...MODELS[kind].layers];
-  const enc = sizes.slice(1).map((o, i) => sizes[i] * o);
-  const products = kind === 'vanilla' ? [784 * 64, 64 * 784] : [...enc, ...[...enc].reverse()];
+const glorot = (i: number) => tf.initializers.glorotUniform({ seed: SEED * 1000 + i });
+
+/** A dense chain as a tfjs model (tf.model, the Keras blog's way) and as the peer's spec. */
+function denseChain(units: number[], hidden: 'relu'): { spec: DenseSpec; build: () => tf.LayersModel } {
+  const sizes = [784, ...units, 784];
+  const spec: DenseSpec = sizes.slice(1).map((out, i) => ({ in: sizes[i], out, activation: i === sizes.length - 2 ? 'sigmoid' : hidden }));
+  const build = () => {
+    const input = tf.input({ shape: [784] });
+    let h: tf.SymbolicTensor = input;
+    spec.forEach((l, i) => (h = tf.layers.dense({ units: l.out, activation: l.activation, kernelInitializer: glorot(i) }).apply(h) as tf.SymbolicTensor));
+    return tf.model({ inputs: input, outputs: h });
+  };
+  return { spec, build };
+}
+
+/** The Keras blog's convolutional autoencoder, as the issue gives it. */
+const CONV: ConvSpec = [
+  { type: 'conv', in: 1, out: 16, kernel: 3, activation: 'relu' },
+  { type: 'maxpool', size: 2 },
+  { type: 'conv', in: 16, out: 8, kernel: 3, activation: 'relu' },
+  { type: 'maxpool', size: 2 },
+  { type: 'upsample', size: 2 },
+  { type: 'conv', in: 8, out: 16, kernel: 3, activation: 'relu' },
+  { type: 'upsample', size: 2 },
+  { type: 'conv', in: 16, out: 1, kernel: 3, activation: 'sigmoid' },
+];
+
+function buildConv(): tf.LayersModel {
+  let i = 0;
+  return tf.sequential({
+    layers: CONV.map((l, k) =>
+      l.type === 'conv'
+        ? tf.layers.conv2d({ filters: l.out, kernelSize: l.kernel, padding: 'same', activation: l.activation, kernelInitializer: glorot(i++), ...(k === 0 ? { inputShape: [28, 28, 1] } : {}) })
+        : l.type === 'maxpool'
+          ? tf.layers.maxPooling2d({ poolSize: l.size, padding: 'same' })
+          : tf.layers.upSampling2d({ size: [l.size, l.size] }),
+    ),
+  });
+}
+
+/** FLOP per sample of a conv chain's training step: forward, filter gradients, and input gradients below the first layer. */
+function convFlops(spec: ConvSpec): number {
+  let hw = 28;
+  let fwd = 0;
+  let first = 0;
+  for (const l of spec) {
+    if (l.type === 'maxpool') hw = Math.ceil(hw / l.size);
+    else if (l.type === 'upsample') hw *= l.size;
+    else if (l.type === 'conv') {
+      const macs = hw * hw * l.kernel * l.kernel * l.in * l.out;
+      if (fwd === 0) first = macs;
+      fwd += macs;
+    }
+  }
+  return 2 * fwd + 2 * fwd + 2 * (fwd - first);
+}
+
+/** FLOP per sample of a dense chain's training step (products of sizes). */
+function denseFlops(products: number[]): number {
   const total = products.reduce((a, b) => a + b, 0);
   return 2 * total /* forward */ + 2 * total /* dW */ + 2 * (total - products[0]) /* dX */;
+}
+
+const simple = denseChain([32], 'relu');
+const deep = denseChain([128, 64, 32, 64, 128], 'relu');
+
+const MODELS: Record<ModelKind, ModelDef> = {
+  vanilla: {
+    label: 'vanilla 784-64-784', dataset: 'mnist', api: 'ours', input: [28, 28], batches: [32, 256],
+    flops: denseFlops([784 * 64, 64 * 784]),
+    peer: { model: 'vanilla', layers: [64], alpha: 0.3 },
+    build: () => new Autoencoder({ inputShape: [28, 28], latentDim: 64, seed: SEED }),
+  },
+  stacked: {
+    label: 'tied 784-64-36', dataset: 'fashion-mnist', api: 'ours', input: [28, 28], batches: [32, 256],
+    flops: denseFlops([784 * 64, 64 * 36, 36 * 64, 64 * 784]),
+    peer: { model: 'stacked', layers: [64, 36], alpha: 0.2 },
+    build: () => new StackedAutoencoder({ inputShape: [28, 28], layers: [64, 36], seed: SEED }),
+  },
+  simple: {
+    label: 'Keras simple 784-32-784 (tf.model)', dataset: 'mnist', api: 'layers', input: [784], batches: [32, 256],
+    flops: denseFlops([784 * 32, 32 * 784]),
+    peer: { model: 'dense', dense: simple.spec },
+    build: simple.build,
+  },
+  'simple-ours': {
+    label: 'Keras simple 784-32-784 (Autoencoder)', dataset: 'mnist', api: 'ours', input: [28, 28], batches: [32, 256],
+    flops: denseFlops([784 * 32, 32 * 784]),
+    peer: { model: 'dense', dense: simple.spec },
+    build: () => new Autoencoder({ inputShape: [28, 28], latentDim: 32, activation: 'relu', seed: SEED }),
+  },
+  deep: {
+    label: 'Keras deep 784-128-64-32-64-128-784 (tf.model)', dataset: 'mnist', api: 'layers', input: [784], batches: [32, 256],
+    flops: denseFlops(deep.spec.map((l) => l.in * l.out)),
+    peer: { model: 'dense', dense: deep.spec },
+    build: deep.build,
+  },
+  conv: {
+    label: 'Keras conv 16-8-16-1 (tf.sequential)', dataset: 'fashion-mnist', api: 'layers', input: [28, 28, 1], batches: [128],
+    flops: convFlops(CONV),
+    peer: { model: 'conv', conv: CONV },
+    build: buildConv,
+    referenceSamples: 6000,
+  },
+};
+
+const makeModel = (kind: ModelKind) => MODELS[kind].build();
+const flopsPerSample = (kind: ModelKind) => MODELS[kind].flops;
+
+/** The model's weights in the order the peer takes them: our classes' unique weights, or tfjs's getWeights(). */
+function weightVariables(m: AutoencoderModel | tf.LayersModel): tf.Tensor[] {
+  return m instanceof tf.LayersModel ? m.getWeights() : m.trainableVariables();
 }
 
 // ---------------------------------------------------------------------------
@@ -179,14 +296,14 @@ async function childMatMul(batches: number[]): Promise<MatMulResult> {
 async function childExport(kind: ModelKind, file: string): Promise<ExportResult> {
   await startBackend('wasm');
   const m = makeModel(kind);
-  const vars = m.trainableVariables();
+  const vars = weightVariables(m);
   const values = vars.map((v) => v.dataSync() as Float32Array);
   const tensors: ExportResult['tensors'] = [];
   let offset = 0;
-  for (const v of vars) {
-    tensors.push({ name: v.name, shape: v.shape as number[], offset });
+  vars.forEach((v, i) => {
+    tensors.push({ name: (v as tf.Variable).name ?? `weight${i}`, shape: v.shape as number[], offset });
     offset += v.size;
-  }
+  });
   const all = new Float32Array(offset);
   values.forEach((v, i) => all.set(v, tensors[i].offset));
   writeFileSync(file, new Uint8Array(all.buffer));
@@ -195,12 +312,12 @@ async function childExport(kind: ModelKind, file: string): Promise<ExportResult>
 }
 
 /**
- * Cross-entropy of the model on `x` before training, summed in float64 from
- * the float32 predictions (the peer does the same): compares the forward
- * passes, not two float32 summation orders over 800,000 terms.
+ * Cross-entropy of the model on `x`, summed in float64 from the float32
+ * predictions (the peer does the same): compares the forward passes, not two
+ * float32 summation orders over 800,000 terms.
  */
-function bceFloat64(model: AutoencoderModel, x: tf.Tensor): number {
-  const pred = model.predict(x);
+function bceFloat64(model: AutoencoderModel | tf.LayersModel, x: tf.Tensor): number {
+  const pred = model.predict(x) as tf.Tensor;
   const p = pred.dataSync();
   const t = x.dataSync();
   const lo = Math.fround(1e-7);
@@ -214,68 +331,86 @@ function bceFloat64(model: AutoencoderModel, x: tf.Tensor): number {
   return -sum / p.length;
 }
 
+/** Keras's Adam: learning rate 1e-3, betas 0.9 / 0.999, epsilon 1e-7 (the peer's too). */
+const kerasAdam = () => tf.train.adam(0.001, 0.9, 0.999, 1e-7);
+
 async function childTrain(args: Required<Pick<ChildArgs, 'backend' | 'model' | 'batch' | 'samples' | 'variant'>>): Promise<TrainResult> {
   const { backend, model: kind, batch, variant } = args;
+  const def = MODELS[kind];
   await startBackend(backend);
-  const raw = await loadRaw(MODELS[kind].dataset, { download: false });
+  const raw = await loadRaw(def.dataset, { download: false });
   const count = Math.min(args.samples, raw.train.count);
-  const x = tf.tidy(() => tf.div(tf.tensor3d(raw.train.images.subarray(0, count * 784), [count, 28, 28], 'float32'), 255)) as tf.Tensor3D;
+  const x = tf.tidy(() => tf.div(tf.tensor(raw.train.images.subarray(0, count * 784), [count, ...def.input], 'float32'), 255));
   if (variant === 'generic') setLeanTraining(false);
+  const order = permutation(count, makeRng(SEED));
+
+  // tfjs's own LayersModel.fit, on the data pre-shuffled in our order (outside the timing), Keras's Adam settings.
+  const layersFit = async (m: tf.LayersModel, data: tf.Tensor, onBatch?: (loss: number) => void) => {
+    return m.fit(data, data, {
+      epochs: 1, batchSize: batch, shuffle: false, verbose: 0,
+      callbacks: onBatch ? { onBatchEnd: async (_b, logs) => onBatch(logs?.loss as number) } : undefined,
+    });
+  };
+  const compileLayers = (m: tf.LayersModel) => m.compile({ optimizer: kerasAdam(), loss: def.api === 'layers' ? 'binaryCrossentropy' : binaryCrossentropy });
 
   // Warm-up on a separate instance: compiles code paths, sizes the heap; the measured model starts untouched.
   const warm = makeModel(kind);
-  warm.compile();
   const wx = x.slice(0, Math.min(count, batch * WARMUP_BATCHES));
-  await warm.fit(wx, wx, { epochs: 1, batchSize: batch, verbose: 0 });
+  if (warm instanceof tf.LayersModel) {
+    compileLayers(warm);
+    await layersFit(warm, wx);
+  } else {
+    warm.compile();
+    await warm.fit(wx, wx, { epochs: 1, batchSize: batch, verbose: 0 });
+  }
   wx.dispose();
   warm.dispose();
 
-  const ae = makeModel(kind);
-  ae.compile({ loss: 'binaryCrossentropy', optimizer: 'adam' });
-  const vars = ae.trainableVariables();
+  const m = makeModel(kind);
+  if (!(m instanceof tf.LayersModel)) m.compile({ loss: 'binaryCrossentropy', optimizer: 'adam' });
+  const vars = weightVariables(m);
   const weightsSha256 = sha256(vars.map((v) => v.dataSync() as Float32Array));
-  const initialLoss = bceFloat64(ae, x.slice(0, Math.min(1024, count)));
-  const orderHead = Array.from(permutation(count, makeRng(SEED)).subarray(0, 8));
+  const trainable = m instanceof tf.LayersModel ? m.trainableWeights.length : m.trainableVariables().length;
+  const initialLoss = bceFloat64(m, x.slice(0, Math.min(1024, count)));
+  const orderHead = Array.from(order.subarray(0, 8));
 
+  const viaLayersFit = m instanceof tf.LayersModel || variant === 'layers-fit';
+  const lm = m instanceof tf.LayersModel ? m : m.model;
+  const xs = viaLayersFit ? tf.tidy(() => tf.gather(x, tf.tensor1d(order, 'int32'))) : null;
+  if (viaLayersFit) compileLayers(lm);
   let peakRss = process.memoryUsage().rss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
   sampler.unref();
   const beforeEpoch = tf.memory().numTensors;
   let seconds: number;
   let loss: number;
-  let batchLosses: number[];
+  let batchLosses: number[] = [];
   let trainingPath: string;
-  if (variant === 'layers-fit') {
-    // tfjs's own training loop (LayersModel.fit), on the data pre-shuffled in our order, Keras's Adam settings.
-    const order = permutation(count, makeRng(SEED));
-    const xs = tf.gather(x, tf.tensor1d(order, 'int32'));
-    ae.model.compile({ optimizer: tf.train.adam(0.001, 0.9, 0.999, 1e-7), loss: binaryCrossentropy });
-    batchLosses = [];
+  if (xs) {
     const t0 = performance.now();
-    const h = await ae.model.fit(xs, xs, {
-      epochs: 1, batchSize: batch, shuffle: false, verbose: 0,
-      callbacks: { onBatchEnd: async (_b, logs) => void batchLosses.push(logs?.loss as number) },
-    });
+    const h = await layersFit(lm, xs, (l) => batchLosses.push(l));
     seconds = (performance.now() - t0) / 1000;
     loss = h.history.loss[0] as number;
-    trainingPath = 'LayersModel.fit';
-    xs.dispose();
+    trainingPath = `model.fit: ${fitDecision(lm)?.path ?? 'generic'}`;
   } else {
     const t0 = performance.now();
-    const h = await ae.fit(x, x, { epochs: 1, batchSize: batch, verbose: 0, seed: SEED });
+    const h = await (m as AutoencoderModel).fit(x, x, { epochs: 1, batchSize: batch, verbose: 0, seed: SEED });
     seconds = (performance.now() - t0) / 1000;
     loss = h.history.loss[0];
     batchLosses = h.batchLosses;
     trainingPath = lastTrainingPath() ?? 'unknown';
   }
   const afterEpoch = tf.memory().numTensors;
+  xs?.dispose();
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  const finalLoss = bceFloat64(ae, x.slice(0, Math.min(1024, count)));
+  const finalLoss = bceFloat64(m, x.slice(0, Math.min(1024, count)));
   // Leak check: the optimizer's slots exist now, so a further fit must leave the count exactly as it was.
   const lx = x.slice(0, Math.min(count, batch * 8));
   const beforeLeakCheck = tf.memory().numTensors;
-  if (variant === 'layers-fit') await ae.model.fit(lx, lx, { epochs: 1, batchSize: batch, verbose: 0 });
-  else await ae.fit(lx, lx, { epochs: 1, batchSize: batch, verbose: 0 });
+  void lm;
+  if (m instanceof tf.LayersModel) await layersFit(m, lx);
+  else if (variant === 'layers-fit') await layersFit(m.model, lx);
+  else await (m as AutoencoderModel).fit(lx, lx, { epochs: 1, batchSize: batch, verbose: 0 });
   const afterLeakCheck = tf.memory().numTensors;
   clearInterval(sampler);
   lx.dispose();
@@ -283,7 +418,7 @@ async function childTrain(args: Required<Pick<ChildArgs, 'backend' | 'model' | '
   return {
     kind: 'train', variant, backend, model: kind, batch, samples: count, seconds, samplesPerSecond: count / seconds,
     loss, initialLoss, finalLoss, batchLosses, orderHead, path: trainingPath, weightsSha256,
-    tensors: { beforeEpoch, afterEpoch, adamSlots: 2 * vars.length, beforeLeakCheck, afterLeakCheck },
+    tensors: { beforeEpoch, afterEpoch, adamSlots: 2 * trainable, beforeLeakCheck, afterLeakCheck },
     peakRssMB: peakRss / 2 ** 20, wasmHeapMB: heap === undefined ? undefined : heap / 2 ** 20,
     compute: { ...computeSettings(), text: describeCompute() },
   };
@@ -308,7 +443,8 @@ async function child(args: ChildArgs): Promise<ChildResult> {
 
 interface Options {
   reps: number;
-  batches: number[];
+  /** Batch sizes given with --batch (else each model's own). */
+  batches?: number[];
   models: ModelKind[];
   backends: BackendName[];
   samples: number;
@@ -348,7 +484,8 @@ function parseOptions(argv: string[]): Options {
     return items;
   };
   const quick = argv.includes('--quick');
-  const batches = (value('batch') ?? '32,256').split(',').map((s) => {
+  const given = value('batch');
+  const batches = given?.split(',').map((s) => {
     const n = Number(s);
     if (!Number.isInteger(n) || n < 1) throw new Error(`--batch: ${s} is not a batch size`);
     return n;
@@ -356,7 +493,7 @@ function parseOptions(argv: string[]): Options {
   return {
     reps: int('reps', quick ? 1 : 3),
     batches,
-    models: list('models', ['vanilla', 'stacked'] as const, ['vanilla', 'stacked']),
+    models: list('models', MODEL_KINDS, [...MODEL_KINDS]),
     backends: list('backends', ['wasm', 'cpu', 'tensorflow'] as const, ['wasm', 'cpu', 'tensorflow']),
     samples: int('samples', quick ? 6000 : 60000),
     cpuSamples: int('cpu-samples', quick ? 500 : 2000),
@@ -466,6 +603,8 @@ interface Row {
   torch: Map<number, TorchResult[]>;
   generic?: TrainResult;
   layersFit?: TrainResult;
+  /** Ours again, on the generic reference's (smaller) sample count, when it differs. */
+  refOurs?: TrainResult;
   /** Ours in the other configurations (threads on/off, FMA on/off): checked like the timed runs. */
   configs: TrainResult[];
 }
@@ -519,7 +658,7 @@ async function main(): Promise<void> {
   console.log(torchNote);
 
   // The matMul ceiling, measured now, on this machine.
-  const mm = runChild({ what: 'matmul', batches: opts.batches });
+  const mm = runChild({ what: 'matmul', batches: opts.batches ?? [32, 256] });
   if (mm.kind !== 'matmul') throw new Error(mm.kind === 'error' ? mm.message : 'matmul micro-benchmark failed');
   console.log(`wasm matMul ceiling (tf.matMul, weights reused, best of 3): ${mm.cases.map((c) => `${c.shape} ${c.gflops.toFixed(1)}`).join(', ')} GFLOP/s → ${mm.ceiling.toFixed(1)}`);
 
@@ -543,16 +682,16 @@ async function main(): Promise<void> {
     }
 
     const torchSpec = (kind: ModelKind, batch: number, samples: number) => ({
-      model: kind, images: images[kind], count: samples, batchSize: batch, seed: SEED,
-      layers: MODELS[kind].layers, alpha: MODELS[kind].alpha, warmupBatches: WARMUP_BATCHES,
+      ...MODELS[kind].peer, images: images[kind], count: samples, batchSize: batch, seed: SEED, warmupBatches: WARMUP_BATCHES,
       weights: { path: exports[kind]!.file, tensors: exports[kind]!.tensors },
     });
     const progress = (s: string) => process.stderr.write(`  ${s}\n`);
 
     for (const backend of backends) {
       for (const kind of opts.models) {
-        for (const batch of opts.batches) {
-          const samples = backend === 'cpu' ? opts.cpuSamples : opts.samples;
+        for (const batch of opts.batches ?? MODELS[kind].batches) {
+          // The pure-JS backend trains a convolutional model at about 10 samples/s: a few batches only.
+          const samples = backend === 'cpu' ? (kind === 'conv' ? Math.min(opts.cpuSamples, 256) : opts.cpuSamples) : opts.samples;
           const row: Row = { backend, model: kind, batch, samples, ours: [], torch: new Map(opts.threads.map((n) => [n, []])), configs: [] };
           // PyTorch runs alongside the wasm rows; other backends are compared with those same PyTorch figures.
           const withTorch = torchOn && backend === 'wasm';
@@ -585,12 +724,21 @@ async function main(): Promise<void> {
               row.configs.push(res);
               progress(`${backend} ${kind} b${batch} ours (${res.compute.text}): ${fmt(res.samplesPerSecond)} samples/s, loss ${res.loss.toFixed(5)}`);
             }
-            for (const variant of ['generic', 'layers-fit'] as const) {
-              const res = runChild({ what: 'train', backend, model: kind, batch, samples, variant });
+            // The generic path (tensors + optimizer.minimize, or tfjs's own fit without the lean step) from the same weights;
+            // for slow references, both sides again on fewer samples.
+            const refSamples = MODELS[kind].referenceSamples ? Math.min(samples, MODELS[kind].referenceSamples!) : samples;
+            const variants: Variant[] = MODELS[kind].api === 'ours' ? ['generic', 'layers-fit'] : ['generic'];
+            if (refSamples < samples) {
+              const res = runChild({ what: 'train', backend, model: kind, batch, samples: refSamples, variant: 'ours' });
+              if (res.kind !== 'train') throw new Error(`reference (ours): ${res.kind === 'error' ? res.message : 'no result'}`);
+              row.refOurs = res;
+            }
+            for (const variant of variants) {
+              const res = runChild({ what: 'train', backend, model: kind, batch, samples: refSamples, variant });
               if (res.kind !== 'train') throw new Error(`${variant} reference: ${res.kind === 'error' ? res.message : 'no result'}`);
               if (variant === 'generic') row.generic = res;
               else row.layersFit = res;
-              progress(`${backend} ${kind} b${batch} ${variant} (reference): ${fmt(res.samplesPerSecond)} samples/s, loss ${res.loss.toFixed(5)}`);
+              progress(`${backend} ${kind} b${batch} ${variant} (reference${refSamples < samples ? `, ${fmt(refSamples)} samples` : ''}): ${fmt(res.samplesPerSecond)} samples/s, loss ${res.loss.toFixed(5)}`);
             }
           }
           rows.push(row);
@@ -646,9 +794,10 @@ async function main(): Promise<void> {
   console.log(`\nOne epoch, samples per second (median of ${opts.reps}; ours and PyTorch alternate in fresh processes)`);
   console.log(show(header));
   for (const l of lines) console.log(show(l));
-  if (backends.includes('cpu')) console.log(`* cpu: the pure-JS backend, on the first ${fmt(opts.cpuSamples)} samples only (a full epoch takes too long); its ratio compares rates.`);
+  if (backends.includes('cpu')) console.log(`* cpu: the pure-JS backend, on the first ${fmt(opts.cpuSamples)} samples only (256 for the convolutional model; a full epoch takes too long); its ratio compares rates.`);
   for (const s of skipped) console.log(s);
-  console.log(`GFLOP/s = ${fmt(flopsPerSample('vanilla'))} (vanilla) / ${fmt(flopsPerSample('stacked'))} (tied) FLOP per sample × samples/s; ceiling ${mm.ceiling.toFixed(1)} GFLOP/s (wasm matMul above, one thread). Ours: ${rows.find((r) => r.backend === 'wasm')?.ours[0]?.compute.text ?? '?'}.`);
+  console.log(`GFLOP/s = FLOP per sample (${opts.models.map((k) => `${k} ${fmt(flopsPerSample(k))}`).join(', ')}) × samples/s; ceiling ${mm.ceiling.toFixed(1)} GFLOP/s (wasm matMul above, one thread). Ours: ${rows.find((r) => r.backend === 'wasm')?.ours[0]?.compute.text ?? '?'}.`);
+
   const withConfigs = rows.filter((r) => r.configs.length);
   if (withConfigs.length) {
     console.log(`\nOurs by configuration, samples/s (one run each; the timed configuration is the median above)`);
@@ -657,6 +806,34 @@ async function main(): Promise<void> {
       const rate = (text: string) => (r.ours[0].compute.text === text ? median(r.ours.map((x) => x.samplesPerSecond)) : r.configs.find((c) => c.compute.text === text)?.samplesPerSecond ?? NaN);
       console.log(`  ${MODELS[r.model].label} b${r.batch}: ${names.map((n) => `${n} ${fmt(rate(n))}`).join(' | ')}`);
     }
+  }
+
+  // Targets (issue 12): speed goals, reported side by side (the machine's load decides them as much as the code).
+  const rate = (kind: ModelKind, batch: number) => median(rows.find((r) => r.backend === 'wasm' && r.model === kind && r.batch === batch)?.ours.map((x) => x.samplesPerSecond) ?? []);
+  const targets: { met: boolean; text: string }[] = [];
+  for (const batch of [...new Set(rows.filter((r) => r.backend === 'wasm').map((r) => r.batch))].sort((a, b) => a - b)) {
+    const simpleRate = rate('simple', batch);
+    const oursRate = rate('simple-ours', batch);
+    if (Number.isFinite(simpleRate) && Number.isFinite(oursRate)) {
+      targets.push({ met: simpleRate >= 0.9 * oursRate, text: `b${batch}: the Keras simple model through tf.model + model.fit at ${fmt(simpleRate)}/s is ${(simpleRate / oursRate).toFixed(2)}x our Autoencoder of the same layers (${fmt(oursRate)}/s; target ≥ 0.90)` });
+    }
+    const vanillaRate = rate('vanilla', batch);
+    for (const kind of ['simple', 'deep'] as const) {
+      const r = rate(kind, batch);
+      if (!Number.isFinite(r) || !Number.isFinite(vanillaRate)) continue;
+      const ratio = (r * flopsPerSample(kind)) / (vanillaRate * flopsPerSample('vanilla'));
+      targets.push({ met: ratio >= 0.9, text: `b${batch}: ${MODELS[kind].label} computes at ${((r * flopsPerSample(kind)) / 1e9).toFixed(1)} GFLOP/s, ${ratio.toFixed(2)}x our vanilla Autoencoder's ${((vanillaRate * flopsPerSample('vanilla')) / 1e9).toFixed(1)} (${fmt(r)} vs ${fmt(vanillaRate)} samples/s; target ≥ 0.90)` });
+    }
+    const conv = rows.find((r) => r.backend === 'wasm' && r.model === 'conv' && r.batch === batch);
+    if (conv) {
+      const ours = median(conv.ours.map((x) => x.samplesPerSecond));
+      const best = Math.max(...opts.threads.map((n) => median((conv.torch.get(n) ?? []).map((x) => x.samplesPerSecond))).filter(Number.isFinite));
+      if (Number.isFinite(best)) targets.push({ met: ours >= 0.5 * best, text: `b${batch}: the convolutional model at ${fmt(ours)}/s is ${(ours / best).toFixed(2)}x PyTorch's best thread count (${fmt(best)}/s; target ≥ 0.50)` });
+    }
+  }
+  if (targets.length) {
+    console.log('\nTargets');
+    for (const t of targets) console.log(`  ${t.met ? 'met ' : 'MISS'} ${t.text}`);
   }
 
   // Checks.
@@ -670,7 +847,7 @@ async function main(): Promise<void> {
     const t = first.tensors;
     const leakFree = r.ours.every((x) => x.tensors.afterLeakCheck === x.tensors.beforeLeakCheck && x.tensors.afterEpoch - x.tensors.beforeEpoch === x.tensors.adamSlots);
     checks.push({ ok: leakFree, text: `${name}: tensors ${t.beforeEpoch} → ${t.afterEpoch} over the first epoch (+${t.adamSlots}: Adam's m and v per variable), then ${t.beforeLeakCheck} → ${t.afterLeakCheck} over another fit` });
-    if (r.model === 'stacked') {
+    if (r.model === 'stacked' || r.model === 'conv') {
       const peak = Math.max(...r.ours.map((x) => x.peakRssMB));
       checks.push({ ok: peak < RSS_LIMIT_MB, text: `${name}: peak RSS ${peak.toFixed(0)} MB${first.wasmHeapMB ? `, wasm heap ${first.wasmHeapMB.toFixed(0)} MB` : ''} (limit ${RSS_LIMIT_MB} MB)` });
     }
@@ -691,14 +868,19 @@ async function main(): Promise<void> {
       const de = rel(first.loss, tr.loss);
       checks.push({ ok: de <= TOL.epoch, text: `${name}: epoch loss ${first.loss.toFixed(6)} vs PyTorch ${tr.loss.toFixed(6)} (relative ${de.toExponential(1)} ≤ ${TOL.epoch})` });
     }
+    const leanPath = (p: string) => p === 'lean-wasm' || p === 'model.fit: lean-wasm';
+    // (tfjs's LayersModel.fit takes the lean step too now, so the 'tfjs LayersModel.fit' reference checks tfjs's loop around it.)
+    if (r.backend === 'wasm') checks.push({ ok: r.ours.every((x) => leanPath(x.path)), text: `${name}: ours trains on the fast path (${first.path})` });
     for (const [label, ref] of [['generic path', r.generic], ['tfjs LayersModel.fit', r.layersFit]] as const) {
       if (!ref) continue;
-      const df = rel(first.finalLoss, ref.finalLoss);
-      const de = rel(first.loss, ref.loss);
-      const pathOk = label !== 'generic path' || ref.path === 'generic';
+      // A reference on fewer samples is compared with ours on as many.
+      const mine = r.refOurs && r.refOurs.samples === ref.samples ? r.refOurs : first;
+      const df = rel(mine.finalLoss, ref.finalLoss);
+      const de = rel(mine.loss, ref.loss);
+      const pathOk = label !== 'generic path' || ref.path === 'generic' || ref.path === 'model.fit: generic';
       checks.push({
         ok: df <= TOL.final && de <= TOL.epoch && pathOk,
-        text: `${name}: ${first.path} (${first.compute.text}) vs ${label}: trained model's loss ${first.finalLoss.toFixed(6)} vs ${ref.finalLoss.toFixed(6)} (relative ${df.toExponential(1)} ≤ ${TOL.final}), epoch loss ${first.loss.toFixed(6)} vs ${ref.loss.toFixed(6)} (${de.toExponential(1)} ≤ ${TOL.epoch}); it runs at ${fmt(ref.samplesPerSecond)}/s`,
+        text: `${name}: ${mine.path} (${mine.compute.text}) vs ${label}${mine.samples < r.samples ? ` (both on ${fmt(mine.samples)} samples)` : ''}: trained model's loss ${mine.finalLoss.toFixed(6)} vs ${ref.finalLoss.toFixed(6)} (relative ${df.toExponential(1)} ≤ ${TOL.final}), epoch loss ${mine.loss.toFixed(6)} vs ${ref.loss.toFixed(6)} (${de.toExponential(1)} ≤ ${TOL.epoch}); it runs at ${fmt(ref.samplesPerSecond)}/s`,
       });
     }
     // Ours in every other configuration (threads on/off, FMA on/off): the same checks, one run each.
@@ -707,12 +889,12 @@ async function main(): Promise<void> {
       const okTensors = c.tensors.afterLeakCheck === c.tensors.beforeLeakCheck && c.tensors.afterEpoch - c.tensors.beforeEpoch === c.tensors.adamSlots;
       const parts: string[] = [`initial weights ${c.weightsSha256 === ex.sha256 ? 'identical' : 'DIFFERENT'}`, `tensors ${okTensors ? 'unchanged' : 'LEAKED'}`];
       let ok = c.weightsSha256 === ex.sha256 && okTensors && c.path === first.path;
-      if (r.model === 'stacked') {
+      if (r.model === 'stacked' || r.model === 'conv') {
         ok &&= c.peakRssMB < RSS_LIMIT_MB;
         parts.push(`peak RSS ${c.peakRssMB.toFixed(0)} MB`);
       }
       for (const [what, ref] of [['PyTorch', tr], ['generic path', r.generic], [`ours (${first.compute.text})`, first]] as const) {
-        if (!ref) continue;
+        if (!ref || ('samples' in ref && ref.samples !== c.samples)) continue;
         const df = rel(c.finalLoss, ref.finalLoss);
         const de = rel(c.loss, ref.loss);
         ok &&= df <= TOL.final && de <= TOL.epoch;
@@ -736,14 +918,15 @@ async function main(): Promise<void> {
   writeFileSync(outFile, JSON.stringify({
     date: new Date().toISOString(), durationSeconds: (Date.now() - started) / 1000,
     machine: { cpus: cpu.length, model: cpu[0]?.model, loadAverage: os.loadavg(), node: process.version, tfjs: tf.version.tfjs },
-    options: { ...opts, python: opts.python }, torch: torchNote, openblas: { core: blas.core, detected: blas.detected, pinnedOnThisMachine: blas.pinned, note: blas.note }, skipped, matmul: mm, flopsPerSample: { vanilla: flopsPerSample('vanilla'), stacked: flopsPerSample('stacked') },
-    tolerances: TOL, table, checks,
+    options: { ...opts, python: opts.python }, torch: torchNote, openblas: { core: blas.core, detected: blas.detected, pinnedOnThisMachine: blas.pinned, note: blas.note }, skipped, matmul: mm, flopsPerSample: Object.fromEntries(opts.models.map((k) => [k, flopsPerSample(k)])),
+    tolerances: TOL, table, targets, checks,
     runs: rows.map((r) => ({
       ...r,
       ours: r.ours.map(({ batchLosses, ...x }) => ({ ...x, batchLossesHead: batchLosses.slice(0, 10) })),
       torch: Object.fromEntries([...r.torch].map(([n, runs]) => [`${n} threads`, runs.map(({ batchLosses, ...x }) => ({ ...x, batchLossesHead: batchLosses.slice(0, 10) }))])),
       generic: r.generic && { ...r.generic, batchLosses: undefined },
       layersFit: r.layersFit && { ...r.layersFit, batchLosses: undefined },
+      refOurs: r.refOurs && { ...r.refOurs, batchLosses: undefined },
       configs: r.configs.map(({ batchLosses, ...x }) => ({ ...x, batchLossesHead: batchLosses.slice(0, 10) })),
     })),
   }, null, 2) + '\n');

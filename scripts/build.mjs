@@ -2,10 +2,12 @@
 //   dist/   what ships in the extension (bundled, source maps)
 //   out/    tests and benchmarks (bundled, packages left external; always with
 //           source maps, also with --production, which only changes dist/)
-// Usage: node scripts/build.mjs [--watch] [--production]
+// Usage: node scripts/build.mjs [--watch] [--production] [--dist DIR]
+//   --dist DIR   build only what ships (dist/) into DIR instead (the npm
+//                package of the headless runner is staged this way)
 import * as esbuild from 'esbuild';
-import { existsSync, mkdirSync, readdirSync, copyFileSync, rmSync, statSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, copyFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { generateCellTypes } from './cell-types.mjs';
@@ -14,6 +16,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
+const distArg = process.argv.indexOf('--dist');
+const distDir = distArg >= 0 ? process.argv[distArg + 1] : undefined;
+if (distArg >= 0 && !distDir) throw new Error('--dist needs a folder.');
+const dist = distDir ?? 'dist';
 
 /** Files below `dir` (relative to root) whose name ends with one of `suffixes`. */
 function findFiles(dir, suffixes) {
@@ -77,9 +83,11 @@ const common = {
   keepNames: true,
   // jsonc-parser's "main" is a UMD build that loads its parts at run time; bundle its ES modules.
   alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
-  // The engine's compiled kernels (src/lib/engine/native/*.wasm) are embedded as bytes.
+  // The compiled C kernels (src/lib/wasm/*.wasm, src/lib/engine/native/*.wasm) are embedded as bytes.
   loader: { '.wasm': 'binary' },
   plugins: [engineWorkerPlugin],
+  // src/common/version.ts: the version `autoencoder-notebooks --version` prints.
+  define: { __AENB_VERSION__: JSON.stringify(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version) },
 };
 
 // Each output kind (src/outputs/<kind>/) imports its side-specific parts from
@@ -116,7 +124,7 @@ const sharedReport = {
 const nodeDist = (name, entry, stubs, plugins = []) => ({
   ...common,
   entryPoints: present({ [name]: entry }),
-  outdir: 'dist',
+  outdir: dist,
   platform: 'node',
   format: 'cjs',
   target: 'node20',
@@ -127,7 +135,8 @@ const nodeDist = (name, entry, stubs, plugins = []) => ({
 const builds = [
   nodeDist('extension', 'src/extension.ts', ['kernel', 'view'], [sharedReport]),
   nodeDist('kernel', 'src/kernel/main.ts', ['view', 'report']),
-  nodeDist('cli', 'src/cli/cli.ts', ['kernel', 'view'], [sharedReport]),
+  // The headless runner is also a command of its own (the npm package's `bin`).
+  { ...nodeDist('cli', 'src/cli/cli.ts', ['kernel', 'view'], [sharedReport]), banner: { js: '#!/usr/bin/env node' } },
   nodeDist('report', 'src/report/index.ts', ['kernel', 'view']),
   // TypeScript and the notebook language service: a worker thread of the
   // extension host, and what `aenb check` loads (see src/language/main.ts).
@@ -138,11 +147,11 @@ const builds = [
   {
     ...common,
     entryPoints: present({ renderer: 'renderers/index.ts' }),
-    outdir: 'dist',
+    outdir: dist,
     platform: 'browser',
     format: 'esm',
     target: 'es2022',
-    loader: { '.css': 'text' },
+    loader: { '.css': 'text', '.wasm': 'binary' },
     plugins: [stubOutputParts(['kernel', 'report'])],
   },
   {
@@ -168,7 +177,7 @@ const builds = [
 
 function copyWasm() {
   const wasmDir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
-  const target = join(root, 'dist', 'wasm');
+  const target = resolve(root, dist, 'wasm');
   mkdirSync(target, { recursive: true });
   for (const name of readdirSync(wasmDir)) {
     if (name.endsWith('.wasm')) copyFileSync(join(wasmDir, name), join(target, name));
@@ -181,15 +190,17 @@ if (process.argv.includes('--clean')) {
   rmSync(join(root, 'out'), { recursive: true, force: true });
   rmSync(join(root, 'dist'), { recursive: true, force: true });
 }
-/** dist/cell-types.json, the declarations cells are typed with (see cell-types.mjs); skipped when up to date. */
+/** dist/cell-types.json (or in --dist DIR), the declarations cells are typed with (see cell-types.mjs); skipped when up to date. */
 function cellTypes() {
   const t0 = Date.now();
-  const state = generateCellTypes({ root, outFile: join(root, 'dist', 'cell-types.json') });
+  const state = generateCellTypes({ root, outFile: join(resolve(root, dist), 'cell-types.json') });
   if (state === 'written') console.log(`[build] cell types generated in ${Date.now() - t0} ms`);
 }
 
 copyWasm();
-const active = builds.filter((b) => (Array.isArray(b.entryPoints) ? b.entryPoints.length : Object.keys(b.entryPoints).length) > 0);
+const active = builds
+  .filter((b) => distDir === undefined || b.outdir === dist)
+  .filter((b) => (Array.isArray(b.entryPoints) ? b.entryPoints.length : Object.keys(b.entryPoints).length) > 0);
 if (watch) {
   cellTypes();
   for (const b of active) {

@@ -10,7 +10,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'demo-output');
 const epochs = process.env.DEMO_EPOCHS ?? '3';
 mkdirSync(out, { recursive: true });
-for (const name of ['vanilla-mnist', 'stacked-fashion-mnist']) {
+for (const name of ['vanilla-mnist', 'stacked-fashion-mnist', 'denoising-conv-fashion-mnist']) {
   console.log(`\n=== ${name}: ${epochs} epochs on the wasm backend ===`);
   execFileSync(
     process.execPath,

@@ -1,16 +1,31 @@
 #!/usr/bin/env bash
-# Installs the system packages the tests and benchmarks use (Debian/Ubuntu):
-#   dataset-fashion-mnist  the official Fashion-MNIST files, read offline
-#   chromium               the browser the renderer, integration and E2E tests drive
-#   libkrb5-dev ripgrep    what installing code-server needs (the integration and
-#   g++ make               E2E tests' VS Code; see test/support/code-server.ts)
+# Installs the system packages (Debian/Ubuntu) that a job needs:
+#   bash scripts/setup-system.sh [demo|test] [--list]
+#   demo   the demo (npm run demo):
+#            dataset-fashion-mnist  the official Fashion-MNIST files, read offline
+#   test   the tests (npm test, CI; the default): the demo's, and
+#            chromium               the browser the renderer, integration and E2E tests drive
+#            libkrb5-dev ripgrep    what installing code-server needs (the integration and
+#            g++ make               E2E tests' VS Code; see test/support/code-server.ts)
+#   --list print the packages instead of installing them
 # Safe to run again: it installs only what is missing. Given package names as
 # arguments, it installs those instead (scripts/bench-setup.sh does).
 set -euo pipefail
-if [ $# -gt 0 ]; then
-  wanted=("$@")
-else
-  wanted=(dataset-fashion-mnist chromium libkrb5-dev ripgrep g++ make)
+demo=(dataset-fashion-mnist)
+tests=("${demo[@]}" chromium libkrb5-dev ripgrep g++ make)
+list=false
+args=()
+for a in "$@"; do
+  if [ "$a" = "--list" ]; then list=true; else args+=("$a"); fi
+done
+case "${args[0]:-test}" in
+  test) wanted=("${tests[@]}") ;;
+  demo) wanted=("${demo[@]}") ;;
+  *) wanted=("${args[@]}") ;;
+esac
+if $list; then
+  echo "${wanted[*]}"
+  exit 0
 fi
 missing=()
 for p in "${wanted[@]}"; do

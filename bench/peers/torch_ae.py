@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """PyTorch reference for `npm run bench` (bench/vs-torch.ts).
 
-Trains one of the two seed autoencoders for one epoch, the way our
-TensorFlow.js code does, and prints one JSON line with the timing and the
-losses:
+Trains one autoencoder for one epoch, the way our TensorFlow.js code does,
+and prints one JSON line with the timing and the losses:
 
   vanilla  784 -> 64 (LeakyReLU 0.3) -> 784 (sigmoid)                  on MNIST
   stacked  784 -> 64 -> 36 (LeakyReLU 0.2), tied transposed decoder     on Fashion-MNIST
+  dense    any chain of dense layers given in `dense` (the Keras blog's
+           simple 784-32-784 and deep 784-128-64-32-64-128-784)         on MNIST
+  conv     the convolutional autoencoder given in `conv` (conv / max-pool /
+           up-sample layers, 'same' padding, NCHW inside)               on Fashion-MNIST
 
 Same as ours: glorot-uniform kernels and zero biases (or, better, the exact
 initial weights our side exports), binary cross-entropy on predictions
@@ -22,8 +25,11 @@ bench/vs-torch.ts:
   count        how many samples to use (from the start of the file)
   batchSize    samples per step
   seed         shuffling seed (an integer, as `fit({ seed })`)
-  layers       encoder sizes, e.g. [64] or [64, 36]
-  alpha        LeakyReLU slope
+  layers       encoder sizes, e.g. [64] or [64, 36] (vanilla, stacked)
+  alpha        LeakyReLU slope (vanilla, stacked)
+  dense        for "dense": [{"in", "out", "activation"}] (relu, sigmoid, linear, leakyRelu)
+  conv         for "conv": [{"type": "conv", "in", "out", "kernel", "activation"} | {"type": "maxpool", "size"}
+               | {"type": "upsample", "size"}]
   weights      optional {"path": file of float32 little-endian values,
                          "tensors": [{"name", "shape", "offset"}]}: initial weights
   threads      optional thread count (default: every core)
@@ -150,6 +156,74 @@ class SeedAutoencoder(torch.nn.Module):
         return out + list(self.decoder_biases)
 
 
+ACTIVATIONS = {
+    'relu': torch.relu,
+    'sigmoid': torch.sigmoid,
+    'linear': lambda x: x,
+    'tanh': torch.tanh,
+}
+
+
+class DenseChain(torch.nn.Module):
+    """Dense layers with kernels stored [inputs, outputs] like Keras/TF.js; weights in tfjs's getWeights() order."""
+
+    def __init__(self, spec, generator):
+        super().__init__()
+        self.spec = spec
+        self.kernels = torch.nn.ParameterList([torch.nn.Parameter(glorot_uniform(l['in'], l['out'], generator)) for l in spec])
+        self.biases = torch.nn.ParameterList([torch.nn.Parameter(torch.zeros(l['out'])) for l in spec])
+
+    def forward(self, x):
+        h = x.reshape(x.shape[0], -1)
+        for l, w, b in zip(self.spec, self.kernels, self.biases):
+            h = ACTIVATIONS[l['activation']](torch.addmm(b, h, w))
+        return h
+
+    def ordered_parameters(self):
+        out = []
+        for w, b in zip(self.kernels, self.biases):
+            out += [w, b]
+        return out
+
+    def load_tfjs(self, p, value):
+        p.copy_(value)
+
+
+class ConvChain(torch.nn.Module):
+    """Convolutions ('same' padding, stride 1), 2x2 max pooling and nearest up-sampling, NCHW; tfjs's HWIO kernels transposed on load."""
+
+    def __init__(self, spec):
+        super().__init__()
+        self.spec = spec
+        self.convs = torch.nn.ModuleList()
+        for l in spec:
+            if l['type'] == 'conv':
+                k = l['kernel']
+                self.convs.append(torch.nn.Conv2d(l['in'], l['out'], k, padding=k // 2))
+
+    def forward(self, x):
+        h = x
+        convs = iter(self.convs)
+        for l in self.spec:
+            if l['type'] == 'conv':
+                h = ACTIVATIONS[l['activation']](next(convs)(h))
+            elif l['type'] == 'maxpool':
+                h = F.max_pool2d(h, l['size'], ceil_mode=True)
+            elif l['type'] == 'upsample':
+                h = F.interpolate(h, scale_factor=l['size'], mode='nearest')
+        return h
+
+    def ordered_parameters(self):
+        out = []
+        for c in self.convs:
+            out += [c.weight, c.bias]
+        return out
+
+    def load_tfjs(self, p, value):
+        # tfjs kernels are [h, w, in, out]; PyTorch's are [out, in, h, w].
+        p.copy_(value.permute(3, 2, 0, 1) if value.dim() == 4 else value)
+
+
 def bce(pred, target):
     # Keras/our clipping: predictions clipped to [eps, 1 - eps] (gradient zero outside).
     p = torch.clamp(pred, EPSILON, 1 - EPSILON)
@@ -174,10 +248,16 @@ def load_weights(model, spec):
     with torch.no_grad():
         for p, t in zip(params, tensors):
             shape = tuple(t['shape'])
-            if tuple(p.shape) != shape:
-                raise ValueError(f"weight {t['name']}: shape {shape}, the model expects {tuple(p.shape)}")
             size = int(np.prod(shape))
-            p.copy_(torch.from_numpy(raw[t['offset']:t['offset'] + size].reshape(shape).copy()))
+            value = torch.from_numpy(raw[t['offset']:t['offset'] + size].reshape(shape).copy())
+            if hasattr(model, 'load_tfjs'):
+                if p.numel() != size:
+                    raise ValueError(f"weight {t['name']}: {size} values, the model expects {p.numel()}")
+                model.load_tfjs(p, value)
+            else:
+                if tuple(p.shape) != shape:
+                    raise ValueError(f"weight {t['name']}: shape {shape}, the model expects {tuple(p.shape)}")
+                p.copy_(value)
 
 
 def blas_in_use():
@@ -251,10 +331,17 @@ def main():
 
     x_np = read_idx_images(spec['images'], count)
     x = torch.from_numpy(x_np)
+    if spec['model'] == 'conv':
+        x = x.reshape(count, 1, 28, 28)  # NCHW
     order = permutation(count, mulberry32(int(spec['seed'])))
 
     gen = torch.Generator().manual_seed(int(spec.get('seed', 0)))
-    model = SeedAutoencoder(spec['model'], spec['layers'], float(spec['alpha']), gen)
+    if spec['model'] == 'dense':
+        model = DenseChain(spec['dense'], gen)
+    elif spec['model'] == 'conv':
+        model = ConvChain(spec['conv'])
+    else:
+        model = SeedAutoencoder(spec['model'], spec['layers'], float(spec['alpha']), gen)
     if spec.get('weights'):
         load_weights(model, spec['weights'])
 

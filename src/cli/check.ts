@@ -14,7 +14,7 @@ import { AenbFormatError, parseNotebookBytes } from '../common/aenb';
 import { parseOptions } from './args';
 import type * as Language from '../language/main';
 
-export const CHECK_USAGE = `Usage: aenb check <notebook.aenb>... [--json]
+export const CHECK_USAGE = `Usage: autoencoder-notebooks check <notebook.aenb>... [--json]
 
 Type-checks the code cells of notebooks as the editor does: each cell sees
 the kernel's globals (tf, datasets, Autoencoder, show, ...) and the

@@ -1,10 +1,11 @@
 /**
- * The headless runner's command line (the entry point is cli.ts → dist/cli.js):
+ * The headless runner's command line (the entry point is cli.ts → dist/cli.js,
+ * installed as `autoencoder-notebooks` by the npm package):
  *
- *   node dist/cli.js run <notebook.aenb> [--set name=value]... [--out FILE]
+ *   autoencoder-notebooks run <notebook.aenb> [--set name=value]... [--out FILE]
  *        [--backend auto|tensorflow|wasm|cpu] [--data-dir DIR] [--cache-dir DIR]
  *        [--mirror URL] [--html FILE] [--threads N|auto] [--fma on|off] [--quiet]
- *   node dist/cli.js check <notebook.aenb>... [--json]      (see check.ts)
+ *   autoencoder-notebooks check <notebook.aenb>... [--json]   (see check.ts)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -19,12 +20,17 @@ import { checkMain } from './check';
 import { OutputFileError, OutputTarget, prepareOutput, saveElsewhere, writeOutput } from './output-file';
 import { injectParameters, parseAssignment, Reporter, runNotebook, UsageError } from './run';
 import { formatDuration } from '../common/formatting';
+import { VERSION } from '../common/version';
 
-const USAGE = `Usage: aenb run <notebook.aenb> [options]
-       aenb check <notebook.aenb>... [--json]   type-checks notebooks (aenb check --help)
+const USAGE = `Usage: autoencoder-notebooks run <notebook.aenb> [options]
+       autoencoder-notebooks check <notebook.aenb>... [--json]
+       autoencoder-notebooks --version
 
-Runs every code cell of an Autoencoder Notebook in one kernel and writes the
-notebook with its outputs.
+"run" runs every code cell of an Autoencoder Notebook in one kernel and
+writes the notebook with its outputs; "check" type-checks notebooks the way
+the editor does (autoencoder-notebooks check --help). Without installing
+anything: npx autoencoder-notebooks run notebook.aenb --set epochs=5
+(in a development checkout of the extension: node dist/cli.js run ...).
 
 Options:
   --set name=value     override a value of the cell tagged "parameters" (repeatable);
@@ -43,6 +49,7 @@ Options:
                        (default on, where the runtime has relaxed SIMD)
   --quiet              print only errors and the final line
   -h, --help           this text
+  --version            print the version and exit
 
 Cells are named "Cell N": the N-th cell from the top, markdown included (the
 cell --set injects is not counted). Where the results go is checked before
@@ -81,13 +88,17 @@ const OPTIONS = {
   fma: { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
 } as const;
 
-export function parseArgs(argv: string[]): CliArgs | 'help' {
+export function parseArgs(argv: string[]): CliArgs | 'help' | 'version' {
   if (argv.length === 0 || argv.includes('-h') || argv.includes('--help')) return 'help';
+  if (argv.includes('--version')) return 'version';
   const { values, positionals } = parseOptions(argv, OPTIONS);
   const [command, notebook, ...extra] = positionals;
-  if (command === undefined) throw new UsageError('Which command? The commands are "run" (aenb run <notebook.aenb>) and "check" (aenb check <notebook.aenb>...).');
+  if (command === undefined) {
+    throw new UsageError('Which command? The commands are "run" (autoencoder-notebooks run <notebook.aenb>) and "check" (autoencoder-notebooks check <notebook.aenb>...).');
+  }
   if (command !== 'run') throw new UsageError(`Unknown command "${command}". The commands are "run" and "check".`);
   if (!notebook) throw new UsageError('Which notebook? Give the path of a .aenb file.');
   if (extra.length) throw new UsageError(`One notebook at a time: got "${notebook}" and "${extra[0]}".`);
@@ -250,9 +261,9 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** `aenb run <notebook.aenb> [options]` (argv includes "run"). */
+/** `autoencoder-notebooks run <notebook.aenb> [options]` (argv includes "run"). */
 async function runMain(argv: string[]): Promise<number> {
-  let args: CliArgs | 'help';
+  let args: CliArgs | 'help' | 'version';
   try {
     args = parseArgs(argv);
   } catch (e) {
@@ -261,6 +272,10 @@ async function runMain(argv: string[]): Promise<number> {
   }
   if (args === 'help') {
     process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  if (args === 'version') {
+    process.stdout.write(VERSION + '\n');
     return 0;
   }
   const file = args.notebook;

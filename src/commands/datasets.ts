@@ -5,15 +5,12 @@ import * as vscode from 'vscode';
 import { DatasetError } from '../lib/data/errors';
 import { ensureDownloaded, locate, type DatasetLocation, type LoadOptions } from '../lib/data/load';
 import { DATASET_NAMES, MANIFESTS, type DatasetName } from '../lib/data/manifest';
-import { SECTION, SETTING } from '../notebook/settings';
+import { openSettingsWhereTheyApply } from '../notebook/open-settings';
+import { SETTING } from '../notebook/settings';
 import { parseDatasetArgs } from './args';
 import { CommandDeps, registerCommand, UserError } from './common';
-import { DownloadProgressTracker, PlannedFile } from './download-progress';
+import { and, describeOutcomes, DownloadProgressTracker, type DatasetOutcome, type PlannedFile } from './download-progress';
 import { COMMANDS } from '../common/ids';
-
-function and(list: string[]): string {
-  return list.length <= 1 ? list.join('') : `${list.slice(0, -1).join(', ')} and ${list[list.length - 1]}`;
-}
 
 export function registerDatasetCommands(deps: CommandDeps): vscode.Disposable[] {
   const { log } = deps;
@@ -43,53 +40,67 @@ export function registerDatasetCommands(deps: CommandDeps): vscode.Disposable[] 
       const titles = and(names.map((n) => MANIFESTS[n].title));
       log.info(`Data sets: ${titles}; ${planned.length} file(s) to download into ${deps.cacheDir}${settings.mirror ? ` from the mirror ${settings.mirror}` : ''}`);
 
-      try {
-        const result = await vscode.window.withProgress(
-          { location: vscode.ProgressLocation.Notification, title: `Data sets: ${titles}`, cancellable: true },
-          async (progress, token) => {
-            const abort = new AbortController();
-            const sub = token.onCancellationRequested(() => abort.abort());
-            const tracker = new DownloadProgressTracker(planned);
-            progress.report({ message: planned.length ? `downloading ${planned.length} file${planned.length > 1 ? 's' : ''}…` : 'verifying the local copies…' });
-            try {
-              return await ensureDownloaded({
-                ...opts,
-                datasets: names,
-                signal: abort.signal,
-                onProgress: (p) => {
-                  const r = tracker.update(p);
-                  progress.report(r);
-                  if (p.total !== undefined && p.bytes >= p.total) progress.report(tracker.finish(p.dataset, p.file));
-                },
-                onWarning: (m) => log.warn(m),
-              });
-            } finally {
-              sub.dispose();
+      // Each data set on its own: one that cannot be had does not hide the others that are ready.
+      const outcomes = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Data sets: ${titles}`, cancellable: true },
+        async (progress, token) => {
+          const abort = new AbortController();
+          const sub = token.onCancellationRequested(() => abort.abort());
+          const tracker = new DownloadProgressTracker(planned);
+          progress.report({ message: planned.length ? `downloading ${planned.length} file${planned.length > 1 ? 's' : ''}…` : 'verifying the local copies…' });
+          const results: DatasetOutcome[] = [];
+          try {
+            for (const name of names ?? []) {
+              if (abort.signal.aborted) {
+                results.push({ dataset: name, cancelled: true });
+                continue;
+              }
+              try {
+                const [located] = await ensureDownloaded({
+                  ...opts,
+                  datasets: [name],
+                  signal: abort.signal,
+                  onProgress: (p) => {
+                    progress.report(tracker.update(p));
+                    if (p.total !== undefined && p.bytes >= p.total) progress.report(tracker.finish(p.dataset, p.file));
+                  },
+                  onWarning: (m) => log.warn(m),
+                });
+                log.info(located.summary);
+                results.push({ dataset: name, located });
+              } catch (e) {
+                if (e instanceof DatasetError && e.code === 'cancelled') results.push({ dataset: name, cancelled: true });
+                else if (e instanceof DatasetError) {
+                  log.error(`${MANIFESTS[name].title}: ${e.message}`);
+                  results.push({ dataset: name, error: e });
+                } else throw e;
+              }
             }
-          },
-        );
-        for (const l of result) log.info(l.summary);
-        const downloaded = result.flatMap((l) => l.files).filter((f) => f.downloaded).length;
-        const total = result.flatMap((l) => l.files).length;
-        const text =
-          `${titles} ${names.length > 1 ? 'are' : 'is'} ready: ` +
-          (downloaded ? `${downloaded} file${downloaded > 1 ? 's' : ''} downloaded and verified, ${total - downloaded} already here.` : `all ${total} files were already here and are verified.`);
-        void vscode.window.showInformationMessage(text, 'Show Log').then((p) => p && log.show(true));
-        return result.map((l) => ({ dataset: l.dataset, files: l.files.map((f) => ({ file: f.file, source: f.source, location: f.location, downloaded: f.downloaded === true })) }));
-      } catch (e) {
-        if (e instanceof DatasetError && e.code === 'cancelled') {
-          log.info(`Download cancelled: ${e.message}`);
-          void vscode.window.showInformationMessage('Download cancelled. Files that were complete are kept; the partial one was removed.');
-          return undefined;
-        }
-        if (e instanceof DatasetError) {
-          throw new UserError(`Could not get ${titles}: ${e.message}`, [
-            { title: 'Open Settings', run: () => vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.${SETTING.downloadMirror}`) },
-            { title: 'Show Log', run: () => log.show(true) },
-          ]);
-        }
-        throw e;
+          } finally {
+            sub.dispose();
+          }
+          return results;
+        },
+      );
+      const report = describeOutcomes(outcomes);
+      if (report.kind === 'cancelled') {
+        log.info(report.message);
+        void vscode.window.showInformationMessage(report.message);
+      } else if (report.kind === 'failed') {
+        throw new UserError(report.message, [
+          { title: 'Open Settings', run: () => openSettingsWhereTheyApply([SETTING.dataFolder, SETTING.downloadMirror]) },
+          { title: 'Show Log', run: () => log.show(true) },
+        ]);
+      } else {
+        void vscode.window.showInformationMessage(report.message, 'Show Log').then((p) => p && log.show(true));
       }
+      return outcomes.map((o) => ({
+        dataset: o.dataset,
+        ready: o.located !== undefined,
+        ...(o.error ? { error: o.error.message } : {}),
+        ...(o.cancelled ? { cancelled: true } : {}),
+        files: o.located?.files.map((f) => ({ file: f.file, source: f.source, location: f.location, downloaded: f.downloaded === true })) ?? [],
+      }));
     }),
   ];
 }

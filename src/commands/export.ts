@@ -5,13 +5,57 @@ import * as vscode from 'vscode';
 import { renderHtmlReport } from '../report';
 import { notebookFromPlain } from '../notebook/convert';
 import { plainFromDocument } from '../notebook/serializer';
-import { parseExportArgs, reportFileName } from './args';
+import { parseExportArgs, parseLocation, reportFileName } from './args';
 import { CommandDeps, registerCommand, resolveNotebook, toUri, UserError } from './common';
 import { COMMANDS } from '../common/ids';
+import { ReportServer, withLocalPath } from './report-server';
 
 export function registerExportCommands(deps: CommandDeps): vscode.Disposable[] {
   const { context, log } = deps;
+  const server = new ReportServer();
+
+  /**
+   * Opens a report in the user's browser. A local window opens the file; a
+   * remote one (code-server, SSH, containers), whose files the browser cannot
+   * reach, serves it on 127.0.0.1 and opens the address VS Code forwards.
+   */
+  const openInBrowser = async (report: vscode.Uri): Promise<string | undefined> => {
+    try {
+      const remote = vscode.env.remoteName !== undefined || vscode.env.uiKind === vscode.UIKind.Web;
+      if (!remote || report.scheme !== 'file') {
+        const opened = await vscode.env.openExternal(report);
+        return opened ? report.toString() : undefined;
+      }
+      const local = await server.urlFor(report.fsPath);
+      const external = withLocalPath((await vscode.env.asExternalUri(vscode.Uri.parse(local))).toString(true), local);
+      log.info(`Opening the report ${report.fsPath} in the browser at ${external} (served from ${local})`);
+      const opened = await vscode.env.openExternal(vscode.Uri.parse(external, true));
+      if (!opened) void vscode.window.showInformationMessage(`The report is at ${external}`);
+      return external;
+    } catch (e) {
+      log.error(`Open in Browser: ${(e as Error).message}`);
+      void vscode.window.showErrorMessage(`Could not open the report in a browser: ${(e as Error).message}`);
+      return undefined;
+    }
+  };
+
   return [
+    server,
+    registerCommand(deps, COMMANDS.openReportInBrowser, async (arg: unknown) => {
+      let report: vscode.Uri | undefined;
+      if (arg === undefined || arg === null) {
+        const picked = await vscode.window.showOpenDialog({
+          canSelectMany: false,
+          filters: { 'HTML report': ['html', 'htm'] },
+          defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+          title: 'Open an HTML Report in the Browser',
+          openLabel: 'Open in Browser',
+        });
+        report = picked?.[0];
+        if (!report) return undefined;
+      } else report = toUri(parseLocation(arg, 'Open HTML Report in Browser: the report'));
+      return openInBrowser(report);
+    }),
     registerCommand(deps, COMMANDS.exportHtml, async (arg: unknown) => {
       const args = parseExportArgs(arg);
       const doc = await resolveNotebook(args.notebook, { open: true });
@@ -41,9 +85,10 @@ export function registerExportCommands(deps: CommandDeps): vscode.Disposable[] {
       if (args.open !== false) {
         const inWorkspace = vscode.workspace.getWorkspaceFolder(target) !== undefined;
         const actions = ['Open in Browser', ...(inWorkspace ? ['Reveal in Explorer'] : [])];
+        const report = target;
         void vscode.window.showInformationMessage(`Exported the notebook to ${target.path.split('/').pop()}.`, ...actions).then((pick) => {
-          if (pick === 'Open in Browser') void vscode.env.openExternal(target);
-          else if (pick === 'Reveal in Explorer') void vscode.commands.executeCommand('revealInExplorer', target);
+          if (pick === 'Open in Browser') void openInBrowser(report);
+          else if (pick === 'Reveal in Explorer') void vscode.commands.executeCommand('revealInExplorer', report);
         });
       }
       return target;

@@ -9,7 +9,7 @@ import { newNotebookTemplate } from '../notebook/templates';
 import { parseSampleArgs } from './args';
 import { CommandDeps, registerCommand, toUri, UserError } from './common';
 import { COMMANDS, NOTEBOOK_TYPE } from '../common/ids';
-import { describeSample, SampleInfo, uniqueFileName } from './samples';
+import { describeSample, SampleInfo, sortSamples, uniqueFileName } from './samples';
 
 async function listSamples(dir: string, log: vscode.LogOutputChannel): Promise<(SampleInfo & { text: string })[]> {
   let names: string[];
@@ -27,7 +27,7 @@ async function listSamples(dir: string, log: vscode.LogOutputChannel): Promise<(
       log.warn(`Sample ${name} is not a valid notebook and is not offered: ${(e as Error).message}`);
     }
   }
-  return samples;
+  return sortSamples(samples);
 }
 
 async function showNotebook(doc: vscode.NotebookDocument): Promise<vscode.Uri> {

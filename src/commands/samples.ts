@@ -8,6 +8,8 @@ export interface SampleInfo {
   fileName: string;
   title: string;
   description?: string;
+  /** Place in the sample picker (metadata `order`, smallest first); samples without one come last. */
+  order?: number;
 }
 
 /** "stacked-fashion-mnist" -> "Stacked fashion mnist". */
@@ -48,7 +50,8 @@ function firstParagraph(nb: AenbNotebook): string | undefined {
 
 /**
  * Title and description of a sample: metadata `title` / `description`, else
- * the first markdown heading / paragraph, else the file name.
+ * the first markdown heading / paragraph, else the file name; and its place
+ * in the picker (metadata `order`).
  * @throws AenbFormatError when the sample is not a valid notebook.
  */
 export function describeSample(fileName: string, text: string): SampleInfo {
@@ -58,7 +61,17 @@ export function describeSample(fileName: string, text: string): SampleInfo {
   const description = (typeof nb.metadata.description === 'string' && nb.metadata.description.trim()) || firstParagraph(nb);
   const info: SampleInfo = { id, fileName, title };
   if (description) info.description = description;
+  if (typeof nb.metadata.order === 'number' && Number.isFinite(nb.metadata.order)) info.order = nb.metadata.order;
   return info;
+}
+
+/**
+ * The order of the sample picker: the samples' own `order` (the vanilla
+ * autoencoder before the stacked one, as a course goes), then file names.
+ */
+export function sortSamples<T extends SampleInfo>(samples: readonly T[]): T[] {
+  const rank = (s: SampleInfo) => s.order ?? Number.POSITIVE_INFINITY;
+  return [...samples].sort((a, b) => rank(a) - rank(b) || a.fileName.localeCompare(b.fileName));
 }
 
 /**

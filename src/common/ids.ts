@@ -13,6 +13,8 @@ export const COMMANDS = {
   selectBackend: 'autoencoderNotebooks.selectBackend',
   downloadDatasets: 'autoencoderNotebooks.downloadDatasets',
   exportHtml: 'autoencoderNotebooks.exportHtml',
+  openReportInBrowser: 'autoencoderNotebooks.openReportInBrowser',
+  runHeadless: 'autoencoderNotebooks.runHeadless',
   showLog: 'autoencoderNotebooks.showLog',
 } as const;
 

@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import type { AenbOutput, CodeLanguage, NotebookErrorData } from '../common/aenb';
 import { Endpoint, type Methods, type RequestOptions, type Result } from '../common/messages/envelope';
 import {
+  DataOptions,
   HostMessage,
   isKernelMessage,
   KernelBackendInfo,
@@ -189,7 +190,7 @@ export class KernelClient extends EventEmitter<KernelClientEvents> {
   /** Executions waiting for the kernel to start: an interrupt now means they never run. */
   private waitingToSend = new Set<{ interrupted: boolean }>();
 
-  constructor(private readonly options: KernelClientOptions) {
+  constructor(private options: KernelClientOptions) {
     super();
   }
 
@@ -475,6 +476,17 @@ export class KernelClient extends EventEmitter<KernelClientEvents> {
         this.emit('log', m.level, m.message);
         break;
     }
+  }
+
+  /**
+   * New data settings (data folder, mirror) for the running kernel: its next
+   * `loadData()` uses them. Also kept for a kernel started later. Resolves once
+   * the kernel has them (or with the reason it could not be told).
+   */
+  async configure(options: DataOptions): Promise<Result<DataOptions>> {
+    this.options = { ...this.options, dataDir: options.dataDir, mirror: options.mirror };
+    if (!this.conn) return { ok: true, value: { dataDir: options.dataDir, mirror: options.mirror } };
+    return this.request('configure', { dataDir: options.dataDir, mirror: options.mirror });
   }
 
   /** Runs one cell; resolves when it finished, failed, or was cut short by an interrupt. Never rejects for cell errors. */

@@ -13,8 +13,12 @@ import { trainingRates, type TrainingProgress } from '../lib/training';
 
 /** What the patched fit needs of the kernel. */
 export interface FitKernel {
-  /** The running cell, if any, and whether it was interrupted. */
-  readonly context: AsyncLocalStorage<{ interrupted: boolean }>;
+  /**
+   * The running cell, if any: whether it was interrupted, and the training
+   * histories whose chart it showed live (a cell whose value is one of them
+   * does not show it a second time).
+   */
+  readonly context: AsyncLocalStorage<{ interrupted: boolean; shownLive?: WeakSet<object> }>;
   /** tfjs models training now (an interrupt sets their stopTraining). */
   readonly tfjsFits: Set<tf.LayersModel>;
   onTraining(p: TrainingProgress): void;
@@ -46,9 +50,11 @@ export function patchFitForKernel(kernel: FitKernel): void {
     const userCallbacks = args.callbacks === undefined ? [] : Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks];
     const checkpoints = userCallbacks.filter((c): c is CheckpointCallback => c instanceof CheckpointCallback);
     const events = () => checkpoints.flatMap((c) => c.events);
+    let epochLoss = { sum: 0, count: 0 };
     const progress = (phase: TrainingProgress['phase'], batch: number, loss: number): TrainingProgress => {
       return {
-        runId, phase, model: model.name, epoch: epoch + 1, epochs, batch, batchesPerEpoch: batches, batchSize, samples: split, loss,
+        // At the end, the epochs run (not one past them), as our own fit reports it.
+        runId, phase, model: model.name, epoch: phase === 'end' ? Math.max(1, epoch) : epoch + 1, epochs, batch, batchesPerEpoch: batches, batchSize, samples: split, loss,
         ...trainingRates(t0, samplesDone, split * epochs),
         history, batchLosses, stopped: phase === 'end' ? model.stopTraining : undefined,
         stopReason: phase === 'end' && model.stopTraining ? 'interrupted' : undefined,
@@ -69,9 +75,15 @@ export function patchFitForKernel(kernel: FitKernel): void {
       },
       onBatchEnd: async (batch: number, logs?: tf.Logs) => {
         const loss = Number(logs?.loss ?? NaN);
+        const size = Number(logs?.size ?? batchSize);
         batchLosses.push(loss);
-        samplesDone += Number(logs?.size ?? batchSize);
-        if (report) kernel.onTraining(progress('batch', batch + 1, loss));
+        samplesDone += size;
+        if (batch === 0) epochLoss = { sum: 0, count: 0 };
+        epochLoss.sum += loss * size;
+        epochLoss.count += size;
+        // The epoch's mean loss so far, as our own fit reports it (the chart's per-batch curve has every batch's own).
+        // The last batch of an epoch is reported by the epoch's end, right after.
+        if (report && batch + 1 < batches) kernel.onTraining(progress('batch', batch + 1, epochLoss.sum / epochLoss.count));
       },
       onEpochEnd: async (e: number, logs?: tf.Logs) => {
         for (const [k, v] of Object.entries(logs ?? {})) (history[k] ??= []).push(Number(v));
@@ -90,7 +102,10 @@ export function patchFitForKernel(kernel: FitKernel): void {
     kernel.tfjsFits.add(model);
     try {
       const h = await original.call(this, x, y, { ...args, callbacks: callbacks as tf.CustomCallbackArgs[], verbose: 0 });
-      if (report) kernel.onTraining(progress('end', batches, history.loss[history.loss.length - 1] ?? NaN));
+      if (report) {
+        kernel.onTraining(progress('end', batches, history.loss[history.loss.length - 1] ?? NaN));
+        exec?.shownLive?.add(h);
+      }
       return h;
     } finally {
       kernel.tfjsFits.delete(model);

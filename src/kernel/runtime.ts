@@ -19,7 +19,7 @@ import { textOutput } from '../outputs/text';
 import { BatchSeriesEncoder } from '../outputs/training/contract';
 import { progressPayload, trainingOutput } from '../outputs/training/kernel';
 import { Endpoint, RequestError, type Methods } from '../common/messages/envelope';
-import type { ExecuteRequest, KernelBackendInfo, KernelMessage, KernelMethods, KernelOptions } from '../common/messages/kernel';
+import type { DataOptions, ExecuteRequest, KernelBackendInfo, KernelMessage, KernelMethods, KernelOptions } from '../common/messages/kernel';
 import { computeStatus, setComputeOptions } from '../lib/compute';
 import { initBackend } from '../lib/backend';
 import * as data from '../lib/data';
@@ -28,7 +28,7 @@ import { Autoencoder, StackedAutoencoder } from '../lib/models';
 import { loadModel } from '../lib/model-io';
 import { addNoise } from '../lib/noise';
 import { loadCheckpoint } from '../lib/callbacks';
-import { addTrainingObserver, stopAllTraining, TrainingProgress } from '../lib/training';
+import { addTrainingObserver, History, stopAllTraining, TrainingProgress } from '../lib/training';
 import { describeModel } from '../lib/summary';
 import type { RunningCell } from '../outputs/kind';
 import { callbacksApi } from './callbacks';
@@ -54,6 +54,12 @@ interface Execution {
   stray: NotebookErrorData[];
   /** Aborted by an interrupt: cancels data-set downloads (their partial files are removed). */
   abort: AbortController;
+  /**
+   * Training histories (ours: the History's `history` series; tfjs's: the
+   * tf.History) whose chart this execution showed live: a cell's last
+   * expression that is one of them is not shown a second time.
+   */
+  shownLive: WeakSet<object>;
   /** Work the cell waits for before it ends (RunningCell.track): outputs still being made by show.* calls it did not await. */
   pending: { promise: Promise<unknown>; observed: () => boolean }[];
   /** The cell as the output kinds see it (made on first use). */
@@ -91,12 +97,22 @@ export class KernelRuntime {
       if (!this.backend) throw new RequestError('unavailable', 'The kernel is still starting.');
       return { ...(echo !== undefined ? { echo } : {}), pid: process.pid, backend: this.backend.name, busy: this.current !== undefined, uptimeSeconds: process.uptime() };
     });
+    this.requests.handle('configure', (options) => this.configure(options));
     handleKindRequests(this.requests);
     // The end of a headless run: wait for the timers the cells started.
     this.requests.handle('settle', async () => {
       await this.timers.whenIdle();
       return { pending: this.timers.count };
     });
+  }
+
+  /**
+   * New data settings for a running kernel (the data folder and the mirror
+   * changed): the next `loadData()` uses them, no restart needed.
+   */
+  configure(options: DataOptions): DataOptions {
+    this.options = { ...this.options, dataDir: options.dataDir, mirror: options.mirror };
+    return { dataDir: this.options.dataDir, mirror: this.options.mirror };
   }
 
   async init(options: KernelOptions): Promise<void> {
@@ -359,6 +375,8 @@ export class KernelRuntime {
     if (!exec) return;
     if (p.phase === 'begin' && p.note) this.note(p.note);
     const final = p.phase === 'end';
+    // Our models' History holds this very series object.
+    if (final) exec.shownLive.add(p.history);
     let encoder = this.batchEncoders.get(p.runId);
     if (!encoder) this.batchEncoders.set(p.runId, (encoder = new BatchSeriesEncoder()));
     if (final) this.batchEncoders.delete(p.runId);
@@ -409,6 +427,7 @@ export class KernelRuntime {
       finished: false,
       stray: [],
       abort: new AbortController(),
+      shownLive: new WeakSet(),
       pending: [],
     };
     this.current = exec;
@@ -420,7 +439,7 @@ export class KernelRuntime {
       this.cells.set(req.cellName, transformed);
       const script = new vm.Script(transformed.code, { filename: req.cellName });
       const value = await this.context.run(exec, async () => script.runInThisContext({ displayErrors: false }) as Promise<unknown>);
-      const out = valueOutput(value);
+      const out = shownLive(exec, value) ? undefined : valueOutput(value);
       if (out) this.emitTo(exec, out);
       // Outputs still being made (show.latent's UMAP, say): the cell ends when they are out.
       for (let i = 0; i < exec.pending.length; i++) {
@@ -470,6 +489,12 @@ export class KernelRuntime {
       this.send({ type: 'log', level: 'error', message: `Uncaught error outside a running cell: ${err.name}: ${err.message}\n${err.stack ?? ''}` });
     }
   }
+}
+
+/** A training history whose chart this execution already showed live (the value of `await model.fit(...)`). */
+function shownLive(exec: Execution, value: unknown): boolean {
+  if (value instanceof History) return exec.shownLive.has(value.history);
+  return value instanceof tf.History && exec.shownLive.has(value);
 }
 
 /**

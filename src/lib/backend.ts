@@ -12,7 +12,9 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { installLeanLayersFit } from './lean/fit';
-import { installWasmMatMulFix } from './wasm-kernels';
+import { installWasmFastKernels, installWasmGatherFix, installWasmGradientKernels, installWasmMatMulFix } from './wasm-kernels';
+import { installKernelErrorMessages } from './kernel-errors';
+import { installCpuKernelFixes } from './cpu-kernels';
 
 import { BACKEND_CHOICES, isBackendChoice, type BackendChoice, type BackendName } from '../common/backends';
 
@@ -51,7 +53,7 @@ export interface BackendOptions {
   tfjsNodePath?: string;
   /** Folder holding the tfjs-backend-wasm `.wasm` binaries (found automatically when absent). */
   wasmDir?: string;
-  /** Keep the library's own `matMul` transpose fix off (for benchmarks comparing both paths). */
+  /** Keep the library's faster replacements of stock wasm kernels off (matMul, gather, conv input gradient, max-pool gradient), for benchmarks comparing both. */
   disableWasmMatMulFix?: boolean;
 }
 
@@ -148,8 +150,14 @@ async function tryWasm(options: BackendOptions, info: Partial<BackendInfo>): Pro
   } catch {
     // Already initialised earlier in this process with a path: keep that one.
   }
+  // Gradient kernels the backend lacks (conv2d's filter gradient...) or gets wrong: without them those layers cannot train.
+  installWasmGradientKernels();
+  installCpuKernelFixes(); // the cpu backend stays available (and is the reference tests compare with)
   if (!options.disableWasmMatMulFix) {
     installWasmMatMulFix();
+    // Batches are gathered by row (tfjs's own model.fit gathers every batch this way too).
+    installWasmGatherFix();
+    installWasmFastKernels();
     // tfjs's own LayersModel.fit takes the lean training step too, when the model allows (see lean/fit.ts).
     installLeanLayersFit();
   }
@@ -159,6 +167,7 @@ async function tryWasm(options: BackendOptions, info: Partial<BackendInfo>): Pro
 }
 
 async function tryCpu(): Promise<void> {
+  installCpuKernelFixes();
   if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to initialise');
 }
 
@@ -187,6 +196,7 @@ export async function initBackend(requested: BackendChoice = 'auto', options: Ba
       else await tryCpu();
       attempts.push({ backend: name, ok: true });
       quietCpuHint();
+      installKernelErrorMessages();
       const fellBack = requested !== 'auto' && requested !== name;
       active = {
         requested,

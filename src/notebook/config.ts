@@ -1,7 +1,8 @@
 // Reads the settings through VS Code (the checks are settings.ts's) and tells
 // the user, once per distinct problem, which settings were ignored.
 import * as vscode from 'vscode';
-import { KernelSettings, readKernelSettings, SECTION } from './settings';
+import { openSettingsWhereTheyApply } from './open-settings';
+import { KernelSettings, readKernelSettings, SECTION, SETTING } from './settings';
 
 export function createSettingsReader(log: vscode.LogOutputChannel): () => KernelSettings {
   const told = new Set<string>();
@@ -14,8 +15,10 @@ export function createSettingsReader(log: vscode.LogOutputChannel): () => Kernel
       told.add(problem);
       log.warn(problem);
       const open = 'Open Settings';
+      // The problem names the setting: `autoencoderNotebooks.<name>: ...`.
+      const name = new RegExp(`^${SECTION}\\.(\\w+)`).exec(problem)?.[1];
       void vscode.window.showWarningMessage(`Autoencoder Notebooks: ${problem}`, open).then((pick) => {
-        if (pick === open) void vscode.commands.executeCommand('workbench.action.openSettings', `@ext:aenb-team.autoencoder-notebooks`);
+        if (pick === open) void openSettingsWhereTheyApply(name ? [name] : Object.values(SETTING));
       });
     }
     return settings;

@@ -57,8 +57,9 @@ export function registerRendererMessaging(kernels: AenbKernelController, log: vs
       if (!r.ok) throw new RequestError(r.error.code, r.error.message);
       return r.value;
     });
-  // Which kernel methods a renderer may ask for (settle is the headless runner's).
-  const kernelMethods: Record<keyof KernelMethods, boolean> = { ping: true, 'latent.decode': true, settle: false };
+  // Which kernel methods a renderer may call (every method is listed, so that a new one is a decision):
+  // `configure` changes the notebook's data settings, which only the user does; `settle` is the headless runner's.
+  const kernelMethods: Record<keyof KernelMethods, boolean> = { ping: true, 'latent.decode': true, configure: false, settle: false };
   for (const method of Object.keys(kernelMethods) as (keyof KernelMethods & string)[]) if (kernelMethods[method]) forward(method);
 
   return messaging.onDidReceiveMessage(({ editor, message }) => {

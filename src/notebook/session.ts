@@ -15,7 +15,7 @@ import type { Attached } from '../kernel/detached';
 import { errorCellOutput, outputToPlain } from './convert';
 import { LiveOutputs } from './live-outputs';
 import { toCellOutput } from './serializer';
-import { KernelSettings, kernelSettingsDiffer } from './settings';
+import { dataSettingsDiffer, KernelSettings, kernelSettingsDiffer } from './settings';
 import type { SessionState } from './status-text';
 
 export interface SessionHost {
@@ -172,6 +172,12 @@ export class KernelSession implements vscode.Disposable {
       this.client?.removeAllListeners();
       this.client = this.createClient(settings);
       this.clientSettings = settings;
+    } else if (this.clientSettings && dataSettingsDiffer(settings, this.clientSettings)) {
+      // No restart for data settings: the kernel's next loadData() uses them.
+      this.clientSettings = { ...this.clientSettings, dataDir: settings.dataDir, mirror: settings.mirror };
+      const told = await this.client.configure({ dataDir: settings.dataDir, mirror: settings.mirror });
+      if (told.ok) this.host.log.info(`[${this.name}] data settings applied to the kernel: data folder ${settings.dataDir ?? '(none)'}, mirror ${settings.mirror ?? '(official locations)'}`);
+      else this.host.log.warn(`[${this.name}] the kernel could not take the new data settings (${told.error.message}); they apply when it restarts`);
     }
     const client = this.client;
     if (client.state === 'stopped') {

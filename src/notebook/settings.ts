@@ -6,6 +6,9 @@ import type { BackendChoiceName } from '../common/messages/kernel';
 
 export const SECTION = 'autoencoderNotebooks';
 
+/** `<publisher>.<name>` of package.json. */
+export const EXTENSION_ID = 'aenb-team.autoencoder-notebooks';
+
 /** Setting names (without the section). */
 export const SETTING = {
   backend: 'backend',
@@ -146,14 +149,45 @@ export function readKernelSettings(get: (name: string) => unknown, ctx: Settings
   return { backend, dataDir, mirror, interruptGraceMs, kernelGraceMs, threads, fma, problems };
 }
 
-/** Whether two settings need a different kernel process (everything but the grace periods does, and whether it outlives its window). */
+/**
+ * Whether two settings need a different kernel process: the backend and the
+ * compute engine's threads and fused multiply-add do, and whether it outlives
+ * its window (a running kernel takes new data settings, see
+ * {@link dataSettingsDiffer}, and new grace periods).
+ */
 export function kernelSettingsDiffer(a: KernelSettings, b: KernelSettings): boolean {
-  return (
-    a.backend !== b.backend ||
-    a.dataDir !== b.dataDir ||
-    a.mirror !== b.mirror ||
-    a.threads !== b.threads ||
-    a.fma !== b.fma ||
-    (a.kernelGraceMs > 0) !== (b.kernelGraceMs > 0)
-  );
+  return a.backend !== b.backend || a.threads !== b.threads || a.fma !== b.fma || (a.kernelGraceMs > 0) !== (b.kernelGraceMs > 0);
+}
+
+/** Whether the data folder or the mirror changed: a running kernel is told, and its next `loadData()` uses them. */
+export function dataSettingsDiffer(a: KernelSettings, b: KernelSettings): boolean {
+  return a.dataDir !== b.dataDir || a.mirror !== b.mirror;
+}
+
+/** A tab of VS Code's settings editor. */
+export type SettingsTab = 'user' | 'remote' | 'workspace';
+
+/** Where a setting is read from, as `WorkspaceConfiguration.inspect()` reports it (only what matters here). */
+export interface SettingValues {
+  workspaceValue?: unknown;
+  workspaceFolderValue?: unknown;
+}
+
+/**
+ * The settings-editor tab where settings apply, so that "Open Settings" shows
+ * them instead of "No Settings Found": the workspace when it sets one of them
+ * (it wins there); in a remote window (code-server, SSH, containers) the
+ * remote tab for machine-scoped settings, which the user tab does not list;
+ * else the user tab.
+ * @param scopes each setting's `scope` in the manifest (undefined: window)
+ */
+export function settingsTab(values: readonly (SettingValues | undefined)[], scopes: readonly (string | undefined)[], remote: boolean): SettingsTab {
+  if (values.some((v) => v?.workspaceValue !== undefined || v?.workspaceFolderValue !== undefined)) return 'workspace';
+  if (remote && scopes.some((s) => s === 'machine' || s === 'machine-overridable')) return 'remote';
+  return 'user';
+}
+
+/** The settings editor's search text that lists exactly these settings (full keys). */
+export function settingsQuery(keys: readonly string[]): string {
+  return keys.map((k) => `@id:${k}`).join(' ');
 }

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createCodeCell, parseNotebook } from '../../src/common/aenb';
-import { runCli, writeNotebook } from './harness';
+import { root, runCli, writeNotebook } from './harness';
 
 describe('running notebooks', () => {
   let dir: string;
@@ -46,6 +46,22 @@ describe('running notebooks', () => {
     assert.doesNotMatch(r.stdout, /never/);
   });
 
+  test('--help shows how to run it by the name the npm package installs; --version prints the version', async () => {
+    const help = await runCli(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^Usage: autoencoder-notebooks run <notebook\.aenb> \[options\]\n/);
+    assert.match(help.stdout, /npx autoencoder-notebooks run notebook\.aenb --set epochs=5/);
+    assert.match(help.stdout, /--version +print the version/);
+    const version = await runCli(['--version']);
+    assert.equal(version.code, 0);
+    const pkg = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { version: string };
+    assert.equal(version.stdout, `${pkg.version}\n`);
+    assert.equal(version.stderr, '');
+    const none = await runCli(['--quiet']);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /Which command\? The commands are "run" \(autoencoder-notebooks run <notebook\.aenb>\) and "check" \(autoencoder-notebooks check <notebook\.aenb>\.\.\.\)\./);
+  });
+
   test('usage and file errors exit 2 with the reason', async () => {
     const missing = await runCli(['run', path.join(dir, 'nope.aenb')]);
     assert.equal(missing.code, 2);
@@ -61,6 +77,6 @@ describe('running notebooks', () => {
     assert.match(u.stderr, /Unknown parameter "epoch"/);
     const usage = await runCli(['run', unknown, '--out']);
     assert.equal(usage.code, 2);
-    assert.match(usage.stderr, /--out needs a value\.\n\nUsage: aenb run/);
+    assert.match(usage.stderr, /--out needs a value\.\n\nUsage: autoencoder-notebooks run <notebook\.aenb> \[options\]/);
   });
 });

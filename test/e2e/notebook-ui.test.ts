@@ -197,7 +197,7 @@ describe('the packaged extension in code-server, trusted workspace', () => {
     // The language service (with TypeScript), the cell types, and the TypeScript server plugin's package.json,
     // which tsserver finds in node_modules (its code is dist/tsserver-plugin.js).
     const plugin = 'node_modules/autoencoder-notebooks-typescript-plugin/package.json';
-    for (const f of ['package.json', 'dist/extension.js', 'dist/kernel.js', 'dist/renderer.js', 'dist/language.js', 'dist/cell-types.json', 'dist/tsserver-plugin.js', plugin, 'samples/vanilla-mnist.aenb', 'samples/stacked-fashion-mnist.aenb', 'media/icon.png']) {
+    for (const f of ['package.json', 'dist/extension.js', 'dist/kernel.js', 'dist/renderer.js', 'dist/language.js', 'dist/cell-types.json', 'dist/tsserver-plugin.js', plugin, 'samples/vanilla-mnist.aenb', 'samples/stacked-fashion-mnist.aenb', 'samples/denoising-conv-fashion-mnist.aenb', 'media/icon.png']) {
       assert.ok(files.includes(f), `${f} is in the installed extension`);
     }
     assert.deepEqual(files.filter((f) => f.startsWith('dist/wasm/')), ['dist/wasm/tfjs-backend-wasm-simd.wasm', 'dist/wasm/tfjs-backend-wasm-threaded-simd.wasm', 'dist/wasm/tfjs-backend-wasm.wasm']);

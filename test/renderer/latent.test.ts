@@ -433,6 +433,7 @@ describe('latent-space explorer', () => {
       }
     }, sent2[0].id);
     await page.waitForFunction(() => document.querySelector('#remote .aenb-latent-decoded')?.getAttribute('data-state') === 'unavailable');
+    assert.match(await text('#remote .aenb-latent-strip-title'), /From A to B: not decoded, the strip needs the kernel too/);
     assert.match(await text('#remote .aenb-latent-status[role="alert"]'), /The kernel is not running \(No kernel is running for this notebook: run a cell to start one\), so new points cannot be decoded/);
     await screenshot(page, '#remote', 'latent-kernel-gone-light');
 

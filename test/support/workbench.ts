@@ -169,6 +169,34 @@ export async function screenshot(page: Page, dir: string, name: string): Promise
   return file;
 }
 
+/** The built-in themes the screenshots are taken in. */
+export type ColorTheme = 'Light Modern' | 'Dark Modern';
+
+/**
+ * Switches the workbench's color theme through "Preferences: Color Theme", as
+ * a user does, and waits until the workbench wears it (its theme-type class).
+ * Closes any open quick pick; notifications stay.
+ */
+export async function setColorTheme(page: Page, theme: ColorTheme, timeoutMs = 30_000): Promise<void> {
+  const applied = page.locator(`.monaco-workbench.${theme.startsWith('Dark') ? 'vs-dark' : 'vs'}`);
+  if (await applied.count()) return;
+  // Another quick pick (not the command palette) takes no ">" commands: close it first.
+  const quickInput = page.locator('.quick-input-widget');
+  if (await quickInput.isVisible()) {
+    await page.keyboard.press('Escape');
+    await quickInput.waitFor({ state: 'hidden', timeout: timeoutMs });
+  }
+  await runCommand(page, 'Preferences: Color Theme', timeoutMs);
+  const input = page.locator('.quick-input-widget input.input');
+  await input.waitFor({ timeout: timeoutMs });
+  await input.fill(theme);
+  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: theme }).first();
+  await row.waitFor({ timeout: timeoutMs });
+  await row.click();
+  await applied.waitFor({ timeout: timeoutMs });
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: timeoutMs });
+}
+
 /** Text of the notifications currently shown. */
 export async function notifications(page: Page): Promise<string[]> {
   return page.locator('.notifications-toasts .notification-list-item-message').allInnerTexts();

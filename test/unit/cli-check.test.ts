@@ -118,6 +118,6 @@ describe('aenb check', () => {
     assert.match(option.stderr, /Unknown option --fast\./);
     const help = await check(['--help']);
     assert.equal(help.code, 0);
-    assert.match(help.stdout, /Usage: aenb check/);
+    assert.match(help.stdout, /Usage: autoencoder-notebooks check/);
   });
 });

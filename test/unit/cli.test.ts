@@ -22,22 +22,24 @@ describe('argument handling', () => {
 
   test('options are checked', () => {
     const a = parseArgs(['run', 'nb.aenb', '--set', 'epochs=1', '--set=batchSize=8', '--backend', 'cpu', '--out=o.aenb']);
-    assert.ok(a !== 'help');
+    assert.ok(typeof a === 'object');
     assert.deepEqual(a.sets, [['epochs', 1], ['batchSize', 8]]);
     assert.equal(a.backend, 'cpu');
     assert.equal(a.out, 'o.aenb');
     assert.equal(parseArgs(['--help']), 'help');
+    assert.equal(parseArgs(['--version']), 'version');
+    assert.equal(parseArgs(['run', 'nb.aenb', '--version']), 'version');
     assert.throws(() => parseArgs(['exec', 'x']), /Unknown command "exec"/);
     assert.throws(() => parseArgs(['run', 'a.aenb', '--backend', 'gpu']), /--backend must be auto, tensorflow, wasm or cpu/);
     assert.throws(() => parseArgs(['run', 'a.aenb', '--bogus']), /Unknown option --bogus/);
     assert.throws(() => parseArgs(['run']), /Which notebook/);
     assert.throws(() => parseArgs(['run', 'a.aenb', '--out']), /--out needs a value/);
     const t = parseArgs(['run', 'nb.aenb', '--threads', '3', '--fma=off']);
-    assert.ok(t !== 'help');
+    assert.ok(typeof t === 'object');
     assert.equal(t.threads, 3);
     assert.equal(t.fma, false);
     const d = parseArgs(['run', 'nb.aenb', '--threads=auto', '--fma', 'on']);
-    assert.ok(d !== 'help');
+    assert.ok(typeof d === 'object');
     assert.equal(d.threads, 'auto');
     assert.equal(d.fma, undefined, 'on is the default: FMA where the runtime has it');
     assert.throws(() => parseArgs(['run', 'a.aenb', '--threads', '0']), /--threads must be auto or a whole number from 1 to 64; got "0"/);
@@ -46,7 +48,7 @@ describe('argument handling', () => {
 
   test('every usage error says what is wrong (util.parseArgs underneath)', () => {
     const a = parseArgs(['run', 'nb.aenb', '--data-dir', 'd', '--cache-dir=c', '--mirror', 'http://m', '--html', 'r.html', '--quiet']);
-    assert.ok(a !== 'help');
+    assert.ok(typeof a === 'object');
     assert.deepEqual([a.dataDir, a.cacheDir, a.mirror, a.html, a.quiet, a.backend, a.sets], ['d', 'c', 'http://m', 'r.html', true, 'auto', []]);
     assert.equal(parseArgs([]), 'help');
     assert.equal(parseArgs(['run', 'a.aenb', '-h']), 'help');
@@ -58,7 +60,7 @@ describe('argument handling', () => {
       [['run', 'a.aenb', '-x'], /^Unknown option -x\.$/],
       [['run', 'a.aenb', '--bogus=1'], /^Unknown option --bogus\.$/],
       [['run', 'a.aenb', 'b.aenb'], /^One notebook at a time: got "a\.aenb" and "b\.aenb"\.$/],
-      [['--quiet'], /^Which command\? The commands are "run" \(aenb run <notebook\.aenb>\) and "check"/],
+      [['--quiet'], /^Which command\? The commands are "run" \(autoencoder-notebooks run <notebook\.aenb>\) and "check" \(autoencoder-notebooks check <notebook\.aenb>\.\.\.\)\.$/],
       [['run', 'a.aenb', '--set', 'x'], /^--set needs name=value, got "x"\.$/],
       [['run', 'a.aenb', '--backend='], /^--backend must be auto, tensorflow, wasm or cpu; got ""\.$/],
     ];

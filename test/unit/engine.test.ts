@@ -1,6 +1,6 @@
 /**
- * The parallel engine (src/lib/engine): its compiled kernels are the ones
- * built from the committed C source; its products and element-wise jobs
+ * The parallel engine (src/lib/engine) (its compiled kernels against their
+ * source: wasm-build.test.ts): its products and element-wise jobs
  * give, on every thread count, the results of one thread bit for bit (and
  * the float64 reference within float32 tolerance); worker errors come back
  * as errors; every worker thread ends with its engine.
@@ -12,16 +12,12 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { allWorkersExited, Engine, type EngineBuf, liveWorkers, relaxedSimdNodeFlags, relaxedSimdSupported } from '../../src/lib/engine';
-import { engineBinary } from '../../src/lib/engine/kernels';
 import { SimdKernels } from '../../src/lib/wasm-simd';
+import { cKernels, convWords, poolWords } from '../../src/lib/wasm/kernels';
 
 const FMA_RUN = process.env.AENB_ENGINE_TEST_FMA === '1';
 const FMA = FMA_RUN;
-const root = path.resolve(__dirname, '..', '..', '..');
 const f32 = Math.fround;
 
 /** A deterministic generator of floats in [-1, 1). */
@@ -58,15 +54,6 @@ function read(e: Engine, b: EngineBuf): Float32Array {
 }
 
 describe(`engine (${FMA ? 'fused multiply-add' : 'plain SIMD'})`, () => {
-  test('the compiled kernels are the ones built from the committed source (scripts/build-wasm.sh)', { skip: FMA_RUN }, () => {
-    const manifest = JSON.parse(readFileSync(path.join(root, 'src/lib/engine/native/wasm-manifest.json'), 'utf8'));
-    const sha = (b: Uint8Array | Buffer) => createHash('sha256').update(b).digest('hex');
-    assert.equal(sha(readFileSync(path.join(root, 'scripts/build-wasm.sh'))), manifest.script, 'scripts/build-wasm.sh changed: run it again and commit the binaries');
-    assert.equal(sha(readFileSync(path.join(root, 'src/lib/engine/native/engine.c'))), manifest.sources['engine.c'], 'engine.c changed: run scripts/build-wasm.sh and commit the binaries');
-    assert.equal(sha(engineBinary(false)), manifest.binaries['engine-simd.wasm'], 'the embedded engine-simd.wasm is not the one scripts/build-wasm.sh made');
-    assert.equal(sha(engineBinary(true)), manifest.binaries['engine-fma.wasm'], 'the embedded engine-fma.wasm is not the one scripts/build-wasm.sh made');
-  });
-
   test('relaxed SIMD detection agrees with how the process was started', { skip: FMA_RUN }, () => {
     const flags = relaxedSimdNodeFlags();
     assert.equal(flags.length === 0, relaxedSimdSupported() || Number(process.versions.v8.split('.')[0]) < 9);
@@ -314,6 +301,102 @@ describe(`engine (${FMA ? 'fused multiply-add' : 'plain SIMD'})`, () => {
       e.f32.set(special, x.off);
       f(x.ptr, y.ptr);
       assert.deepEqual(Array.from(e.f32.subarray(y.off, y.off + 3)), expected, name);
+    }
+  });
+
+  test('convolutions, pooling and up-sampling cut by images: every thread count gives one thread\'s result (filter gradients within float32 rounding)', async () => {
+    // The sample's layers (3x3 same, 28x28 and 14x14), a strided valid one, pooling with same padding on odd sizes.
+    const convs = [
+      { batch: 7, inH: 28, inW: 28, inC: 1, outH: 28, outW: 28, outC: 16, kH: 3, kW: 3, strideH: 1, strideW: 1, dilH: 1, dilW: 1, padTop: 1, padLeft: 1 },
+      { batch: 5, inH: 14, inW: 14, inC: 16, outH: 14, outW: 14, outC: 8, kH: 3, kW: 3, strideH: 1, strideW: 1, dilH: 1, dilW: 1, padTop: 1, padLeft: 1 },
+      { batch: 6, inH: 9, inW: 8, inC: 3, outH: 4, outW: 4, outC: 5, kH: 3, kW: 2, strideH: 2, strideW: 2, dilH: 1, dilW: 1, padTop: 0, padLeft: 0 },
+    ];
+    const pool = { batch: 5, inH: 7, inW: 5, channels: 6, outH: 4, outW: 3, kH: 3, kW: 3, strideH: 2, strideW: 2, padTop: 1, padLeft: 1 };
+    const run = (threads: number) => {
+      const e = engine(threads);
+      // smallJob 0: every job is shared, however small.
+      const out: Float32Array[] = [];
+      const words = (w: number[]) => {
+        const b = e.alloc(w.length);
+        new Int32Array(e.memory.buffer).set(w, b.off);
+        return b.ptr;
+      };
+      const filled = (n: number, seed: number) => {
+        const b = e.alloc(n);
+        fill(e, b, seed);
+        return b;
+      };
+      for (const [i, g] of convs.entries()) {
+        const geom = words(convWords(g));
+        const x = filled(g.batch * g.inH * g.inW * g.inC, 100 + i);
+        const w = filled(g.kH * g.kW * g.inC * g.outC, 200 + i);
+        const bias = filled(g.outC, 300 + i);
+        const dy = filled(g.batch * g.outH * g.outW * g.outC, 400 + i);
+        const y = e.alloc(dy.size);
+        const dx = e.alloc(x.size);
+        const dw = filled(w.size, 500 + i); // the gradient is added to what is there
+        e.conv2dForward(geom, x.ptr, w.ptr, bias.ptr, y.ptr, 1, g.batch); // image 0 untouched
+        e.conv2dBackpropInput(geom, dy.ptr, w.ptr, dx.ptr, 0, g.batch);
+        e.conv2dBackpropFilter(geom, x.ptr, dy.ptr, dw.ptr, 0, g.batch);
+        out.push(read(e, y), read(e, dx), read(e, dw));
+      }
+      const geom = words(poolWords(pool));
+      const x = filled(pool.batch * pool.inH * pool.inW * pool.channels, 600);
+      const y = e.alloc(pool.batch * pool.outH * pool.outW * pool.channels);
+      const argmax = e.alloc(y.size);
+      const dy = filled(y.size, 601);
+      const dx = e.alloc(x.size);
+      e.maxPoolForward(geom, x.ptr, y.ptr, argmax.ptr, 0, pool.batch);
+      e.maxPoolBackward(geom, dy.ptr, argmax.ptr, dx.ptr, 0, pool.batch);
+      out.push(read(e, y), read(e, dx));
+      e.avgPoolForward(geom, x.ptr, y.ptr, 0, pool.batch);
+      e.avgPoolBackward(geom, dy.ptr, dx.ptr, 0.25, 0, pool.batch);
+      out.push(read(e, y), read(e, dx));
+      const up = e.alloc(x.size * 6);
+      e.upsample(false, x.ptr, pool.inH, pool.inW, pool.channels, 2, 3, up.ptr, 0, pool.batch);
+      const back = e.alloc(x.size);
+      e.upsample(true, up.ptr, pool.inH, pool.inW, pool.channels, 2, 3, back.ptr, 0, pool.batch);
+      out.push(read(e, up), read(e, back));
+      return { out, shared: e.jobCounts.shared };
+    };
+    const one = run(1);
+    // The single thread's results against the C kernels called directly on a memory of their own.
+    {
+      const memory = new WebAssembly.Memory({ initial: 256 });
+      let top = 1 << 16;
+      const alloc = (floats: number) => ((top += floats * 4 + 64), top - floats * 4 - 64);
+      const c = cKernels(memory, (bytes) => alloc(Math.ceil(bytes / 4)));
+      const g = convs[0];
+      const put = (v: Float32Array | number[], ints = false) => {
+        const p = alloc(v.length);
+        (ints ? new Int32Array(memory.buffer, p, v.length) : new Float32Array(memory.buffer, p, v.length)).set(v as number[]);
+        return p;
+      };
+      const seeded = (n: number, seed: number) => {
+        const f = rng(seed);
+        return Float32Array.from({ length: n }, () => f32(f()));
+      };
+      const geom = put(convWords(g), true);
+      const x = put(seeded(g.batch * g.inH * g.inW * g.inC, 100));
+      const w = put(seeded(g.kH * g.kW * g.inC * g.outC, 200));
+      const bias = put(seeded(g.outC, 300));
+      const y = alloc(g.batch * g.outH * g.outW * g.outC);
+      const work = alloc(c.conv2d_work_floats(geom));
+      c.conv2d_forward(geom, x, w, bias, y, work, 1, g.batch);
+      assert.deepEqual(new Float32Array(memory.buffer, y, one.out[0].length), one.out[0]);
+    }
+    for (const threads of [2, 3]) {
+      const many = run(threads);
+      assert.ok(many.shared > 0, 'the jobs went to the worker threads');
+      many.out.forEach((v, i) => {
+        const isFilter = i < 9 && i % 3 === 2;
+        if (!isFilter) assert.deepEqual(v, one.out[i], `result ${i} on ${threads} threads`);
+        else {
+          let worst = 0;
+          for (let j = 0; j < v.length; j++) worst = Math.max(worst, Math.abs(v[j] - one.out[i][j]) / (1 + Math.abs(one.out[i][j])));
+          assert.ok(worst < 1e-5, `filter gradient ${i} on ${threads} threads: relative difference ${worst}`);
+        }
+      });
     }
   });
 

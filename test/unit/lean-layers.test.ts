@@ -9,6 +9,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/lib/backend';
+import { setComputeOptions } from '../../src/lib/compute';
 import { activation, TransposedDense } from '../../src/lib/layers';
 import { fitDecision, leanLayersFitInstalled, setLeanTraining, supportedLayerClasses, chainOf } from '../../src/lib/lean';
 
@@ -16,7 +17,10 @@ before(async () => {
   await initBackend('wasm');
 });
 
-after(() => setLeanTraining(true));
+after(() => {
+  setLeanTraining(true);
+  setComputeOptions({ threads: 'auto', fma: 'auto' });
+});
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);
@@ -48,6 +52,8 @@ async function bothPaths(build: Build, compile: Compile, x: tf.Tensor, y: tf.Ten
   const lean = build();
   const generic = build();
   generic.setWeights(lean.getWeights());
+  // The initial weights as values (another backend can start from them).
+  const initial = lean.getWeights().map((w) => ({ values: w.dataSync().slice() as Float32Array, shape: w.shape }));
   compile(lean);
   compile(generic);
   const losses: number[][] = [[], []];
@@ -62,7 +68,7 @@ async function bothPaths(build: Build, compile: Compile, x: tf.Tensor, y: tf.Ten
   await run(lean, 0, true);
   const leanDecision = fitDecision(lean);
   await run(generic, 1, false);
-  return { lean, generic, leanDecision, leanLosses: losses[0], genericLosses: losses[1] };
+  return { lean, generic, leanDecision, leanLosses: losses[0], genericLosses: losses[1], initial };
 }
 
 function assertSameWeights(a: tf.LayersModel, b: tf.LayersModel, tol: number, label: string): void {
@@ -159,6 +165,110 @@ describe('model.fit of tfjs models takes the lean step', () => {
       generic.dispose();
       x.dispose();
     });
+  }
+
+  const conv = (args: Parameters<typeof tf.layers.conv2d>[0], seed: number) => tf.layers.conv2d({ kernelInitializer: glorot(seed), ...args });
+  const convCases: [string, () => tf.LayersModel, Compile, number][] = [
+    [
+      "the Keras blog's convolutional autoencoder (conv 16 → pool → conv 8 → pool → up → conv 16 → up → conv 1 sigmoid), binary cross-entropy, Adam",
+      () => tf.sequential({ layers: [
+        conv({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', inputShape: [8, 8, 1] }, 31),
+        tf.layers.maxPooling2d({ poolSize: 2, padding: 'same' }),
+        conv({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' }, 32),
+        tf.layers.maxPooling2d({ poolSize: 2, padding: 'same' }),
+        tf.layers.upSampling2d({ size: [2, 2] }),
+        conv({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu' }, 33),
+        tf.layers.upSampling2d({ size: [2, 2] }),
+        conv({ filters: 1, kernelSize: 3, padding: 'same', activation: 'sigmoid' }, 34),
+      ] }),
+      (m) => m.compile({ optimizer: tf.train.adam(0.005), loss: 'binaryCrossentropy' }),
+      1,
+    ],
+    [
+      'strided valid convolutions, conv2dTranspose (strides 2, same and valid), batch normalization, average pooling, ELU, MSE, RMSprop',
+      () => tf.sequential({ layers: [
+        conv({ filters: 5, kernelSize: [3, 2], strides: 2, padding: 'valid', activation: 'elu', inputShape: [8, 8, 1] }, 35),
+        tf.layers.batchNormalization({ momentum: 0.9 }),
+        tf.layers.averagePooling2d({ poolSize: 2, strides: 1, padding: 'valid' }),
+        tf.layers.conv2dTranspose({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'tanh', kernelInitializer: glorot(36) }),
+        tf.layers.conv2dTranspose({ filters: 1, kernelSize: 2, strides: 1, padding: 'valid', kernelInitializer: glorot(37) }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 64, kernelInitializer: glorot(38) }),
+      ] }),
+      (m) => m.compile({ optimizer: tf.train.rmsprop(0.003), loss: 'meanSquaredError' }),
+      1,
+    ],
+    [
+      'max and average pooling with same padding on odd sizes, up-sampling by [2, 3], seeded dropout, leakyReLU, a frozen convolution, SGD',
+      () => {
+        const frozen = conv({ filters: 3, kernelSize: 3, padding: 'same', inputShape: [7, 5, 1] }, 39);
+        frozen.trainable = false;
+        return tf.sequential({ layers: [
+          frozen,
+          tf.layers.leakyReLU({ alpha: 0.1 }),
+          tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' }),
+          conv({ filters: 4, kernelSize: 1, activation: 'relu' }, 40),
+          tf.layers.averagePooling2d({ poolSize: 2, strides: 2, padding: 'same' }),
+          tf.layers.dropout({ rate: 0.25, seed: 3 }),
+          tf.layers.upSampling2d({ size: [2, 3] }),
+          tf.layers.flatten(),
+          tf.layers.dense({ units: 35, activation: 'sigmoid', kernelInitializer: glorot(41) }),
+        ] });
+      },
+      (m) => m.compile({ optimizer: tf.train.sgd(0.3), loss: 'binaryCrossentropy' }),
+      2,
+    ],
+  ];
+  /** The case's model trained on the cpu backend (tfjs's reference kernels, generic path) from the given weights: per-batch losses and final weights. */
+  async function onCpu(build: Build, compile: Compile, init: { values: Float32Array; shape: number[] }[], x: tf.Tensor, y: tf.Tensor, fitArgs: tf.ModelFitArgs) {
+    const data = [x, y].map((t) => ({ values: t.dataSync().slice(), shape: t.shape }));
+    await tf.setBackend('cpu');
+    try {
+      const m = build();
+      m.setWeights(init.map((w) => tf.tensor(w.values, w.shape)));
+      compile(m);
+      const [cx, cy] = data.map((d) => tf.tensor(d.values, d.shape));
+      const losses: number[] = [];
+      await m.fit(cx, cy, { shuffle: false, verbose: 0, ...fitArgs, callbacks: { onBatchEnd: async (_b, logs) => void losses.push(logs?.loss as number) } });
+      const out = m.getWeights().map((w) => w.dataSync().slice());
+      tf.dispose([cx, cy]);
+      m.dispose();
+      return { losses, weights: out };
+    } finally {
+      await tf.setBackend('wasm');
+    }
+  }
+
+  // Each case on the backend's heap (one thread, XNNPACK) and on the parallel engine's memory (two threads),
+  // against tfjs's model.fit on the cpu backend and on the generic wasm path, from the same weights.
+  const memories = [{ threads: 1, fma: false, compute: /^XNNPACK, 1 thread$/ }, { threads: 2, fma: false, compute: /^2 threads, plain SIMD$/ }];
+  for (const [label, build, compile, kind] of convCases) {
+    for (const memory of memories) {
+      test(`${label} (${memory.threads === 1 ? 'one thread: the backend\'s heap' : 'two threads: the engine\'s memory'}): same losses and weights as the cpu backend and the generic path`, async () => {
+        setComputeOptions({ threads: memory.threads, fma: memory.fma });
+        const imgs = kind === 2 ? images(24, 7, 5, 5, true) : images(24, 8, 8, 5, true);
+        const target = kind === 2 ? imgs.reshape([24, 35]) : kind === 1 && label.startsWith('strided') ? imgs.reshape([24, 64]) : imgs;
+        const fitArgs = { epochs: 2, batchSize: 10 };
+        const { lean, generic, leanDecision, leanLosses, genericLosses, initial } = await bothPaths(build, compile, imgs, target, fitArgs);
+        assert.equal(leanDecision?.path, 'lean-wasm', leanDecision?.reason);
+        assert.match(leanDecision?.compute ?? '', memory.compute);
+        assertSameLosses(leanLosses, genericLosses, 2e-5, label);
+        assertSameWeights(lean, generic, 1e-5, label);
+        const cpu = await onCpu(build, compile, initial, imgs, target, fitArgs);
+        assertSameLosses(leanLosses, cpu.losses, 2e-5, `${label} vs cpu`);
+        lean.getWeights().forEach((w, i) => {
+          const d = maxAbsDiff(w.dataSync(), cpu.weights[i]);
+          assert.ok(d <= 1e-5, `${label} vs cpu: weight ${i} (${w.shape}) differs by ${d}`);
+        });
+        // The moving statistics of batch normalization moved the same way.
+        const count = tf.memory().numTensors;
+        await lean.fit(imgs, target, { epochs: 1, batchSize: 10, verbose: 0 });
+        assert.equal(tf.memory().numTensors, count, 'no tensor left behind');
+        tf.dispose([imgs, target]);
+        lean.dispose();
+        generic.dispose();
+      });
+    }
   }
 
   test('centered RMSprop: one step gives the generic path\'s weights, NaNs included', async () => {

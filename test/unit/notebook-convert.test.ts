@@ -56,7 +56,7 @@ function throughVsCode(plain: PlainNotebook): PlainNotebook {
 }
 
 describe('notebook convert: round trips', () => {
-  for (const file of ['test/fixtures/aenb/realistic.aenb', 'samples/vanilla-mnist.aenb', 'samples/stacked-fashion-mnist.aenb']) {
+  for (const file of ['test/fixtures/aenb/realistic.aenb', 'samples/vanilla-mnist.aenb', 'samples/stacked-fashion-mnist.aenb', 'samples/denoising-conv-fashion-mnist.aenb']) {
     test(`${file} opens and saves byte for byte`, (t) => {
       let bytes: Buffer;
       try {

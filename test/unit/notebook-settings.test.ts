@@ -3,7 +3,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { KernelBackendInfo } from '../../src/common/messages/kernel';
-import { kernelSettingsDiffer, readKernelSettings, resolveFolderSetting } from '../../src/notebook/settings';
+import { dataSettingsDiffer, kernelSettingsDiffer, readKernelSettings, resolveFolderSetting } from '../../src/notebook/settings';
 import { kernelStatus } from '../../src/notebook/status-text';
 
 const ctx = { workspaceFolder: '/ws', home: '/home/u' };
@@ -58,16 +58,20 @@ describe('kernel settings', () => {
     assert.match(read({ dataFolder: 'rel' }, { home: '/h' } as typeof ctx).problems[0], /dataFolder: "rel" is a relative path/);
   });
 
-  test('only backend, data folder, mirror, threads, FMA and whether the kernel outlives its window need a new kernel process', () => {
+  test('backend, threads, FMA and whether the kernel outlives its window need a new kernel process; data folder and mirror go to the running one', () => {
     const a = read({ backend: 'wasm' });
     assert.equal(kernelSettingsDiffer(a, read({ backend: 'wasm', interruptGracePeriod: 10 })), false);
     assert.equal(kernelSettingsDiffer(a, read({ backend: 'wasm', kernelGracePeriod: 20 })), false);
     assert.equal(kernelSettingsDiffer(a, read({ backend: 'wasm', kernelGracePeriod: 0 })), true);
     assert.equal(kernelSettingsDiffer(a, read({ backend: 'cpu' })), true);
-    assert.equal(kernelSettingsDiffer(a, read({ backend: 'wasm', dataFolder: '/d' })), true);
-    assert.equal(kernelSettingsDiffer(a, read({ backend: 'wasm', downloadMirror: 'http://m/' })), true);
     assert.equal(kernelSettingsDiffer(a, read({ backend: 'wasm', threads: 1 })), true);
     assert.equal(kernelSettingsDiffer(a, read({ backend: 'wasm', fusedMultiplyAdd: false })), true);
+    assert.equal(kernelSettingsDiffer(a, read({ backend: 'wasm', dataFolder: '/d' })), false);
+    assert.equal(kernelSettingsDiffer(a, read({ backend: 'wasm', downloadMirror: 'http://m/' })), false);
+    assert.equal(dataSettingsDiffer(a, read({ backend: 'cpu', interruptGracePeriod: 10 })), false);
+    assert.equal(dataSettingsDiffer(a, read({ backend: 'wasm', threads: 1 })), false);
+    assert.equal(dataSettingsDiffer(a, read({ backend: 'wasm', dataFolder: '/d' })), true);
+    assert.equal(dataSettingsDiffer(a, read({ backend: 'wasm', downloadMirror: 'http://m/' })), true);
   });
 });
 

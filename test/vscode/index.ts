@@ -13,6 +13,7 @@
 //   AENB_TEST_RESULTS   write a JSON summary of the run to this file
 import Mocha from 'mocha';
 import { writeFileSync } from 'node:fs';
+import { defineFirstHourTests } from './specs/first-hour';
 import { defineKernelTests } from './specs/kernel';
 import { defineLanguageTests } from './specs/language';
 import { defineRestrictedTests } from './specs/restricted';
@@ -26,6 +27,7 @@ const SUITES: Record<string, () => void> = {
     defineSampleTests();
     defineKernelTests();
     defineLanguageTests();
+    defineFirstHourTests();
   },
   restricted: defineRestrictedTests,
 };

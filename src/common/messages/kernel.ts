@@ -119,6 +119,9 @@ export interface PingResult {
   uptimeSeconds: number;
 }
 
+/** The data settings a running kernel can take without a restart. */
+export type DataOptions = Pick<KernelOptions, 'dataDir' | 'mirror'>;
+
 /**
  * A latent-space explorer whose decoder does not travel with it (a conv
  * decoder, say) asks the kernel that made it to decode codes (the latent
@@ -146,6 +149,8 @@ export const LATENT_DECODE_MAX = 64;
 export type KernelMethods = {
   /** Is the kernel there, and what is it doing? Answered between cells and between batches of a training. */
   ping: { params: { echo?: string }; result: PingResult };
+  /** New data settings (the data folder or the mirror changed): the next `loadData()` uses them. Answers with the settings now in use. */
+  configure: { params: DataOptions; result: DataOptions };
   /** Decodes codes of a latent-space explorer (answered between cells and between batches of a training). */
   'latent.decode': { params: LatentDecodeParams; result: LatentDecodeResult };
   /**

@@ -18,6 +18,7 @@
  * until `dispose`; addresses are byte addresses in `memory`.
  */
 import { SimdKernels } from '../wasm-simd';
+import { cKernels, cKernelsModule, type CExports } from '../wasm/kernels';
 import { defaultThreadCount, relaxedSimdSupported, sharedMemorySupported, simdSupported } from './features';
 import { type EngineExports, engineModule } from './kernels';
 import { WorkerPool } from './pool';
@@ -106,6 +107,8 @@ const CAP_NEG_LN_1MP = Math.fround(-Math.log(Math.fround(1 - CLIP_HI)));
 
 const PAGE = 65536;
 const MAX_PAGES = 32768; // 2 GiB
+/** Bytes of stack each thread's instance of the C kernels gets. */
+const C_STACK_BYTES = 64 * 1024;
 /** Rows of A per register tile of the product. */
 const MR = 4;
 /** Jobs with less work than this (see `run`) stay on the calling thread: a few microseconds at most. */
@@ -128,6 +131,11 @@ export class Engine {
   private readonly gemmOrder: 0 | 1 | 'auto';
   private readonly tunings = new Map<string, GemmTuning>();
   private inline = 0;
+  /** The C kernels on this thread (src/lib/wasm/kernels.c, shared-memory build). */
+  readonly c: CExports;
+  /** Scratch of the C jobs: each part's work area, then the filter gradients of parts 1.. (grown as needed). */
+  private cScratch: EngineBuf | null = null;
+  private i32view: Int32Array;
 
   private constructor(options: EngineOptions) {
     const unsupported = engineUnsupported();
@@ -148,13 +156,19 @@ export class Engine {
     // The kernels keep nothing in memory: the heap starts after a first kilobyte left unused.
     this.top = 1024;
     const ctl = this.allocBytes(CTL.WORDS * 4);
-    this.pool = new WorkerPool({ memory: this.memory, engineModule: module, ctl, threads, spin: options.spin, timeoutMs: options.timeoutMs });
+    // Every thread runs the C kernels on a stack of its own: the workers' are here, this thread's comes with its instance.
+    const cStacks: number[] = [];
+    for (let t = 1; t < threads; t++) cStacks.push(this.allocBytes(C_STACK_BYTES) + C_STACK_BYTES);
+    this.c = cKernels(this.memory, (bytes) => this.allocBytes(bytes));
+    this.i32view = new Int32Array(this.memory.buffer);
+    this.pool = new WorkerPool({ memory: this.memory, engineModule: module, cModule: cKernelsModule(true), cStacks, ctl, threads, spin: options.spin, timeoutMs: options.timeoutMs });
     this.cx = {
       native: new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports as unknown as EngineExports,
       simd: this.simd,
       args: new Int32Array(this.memory.buffer, ctl + CTL.ARGS * 4, CTL.ARG_COUNT),
       fargs: new Float32Array(this.memory.buffer, ctl + CTL.ARGS * 4, CTL.ARG_COUNT),
       partials: new Float64Array(this.memory.buffer, ctl + CTL.F64 * 4, CTL.MAX_THREADS),
+      c: this.c,
     };
   }
 
@@ -408,6 +422,86 @@ export class Engine {
   copy(dst: number, src: number, n: number): void {
     this.setArgs([src, dst, n]);
     this.run(OP.COPY, n / 2);
+  }
+
+  // -------------------------------------------------------------------------
+  // The C kernels (src/lib/wasm/kernels.c) over images [n0, n1), cut by images (c-jobs.ts).
+  // `geom` is the address of the geometry words (kernels.ts: convWords / poolWords).
+
+  private get i32(): Int32Array {
+    if (this.i32view.byteLength !== this.memory.buffer.byteLength) this.i32view = new Int32Array(this.memory.buffer);
+    return this.i32view;
+  }
+
+  /** Byte address of at least `floats` floats of scratch for the C jobs. */
+  private cScratchFloats(floats: number): number {
+    if (!this.cScratch || this.cScratch.size < floats) this.cScratch = this.alloc(Math.max(floats, 2 * (this.cScratch?.size ?? 0)));
+    return this.cScratch.ptr;
+  }
+
+  /** Multiply-adds per image of a convolution (for the small-job threshold). */
+  private convWork(geom: number, n0: number, n1: number): number {
+    const g = this.i32.subarray(geom >>> 2, (geom >>> 2) + 9);
+    return ((n1 - n0) * g[4] * g[5] * g[6] * g[7] * g[8] * g[3]) / 16;
+  }
+
+  /** Input values per image of a pooling (for the small-job threshold). */
+  private poolWork(geom: number, n0: number, n1: number): number {
+    const g = this.i32.subarray(geom >>> 2, (geom >>> 2) + 4);
+    return (n1 - n0) * g[1] * g[2] * g[3];
+  }
+
+  conv2dForward(geom: number, x: number, w: number, bias: number, y: number, n0: number, n1: number): void {
+    const wf = this.c.conv2d_work_floats(geom);
+    const work = this.cScratchFloats(wf * this.threads);
+    this.setArgs([geom, x, w, bias, y, work, wf, n0, n1]);
+    this.run(OP.C_CONV_FORWARD, this.convWork(geom, n0, n1));
+  }
+
+  conv2dBackpropInput(geom: number, dy: number, w: number, dx: number, n0: number, n1: number): void {
+    const wf = this.c.conv2d_work_floats(geom);
+    const work = this.cScratchFloats(wf * this.threads);
+    this.setArgs([geom, dy, w, dx, work, wf, n0, n1]);
+    this.run(OP.C_CONV_BACKPROP_INPUT, this.convWork(geom, n0, n1));
+  }
+
+  /** dw += the filter gradient over images [n0, n1): each part sums its own images, and the parts are added in order. */
+  conv2dBackpropFilter(geom: number, x: number, dy: number, dw: number, n0: number, n1: number): void {
+    const wf = this.c.conv2d_work_floats(geom);
+    const g = this.i32.subarray(geom >>> 2, (geom >>> 2) + 9);
+    const dwFloats = g[7] * g[8] * g[3] * g[6];
+    const parts = this.threads;
+    const work = this.cScratchFloats(wf * parts + dwFloats * (parts - 1));
+    const partial = work + wf * parts * 4;
+    if (parts > 1) this.f32.fill(0, partial >>> 2, (partial >>> 2) + dwFloats * (parts - 1));
+    this.setArgs([geom, x, dy, dw, work, wf, n0, n1, partial, dwFloats]);
+    this.run(OP.C_CONV_BACKPROP_FILTER, this.convWork(geom, n0, n1));
+    for (let p = 1; p < parts; p++) this.simd.add(dw, partial + (p - 1) * dwFloats * 4, dwFloats);
+  }
+
+  maxPoolForward(geom: number, x: number, y: number, argmax: number, n0: number, n1: number): void {
+    this.setArgs([geom, x, y, argmax, n0, n1]);
+    this.run(OP.C_MAX_POOL_FORWARD, this.poolWork(geom, n0, n1));
+  }
+
+  maxPoolBackward(geom: number, dy: number, argmax: number, dx: number, n0: number, n1: number): void {
+    this.setArgs([geom, dy, argmax, dx, n0, n1]);
+    this.run(OP.C_MAX_POOL_BACKWARD, this.poolWork(geom, n0, n1));
+  }
+
+  avgPoolForward(geom: number, x: number, y: number, n0: number, n1: number): void {
+    this.setArgs([geom, x, y, n0, n1]);
+    this.run(OP.C_AVG_POOL_FORWARD, this.poolWork(geom, n0, n1));
+  }
+
+  avgPoolBackward(geom: number, dy: number, dx: number, scale: number, n0: number, n1: number): void {
+    this.setArgs([geom, dy, dx, n0, n1], [[5, scale]]);
+    this.run(OP.C_AVG_POOL_BACKWARD, this.poolWork(geom, n0, n1));
+  }
+
+  upsample(backward: boolean, src: number, inH: number, inW: number, c: number, sh: number, sw: number, dst: number, n0: number, n1: number): void {
+    this.setArgs([src, inH, inW, c, sh, sw, dst, n0, n1]);
+    this.run(backward ? OP.C_UPSAMPLE_BACKWARD : OP.C_UPSAMPLE_FORWARD, (n1 - n0) * inH * inW * c * sh * sw);
   }
 
   /** Ends the workers; the memory goes when nothing refers to it. Resolves when every worker thread has exited. */

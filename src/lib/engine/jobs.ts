@@ -7,6 +7,8 @@
  * the last part takes whatever is left over.
  */
 import type { SimdKernels } from '../wasm-simd';
+import type { CExports } from '../wasm/kernels';
+import { runCPart } from './c-jobs';
 import type { EngineExports } from './kernels';
 import { elementCountArg, OP, partRange } from './protocol';
 
@@ -25,6 +27,8 @@ export interface JobContext {
   fargs: Float32Array;
   /** Per-part float64 results (partial sums). */
   partials: Float64Array;
+  /** This thread's instance of the C kernels (src/lib/wasm/kernels.c) on the shared memory, with a stack of its own. */
+  c?: CExports;
 }
 
 export function runPart(cx: JobContext, op: number, part: number, parts: number): void {
@@ -89,6 +93,7 @@ export function runPart(cx: JobContext, op: number, part: number, parts: number)
       return;
     }
   }
+  if (runCPart(cx.c, a, f, op, part, parts)) return;
   // Element-wise jobs: n elements from the addresses given, cut in runs of whole vectors.
   const countArg = elementCountArg(op);
   if (countArg < 0) throw new Error(`unknown job ${op}`);

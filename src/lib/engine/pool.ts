@@ -44,6 +44,9 @@ export function allWorkersExited(): Promise<void> {
 export interface PoolOptions {
   memory: WebAssembly.Memory;
   engineModule: WebAssembly.Module;
+  /** The C kernels' shared-memory build, and the top of each worker's stack for them (cStacks[t - 1] for thread t). */
+  cModule: WebAssembly.Module;
+  cStacks: number[];
   /** Byte address of the control block (CTL.WORDS int32 words, 8-byte aligned) in `memory`. */
   ctl: number;
   threads: number;
@@ -99,7 +102,7 @@ export class WorkerPool {
     for (let t = 1; t < threads; t++) {
       const w = new Worker(source, {
         eval: true,
-        workerData: { memory, engineModule: this.options.engineModule, ctl: this.options.ctl, thread: t, threads, spin: this.spin },
+        workerData: { memory, engineModule: this.options.engineModule, cModule: this.options.cModule, cStack: this.options.cStacks[t - 1], ctl: this.options.ctl, thread: t, threads, spin: this.spin },
         name: `aenb-engine-${t}`,
         stdout: false,
         stderr: false,

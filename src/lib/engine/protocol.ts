@@ -68,6 +68,16 @@ export const OP = {
   MUL: 23,
   /** bceLogits in C, with fused multiply-adds (the FMA build). */
   BCE_FUSED: 24,
+  /** The C kernels of src/lib/wasm/kernels.c, cut by images (c-jobs.ts). Keep them consecutive: C_CONV_FORWARD first, C_UPSAMPLE_BACKWARD last. */
+  C_CONV_FORWARD: 25,
+  C_CONV_BACKPROP_INPUT: 26,
+  C_CONV_BACKPROP_FILTER: 27,
+  C_MAX_POOL_FORWARD: 28,
+  C_MAX_POOL_BACKWARD: 29,
+  C_AVG_POOL_FORWARD: 30,
+  C_AVG_POOL_BACKWARD: 31,
+  C_UPSAMPLE_FORWARD: 32,
+  C_UPSAMPLE_BACKWARD: 33,
 } as const;
 
 /**

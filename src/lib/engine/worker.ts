@@ -3,8 +3,8 @@
  * scripts/build.mjs and started from that text (`new Worker(source, {
  * eval: true })`), so that it needs no file beside whichever bundle runs it.
  *
- * It instantiates the engine's kernels and the SIMD element-wise kernels on
- * the shared memory, says it is ready, and then runs jobs until told to
+ * It instantiates the engine's kernels, the SIMD element-wise kernels and
+ * the C kernels (with a stack of its own) on the shared memory, says it is ready, and then runs jobs until told to
  * quit: it waits for SEQ to move (spinning briefly, then sleeping), claims
  * parts of the job while there are any left, computes them (jobs.ts), and
  * counts each one done. Nothing here allocates in the shared memory or
@@ -14,6 +14,7 @@ import { workerData } from 'node:worker_threads';
 import { SimdKernels } from '../wasm-simd';
 import { runPart, type JobContext } from './jobs';
 import type { EngineExports } from './kernels';
+import type { CExports } from '../wasm/kernels';
 import { claimPart, CTL, OP } from './protocol';
 
 interface WorkerData {
@@ -24,6 +25,9 @@ interface WorkerData {
   threads: number;
   /** Spins before sleeping while waiting for the next job. */
   spin: number;
+  /** The C kernels' shared-memory build, and the top of this thread's stack for them in the shared memory. */
+  cModule: WebAssembly.Module;
+  cStack: number;
 }
 
 const data = workerData as WorkerData;
@@ -37,7 +41,14 @@ const cx: JobContext = {
   args: ctl.subarray(CTL.ARGS, CTL.ARGS + CTL.ARG_COUNT),
   fargs: new Float32Array(memory.buffer, data.ctl + CTL.ARGS * 4, CTL.ARG_COUNT),
   partials: new Float64Array(memory.buffer, data.ctl + CTL.F64 * 4, CTL.MAX_THREADS),
+  c: cKernelsWithStack(),
 };
+
+function cKernelsWithStack(): CExports {
+  const instance = new WebAssembly.Instance(data.cModule, { env: { memory } });
+  (instance.exports.__stack_pointer as WebAssembly.Global).value = data.cStack;
+  return instance.exports as unknown as CExports;
+}
 
 function fail(e: unknown): void {
   const text = new TextEncoder().encode(`thread ${data.thread}: ${e instanceof Error ? e.message : String(e)}`).subarray(0, CTL.MESSAGE_BYTES - 1);

@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type Engine, type EngineBuf, profiling, recordProfile } from '../engine';
 import type { Buf, Heap } from './heap';
 import type { GemmArgs, Param, SimdOps, StepMemory } from './types';
+import type { CExports } from '../wasm/kernels';
 
 interface Mirror {
   buf: Buf;
@@ -86,8 +87,25 @@ class ParallelSimd implements SimdOps {
   }
 }
 
+/** The C kernels' image loops as engine jobs; everything else as the calling thread's instance runs it. */
+function parallelC(e: Engine): CExports {
+  return {
+    ...e.c,
+    conv2d_forward: (geom, x, w, bias, y, _work, n0, n1) => e.conv2dForward(geom, x, w, bias, y, n0, n1),
+    conv2d_backprop_input: (geom, dy, w, dx, _work, n0, n1) => e.conv2dBackpropInput(geom, dy, w, dx, n0, n1),
+    conv2d_backprop_filter: (geom, x, dy, dw, _work, n0, n1) => e.conv2dBackpropFilter(geom, x, dy, dw, n0, n1),
+    max_pool_forward: (geom, x, y, argmax, n0, n1) => e.maxPoolForward(geom, x, y, argmax, n0, n1),
+    max_pool_backward: (geom, dy, argmax, dx, n0, n1) => e.maxPoolBackward(geom, dy, argmax, dx, n0, n1),
+    avg_pool_forward: (geom, x, y, n0, n1) => e.avgPoolForward(geom, x, y, n0, n1),
+    avg_pool_backward: (geom, dy, dx, scale, n0, n1) => e.avgPoolBackward(geom, dy, dx, scale, n0, n1),
+    upsample_forward: (x, inH, inW, c, sh, sw, y, n0, n1) => e.upsample(false, x, inH, inW, c, sh, sw, y, n0, n1),
+    upsample_backward: (dy, inH, inW, c, sh, sw, dx, n0, n1) => e.upsample(true, dy, inH, inW, c, sh, sw, dx, n0, n1),
+  };
+}
+
 export class EngineMemory implements StepMemory {
   readonly simd: SimdOps;
+  private cExports: CExports | undefined;
   private readonly mirrors = new Map<tf.Variable, Mirror>();
   /** Transposed copies of B operands (by buffer id), and which are current in this step. */
   private readonly transposes = new Map<number, EngineBuf>();
@@ -105,6 +123,16 @@ export class EngineMemory implements StepMemory {
 
   get usesSimd(): boolean {
     return true;
+  }
+
+  /**
+   * The C kernels on the engine's memory (their shared-memory build): the
+   * convolutions, pooling and up-sampling split by images between the
+   * threads (the `work` an op passes is not used: each part has its own),
+   * the rest (batch normalisation, bias sums) on the calling thread.
+   */
+  get c(): CExports {
+    return (this.cExports ??= parallelC(this.engine));
   }
 
   get f32(): Float32Array {

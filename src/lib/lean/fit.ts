@@ -28,7 +28,7 @@ interface LayersModelInternals {
 }
 
 /** What the fit of each model decided most recently (the kernel shows the reason once). */
-const decisions = new WeakMap<tf.LayersModel, { path: 'lean-wasm' | 'generic'; reason?: string }>();
+const decisions = new WeakMap<tf.LayersModel, { path: 'lean-wasm' | 'generic'; reason?: string; compute?: string }>();
 
 /** A fit on the lean step: the step, and when to write the weights back into the model (parallel engine). */
 interface Session {
@@ -49,8 +49,8 @@ function batchesPerEpoch(x: unknown, args: tf.ModelFitArgs): number {
   return Math.max(1, Math.ceil(train / (args.batchSize ?? 32)));
 }
 
-/** How the latest (or current) `fit` of this model trains: the lean step, or the generic path and why. */
-export function fitDecision(model: tf.LayersModel): { path: 'lean-wasm' | 'generic'; reason?: string; note?: string } | undefined {
+/** How the latest (or current) `fit` of this model trains: the lean step (and what computes it: threads, FMA), or the generic path and why. */
+export function fitDecision(model: tf.LayersModel): { path: 'lean-wasm' | 'generic'; reason?: string; note?: string; compute?: string } | undefined {
   // A Sequential's fit runs the fit of the functional model inside it.
   const d = decisions.get(model) ?? decisions.get((model as unknown as { model?: tf.LayersModel }).model as tf.LayersModel);
   return d && { ...d, ...(d.reason ? { note: genericPathNote(d.reason) } : {}) };
@@ -113,7 +113,7 @@ export function installLeanLayersFit(): void {
       decisions.set(this, { path: 'generic', reason: decision.refused });
       return originalFit.call(this, x, y, args);
     }
-    decisions.set(this, { path: 'lean-wasm' });
+    decisions.set(this, { path: 'lean-wasm', compute: decision.step.description });
     const callbacks = args.callbacks ? (Array.isArray(args.callbacks) ? args.callbacks.length : 1) : 0;
     sessions.set(this, { step: decision.step, batches: batchesPerEpoch(x, args), everyBatch: callbacks > 0, calls: 0, lastFlush: performance.now() });
     try {

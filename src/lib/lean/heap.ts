@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { SimdKernels } from '../wasm-simd';
+import { cKernels, type CExports } from '../wasm/kernels';
 
 export interface RawExports {
   memory: WebAssembly.Memory;
@@ -95,6 +96,12 @@ export class Heap {
     this.kernels = SimdKernels.for(this.asm.memory, () => backend.wasm.HEAPF32, forceJs);
     this.dims = this.asm.malloc(6 * 4) >>> 0;
     if (this.dims === 0) throw new Error('wasm heap: out of memory');
+  }
+
+  /** The compiled C kernels (src/lib/wasm/kernels.c) on this heap. */
+  get c(): CExports {
+    const asm = this.asm;
+    return cKernels(asm.memory, (bytes) => asm.malloc(bytes));
   }
 
   /** The heap as float32s. Read it again after any call into wasm: the heap may have grown and moved. */

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type GemmStrategy, XnnGemm } from './gemm';
 import type { Buf, Heap } from './heap';
 import type { GemmArgs, Param, SimdOps, StepMemory } from './types';
+import type { CExports } from '../wasm/kernels';
 
 export class BackendMemory implements StepMemory {
   readonly simd: SimdOps;
@@ -21,6 +22,10 @@ export class BackendMemory implements StepMemory {
 
   get description(): string {
     return 'XNNPACK, 1 thread';
+  }
+
+  get c(): CExports {
+    return this.heap.c;
   }
 
   get usesSimd(): boolean {

@@ -38,6 +38,7 @@ import { BackendMemory } from './memory';
 import { updateRuleFor, type UpdateRule } from './optimizers';
 import { chainOf, leanLossOf, lossName, type LeanLoss } from './plan';
 import type { BuildContext, GemmArgs, LeanOp, Param, SimdOps, StepMemory, StepRuntime } from './types';
+import type { CExports } from '../wasm/kernels';
 
 const f32 = Math.fround;
 
@@ -137,6 +138,7 @@ function buildStep(args: LeanStepArgs): LeanBuild {
     let trains = false;
     const ctx: BuildContext = {
       heap: memory,
+      c: memory.c,
       batchSize,
       label: (l) => `'${l.name}' (${l.getClassName()})`,
       param(v, role) {
@@ -201,6 +203,7 @@ export function createLeanStep(args: LeanStepArgs): LeanStep | null {
 
 class LeanTrainer implements LeanStep, StepRuntime {
   readonly simd: SimdOps;
+  readonly c: CExports;
   /** Own output buffer of each op (null: it writes into its input, or aliases it). */
   private readonly own: (Buf | null)[];
   /** Whether each op writes where its input is (in-place / alias): then its gradient flows in place too. */
@@ -236,6 +239,7 @@ class LeanTrainer implements LeanStep, StepRuntime {
     private readonly y: tf.Tensor | undefined,
   ) {
     this.simd = memory.simd;
+    this.c = memory.c;
     this.own = [];
     this.shares = [];
     let maxSize = inSize;

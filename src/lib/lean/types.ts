@@ -31,6 +31,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Buf } from './heap';
 import type { SimdKernels } from '../wasm-simd';
+import type { CExports } from '../wasm/kernels';
 
 /** A trainable variable on the fast path, with this step's gradient. */
 export interface Param {
@@ -105,13 +106,18 @@ export type ActivationKind =
 export interface HeapLike {
   /** `size` float32s. */
   alloc(size: number): Buf;
-  /** `count` 32-bit words (index tables); returns the byte address. */
+  /** `count` 32-bit words (index tables, geometry for the C kernels); returns the byte address. */
   allocWords(count: number): number;
+  /** The memory as int32s / float32s, to fill what was allocated (read again after allocating). */
+  readonly i32: Int32Array;
+  readonly f32: Float32Array;
 }
 
 /** What a layer module gets while building its ops. */
 export interface BuildContext {
   heap: HeapLike;
+  /** The C kernels, for the sizes of their scratch buffers. */
+  readonly c: CExports;
   /** The largest number of rows a step runs. */
   batchSize: number;
   /**
@@ -168,6 +174,8 @@ export interface StepMemory extends HeapLike {
   readonly f32: Float32Array;
   readonly i32: Int32Array;
   readonly simd: SimdOps;
+  /** The compiled C kernels (src/lib/wasm/kernels.c), instantiated on this memory. */
+  readonly c: CExports;
   /** Whether the element-wise work runs in WebAssembly SIMD (else JS). */
   readonly usesSimd: boolean;
   /** For messages: what computes, e.g. "XNNPACK, 1 thread" or "2 threads, fused multiply-add". */
@@ -204,6 +212,8 @@ export interface StepRuntime {
   readonly i32: Int32Array;
   /** Element-wise SIMD kernels (wasm-simd.ts), on the same memory (split between threads on the engine). */
   readonly simd: SimdOps;
+  /** The compiled C kernels (src/lib/wasm/kernels.c: convolutions, pooling, resizing, batch normalisation), on the same memory. */
+  readonly c: CExports;
   /** A matrix product. */
   gemm(args: GemmArgs): void;
   /** y = σ(x), tanh(x), elu(x) over n values (x and y may be the same buffer). */

@@ -14,7 +14,11 @@ import { imagesOutputItems } from './png';
 
 export interface ImageRowInput {
   title: string;
-  /** A tensor [N, H, W] (or [N, H, W, 1|3], or [N, H*W] with `shape`), or an array of [H, W] tensors. */
+  /**
+   * A tensor [N, H, W] or [N, H, W, 1|3], or [N, L] of flat images (L = 784
+   * shows as 28x28; any square L is inferred; else give `shape`), or an
+   * array of such images without the batch axis.
+   */
   images: tf.Tensor | tf.Tensor[];
   /** Captions under the images. */
   captions?: (string | number)[];
@@ -23,32 +27,49 @@ export interface ImageRowInput {
 export interface ShowImagesOptions {
   title?: string;
   colormap?: Colormap;
-  /** Image size when the rows hold flat vectors, e.g. [28, 28]. */
+  /** Image size when the rows hold flat vectors whose length is not a square, e.g. [28, 28]. */
   shape?: [number, number];
   /** Pixel values range; default: [0, 1] for floats, [0, 255] when any value exceeds 1. */
   range?: [number, number];
 }
 
+/**
+ * [height, width, channels] for one image of this shape (no batch axis):
+ * [H, W], [H, W, 1|3], or a flat [L] (L a square, or `shape`). A string
+ * saying what is wrong otherwise.
+ */
+export function imageShape(shape: readonly number[], given?: [number, number]): [number, number, 1 | 3] | string {
+  const show = `[${shape.join(', ')}]`;
+  if (shape.length === 2) return [shape[0], shape[1], 1];
+  if (shape.length === 3) {
+    if (shape[2] === 1 || shape[2] === 3) return [shape[0], shape[1], shape[2]];
+    return `has shape ${show}: its last axis (${shape[2]}) must be 1 (grey) or 3 (RGB) channels`;
+  }
+  if (shape.length === 1) {
+    const n = shape[0];
+    if (given) {
+      if (given[0] * given[1] === n) return [given[0], given[1], 1];
+      return `has ${n} values, but shape ${given[0]}x${given[1]} needs ${given[0] * given[1]}`;
+    }
+    const side = Math.round(Math.sqrt(n));
+    if (side * side === n && n > 0) return [side, side, 1];
+    return `is a flat vector of ${n} values, which is not a square image: give its size with { shape: [height, width] }`;
+  }
+  return `has shape ${show}; give images as [N, H, W], [N, H, W, 1|3] or flat [N, H·W] (e.g. [N, 784] for 28x28)`;
+}
+
 function tensorImages(t: tf.Tensor | tf.Tensor[], opts: ShowImagesOptions, where: string): ImageInput[] {
+  if (!Array.isArray(t) && !(t instanceof tf.Tensor)) throw new TypeError(`${where}: images must be a tensor [N, H, W] (or [N, H·W], [N, H, W, 1|3]) or an array of image tensors.`);
+  if (!Array.isArray(t) && t.rank < 2) {
+    throw new Error(`${where}: images has shape [${t.shape.join(', ')}]: that is one image or less; give a batch, [N, H, W] or [N, H·W] (add a batch axis with t.expandDims(0)).`);
+  }
   const list = Array.isArray(t) ? t : tf.unstack(t);
   try {
     return list.map((img, i) => {
       if (!(img instanceof tf.Tensor)) throw new TypeError(`${where}: image ${i} is not a tensor.`);
-      let h: number;
-      let w: number;
-      let channels: 1 | 3 = 1;
-      if (img.rank === 2) [h, w] = img.shape as [number, number];
-      else if (img.rank === 3 && (img.shape[2] === 1 || img.shape[2] === 3)) {
-        [h, w] = img.shape as [number, number];
-        channels = img.shape[2] as 1 | 3;
-      } else if (img.rank === 1 && opts.shape) {
-        [h, w] = opts.shape;
-        if (h * w !== img.size) throw new Error(`${where}: image ${i} has ${img.size} values; shape ${h}x${w} needs ${h * w}.`);
-      } else {
-        throw new Error(
-          `${where}: image ${i} has shape [${img.shape.join(', ')}]; give images as [N, H, W] (or [N, H, W, 1|3]), or flat vectors with { shape: [H, W] }.`,
-        );
-      }
+      const dims = imageShape(img.shape, opts.shape);
+      if (typeof dims === 'string') throw new Error(`${where}: image ${i} ${dims}.`);
+      const [h, w, channels] = dims;
       const values = img.dataSync();
       const lo = opts.range ? opts.range[0] : 0;
       let hi = opts.range ? opts.range[1] : 1;
@@ -92,18 +113,41 @@ export interface ReconstructionOptions {
   seed?: number;
   /** Take the first n samples instead of random ones. */
   first?: boolean;
+  /** Image size when samples are flat vectors whose length is not a square, e.g. [20, 30]. */
+  shape?: [number, number];
   title?: string;
   colormap?: Colormap;
 }
+
+/** The shape of one input sample a model takes (null where the model leaves a size open). */
+function modelInputShape(model: AutoencoderModel | tf.LayersModel): (number | null)[] {
+  return model instanceof AutoencoderModel ? model.inputShape : model.inputs[0].shape.slice(1);
+}
+
+const sizeOf = (shape: readonly (number | null)[]) => shape.reduce<number>((a, b) => a * (b ?? 1), 1);
 
 /** Originals, (noisy,) and reconstructions of n samples of x, with per-image errors as captions. */
 export function reconstructionsOutput(model: AutoencoderModel | tf.LayersModel, x: tf.Tensor, opts: ReconstructionOptions = {}): AenbOutput {
   if (!(model instanceof AutoencoderModel) && !(model instanceof tf.LayersModel)) {
     throw new TypeError('show.reconstructions(model, x): model must be an Autoencoder, a StackedAutoencoder or a tfjs model.');
   }
-  if (!(x instanceof tf.Tensor) || x.rank < 2) throw new TypeError('show.reconstructions(model, x): x must be a tensor of samples, e.g. xTest.');
+  if (!(x instanceof tf.Tensor) || x.rank < 2) {
+    throw new TypeError('show.reconstructions(model, x): x must be a batch of samples, e.g. xTest ([N, 28, 28], [N, 28, 28, 1] or flat [N, 784]).');
+  }
   const n = opts.n ?? 4;
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`show.reconstructions: n must be a whole number >= 1, got ${n}.`);
+  // The samples as the model takes them: the same values under the model's shape (flat [N, 784] for [28, 28, 1], say).
+  const sample = x.shape.slice(1);
+  const wanted = modelInputShape(model);
+  const open = wanted.some((d) => d === null);
+  if (!open && sizeOf(wanted) !== sizeOf(sample)) {
+    throw new Error(
+      `show.reconstructions: the model takes samples of shape [${wanted.join(', ')}] (${sizeOf(wanted)} values), ` +
+        `but x has samples of shape [${sample.join(', ')}] (${sizeOf(sample)} values). Give it data of the kind it was trained on.`,
+    );
+  }
+  const sameShape = wanted.length === sample.length && wanted.every((d, i) => d === null || d === sample[i]);
+  const asModelInput = (t: tf.Tensor) => (sameShape || open ? t : t.reshape([t.shape[0], ...(wanted as number[])]));
   const count = Math.min(n, x.shape[0]);
   const rng = makeRng(opts.seed);
   const picked: number[] = [];
@@ -114,40 +158,37 @@ export function reconstructionsOutput(model: AutoencoderModel | tf.LayersModel, 
     picked.push(...chosen);
   }
   const tensors: tf.Tensor[] = [];
+  const keep = <T extends tf.Tensor>(t: T): T => {
+    tensors.push(t);
+    return t;
+  };
   try {
-    const originals = tf.gather(x, picked);
-    tensors.push(originals);
-    const inputs = opts.noise ? addNoise(originals, opts.noise, { seed: opts.seed }) : originals;
-    if (inputs !== originals) tensors.push(inputs);
-    const out = model instanceof AutoencoderModel ? model.predict(inputs) : (model.predict(inputs) as tf.Tensor);
-    tensors.push(out);
-    const errs = tf.tidy(() => {
-      const flatOut = out.reshape([count, -1]);
-      const flatIn = originals.reshape([count, -1]);
-      return tf.mean(tf.squaredDifference(flatOut, flatIn), 1).dataSync();
-    });
-    const asImages = (t: tf.Tensor) => {
-      const shape = model instanceof AutoencoderModel ? model.inputShape : x.shape.slice(1);
-      return shape.length === 1 ? t : t.reshape([count, ...shape]);
-    };
+    const originals = keep(tf.gather(x, picked));
+    const inputs = opts.noise ? keep(addNoise(originals, opts.noise, { seed: opts.seed })) : originals;
+    const modelIn = asModelInput(inputs);
+    if (modelIn !== inputs) keep(modelIn);
+    const out = keep(model instanceof AutoencoderModel ? model.predict(modelIn) : (model.predict(modelIn) as tf.Tensor));
+    if (out.size !== originals.size) {
+      throw new Error(`show.reconstructions: the model's output has ${out.size / count} values per sample, its input ${originals.size / count}: is it an autoencoder?`);
+    }
+    const errs = tf.tidy(() => tf.mean(tf.squaredDifference(out.reshape([count, -1]), originals.reshape([count, -1])), 1).dataSync());
+    // Rows are shown in the size given, or in the shape of the data, or, when that is not an image (flat and not square), in the model's.
+    const candidates = [...(opts.shape ? [opts.shape] : []), sample, ...(open ? [] : [wanted as number[]])];
+    const shown = candidates.find((s) => typeof imageShape(s) !== 'string' && sizeOf(s) === sizeOf(sample));
+    if (!shown) throw new Error(`show.reconstructions: each sample of x ${imageShape(sample, opts.shape)}.`);
+    const asImages = (t: tf.Tensor) => keep(t.reshape([count, ...shown]));
     const rows: ImageRowInput[] = [{ title: 'Original', images: asImages(originals) }];
     if (inputs !== originals) rows.push({ title: `Noisy (factor ${opts.noise})`, images: asImages(inputs) });
     rows.push({ title: opts.noise ? 'Denoised' : 'Reconstructed', images: asImages(out), captions: Array.from(errs, (e) => `mse ${e.toFixed(4)}`) });
-    const shape2 = model instanceof AutoencoderModel && model.inputShape.length === 1 ? squareShape(model.inputShape[0]) : undefined;
-    return imagesOutput(rows, { title: opts.title, colormap: opts.colormap, shape: shape2, range: [0, 1] });
+    return imagesOutput(rows, { title: opts.title, colormap: opts.colormap, range: [0, 1] });
   } finally {
     tf.dispose(tensors);
   }
 }
 
-function squareShape(size: number): [number, number] | undefined {
-  const s = Math.round(Math.sqrt(size));
-  return s * s === size ? [s, s] : undefined;
-}
-
 export const kernel = {
   show: {
-    /** Shows rows of images (tensors `[N, H, W]`, `[N, H, W, C]` or `[N, H*W]`), each row with an optional title and captions. */
+    /** Shows rows of images (tensors `[N, H, W]`, `[N, H, W, C]`, or flat `[N, D]` with D a square: `[N, 784]` as 28x28), each row with an optional title and captions. */
     images: imagesOutput,
     /** Shows `n` images of `x` above the model's reconstructions of them, each captioned with its error; `noise` adds noise to the inputs first (denoising). */
     reconstructions: reconstructionsOutput,

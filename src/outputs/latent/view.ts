@@ -588,7 +588,10 @@ export class LatentView implements OutputView<LatentPayload> {
     } else {
       clearImage(this.decodedCanvas);
       this.decodedFigure.dataset.state = 'unavailable';
-      if (picks.length === 2) this.stripRow.replaceChildren();
+      if (picks.length === 2) {
+        this.stripRow.replaceChildren();
+        setText(this.stripTitle, 'From A to B: not decoded, the strip needs the kernel too (see below).');
+      }
     }
   }
 

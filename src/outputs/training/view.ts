@@ -6,6 +6,7 @@
 // double-click or "Reset zoom" to undo), keyboard navigation over epochs, and
 // while training a progress bar, counters, throughput, ETA and a Stop button.
 // Live updates go through `update()`: the chart instance and its element stay.
+import { logRange, logTickLabels } from './log-axis';
 import uPlot from 'uplot';
 import { formatCount, formatDuration, formatMetric } from '../../common/formatting';
 import { cssColor, cssVar, h, setAttr, setText, uniqueId } from '../../../renderers/dom';
@@ -452,20 +453,16 @@ export class TrainingView implements OutputView<TrainingPayload> {
       size: axisSize,
       grid: { show: grid, stroke: () => pal().grid, width: 1 },
       ticks: { stroke: () => pal().grid, width: 1, size: 5 },
-      values: (_u, splits) =>
-        splits.map((v) => {
-          if (v === null || v === undefined) return '';
-          if (this.log && scale === 'y') {
-            // label 1, 2, 3 and 5 times powers of ten; other log splits keep a grid line only
-            const m = v / 10 ** Math.floor(Math.log10(v) + 1e-9);
-            return [1, 2, 3, 5].some((k) => Math.abs(m - k) < 1e-6) ? tickLabel(v) : '';
-          }
-          return tickLabel(v);
-        }),
+      values: (_u, splits) => {
+        const labels = this.log && scale === 'y' ? logTickLabels(splits, tickLabel) : splits.map((v) => (v === null || v === undefined ? '' : tickLabel(v)));
+        // What the axis says, for tests and tools that cannot read the canvas.
+        if (scale === 'y') this.chartEl.dataset.yLabels = labels.filter(Boolean).join(' ');
+        return labels;
+      },
     });
     if (hasY) axes.push(yAxis('y', 'Loss', 3, true));
     if (hasM) axes.push(yAxis('m', 'Metric', hasY ? 1 : 3, !hasY));
-    const yScale: uPlot.Scale = this.log ? { distr: 3, log: 10, range: (_u, min, max) => (min > 0 && max > 0 ? [min / 1.2, max * 1.2] : [0.001, 1]) } : { range: (_u, min, max) => this.linearRange(min, max) };
+    const yScale: uPlot.Scale = this.log ? { distr: 3, log: 10, range: (_u, min, max) => logRange(min, max) } : { range: (_u, min, max) => this.linearRange(min, max) };
     const opts: uPlot.Options = {
       width,
       height,

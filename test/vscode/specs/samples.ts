@@ -1,5 +1,5 @@
 /// <reference types="mocha" />
-// The two sample notebooks, copied with "New Notebook from a Sample", run
+// The sample notebooks, copied with "New Notebook from a Sample", run
 // with tiny parameters through VS Code's Run All; their outputs checked by
 // MIME type and content; saved, closed and reopened.
 import assert from 'node:assert/strict';
@@ -119,9 +119,9 @@ export function defineSampleTests(): void {
 
     it('data loading: the training slice and the test set have the right shapes', () => {
       const out = stdout(cellWith(doc, 'datasets.mnist.loadData()'));
-      assert.match(out, new RegExp(`training images: ${params.trainSamples} × 28 × 28`), out);
+      assert.match(out, new RegExp(`training images: ${params.trainSamples} x 28 x 28`), out);
       // MNIST's official test split has 10,000 images.
-      assert.match(out, /test images: +10000 × 28 × 28/, out);
+      assert.match(out, /test images: +10000 x 28 x 28/, out);
     });
 
     it('model summary: Keras-style table with 101,200 parameters', () => {
@@ -281,7 +281,7 @@ export function defineSampleTests(): void {
 
     it('data loading: Fashion-MNIST shapes', () => {
       const out = stdout(cellWith(doc, 'datasets.fashionMnist.loadData()'));
-      assert.match(out, new RegExp(`training images: ${params.trainSamples} × 28 × 28, test images: 10000 × 28 × 28`), out);
+      assert.match(out, new RegExp(`training images: ${params.trainSamples} x 28 x 28, test images: 10000 x 28 x 28`), out);
     });
 
     it('model summary: 53,428 parameters, the decoder borrowing the encoder\'s kernels', () => {
@@ -345,6 +345,66 @@ export function defineSampleTests(): void {
 
     after(async () => {
       await closeAll();
+    });
+  });
+
+  describe('Sample: convolutional denoising autoencoder on Fashion-MNIST', function () {
+    this.timeout(240_000);
+    const params = { epochs: 2, trainSamples: 1024, nImages: 3 };
+    let doc: vscode.NotebookDocument;
+    let fitRecord: ReturnType<typeof recordOutputs<TrainingPayload>>;
+
+    after(async () => {
+      fitRecord?.dispose();
+      await closeAll();
+    });
+
+    it('is offered by "New Notebook from a Sample", and runs with tiny parameters', async () => {
+      const result = await vscode.commands.executeCommand<vscode.Uri | undefined>(COMMANDS.newNotebookFromSample, { sample: 'denoising-conv-fashion-mnist', destination: 'workspace' });
+      assert.ok(result instanceof vscode.Uri, `the command returns the new notebook's Uri, got ${String(result)}`);
+      assert.match(result.path, /\/denoising-conv-fashion-mnist(-\d+)?\.aenb$/);
+      doc = await waitFor(() => vscode.workspace.notebookDocuments.find((d) => d.uri.toString() === result.toString()), () => 'the copied sample', 10_000);
+      await showNotebook(doc);
+      await setParameters(doc, params);
+      fitRecord = recordOutputs<TrainingPayload>(cellWith(doc, 'denoiser.fit('), TRAINING_MIME);
+      await runAll(doc);
+      codeCells(doc).forEach(assertSucceeded);
+    });
+
+    it('data: clean and noisy images, with a channel axis', () => {
+      const out = stdout(cellWith(doc, 'datasets.fashionMnist.loadData()'));
+      assert.match(out, new RegExp(`training images: ${params.trainSamples} x 28 x 28 x 1, test images: 10000 x 28 x 28 x 1`), out);
+      const p = json<ImagesPayload>(onlyItem(cellWith(doc, "title: 'Clean'"), IMAGES_MIME));
+      checkGrid(p, { rows: ['Clean', 'Noisy (factor 0.4)'], n: params.nImages }, 'clean and noisy');
+    });
+
+    it('model summary: 2,633 parameters in four convolutions', () => {
+      const p = json<SummaryPayload>(onlyItem(cellWith(doc, 'const denoiser = tf.sequential'), SUMMARY_MIME));
+      assert.equal(p.totals.total, (9 * 1 * 16 + 16) + (9 * 16 * 8 + 8) + (9 * 8 * 16 + 16) + (9 * 16 * 1 + 1));
+      assert.deepEqual(p.layers.map((l) => l.type), ['Conv2D', 'MaxPooling2D', 'Conv2D', 'MaxPooling2D', 'UpSampling2D', 'Conv2D', 'UpSampling2D', 'Conv2D']);
+    });
+
+    it('training: live updates of one chart, ending with loss and val_loss for every epoch, on the fast path', () => {
+      const cell = cellWith(doc, 'denoiser.fit(');
+      const p = trainingPayload(cell);
+      assert.equal(p.state, 'done');
+      assert.equal(p.epoch, params.epochs);
+      assert.equal(p.history.loss.length, params.epochs);
+      assert.equal(p.history.val_loss?.length, params.epochs, 'the validation curve');
+      assert.ok(fitRecord.changes.length >= 2, `the chart was updated live (${fitRecord.changes.length} updates)`);
+      assert.equal(cell.outputs.length, 1, 'one output: no note about the generic path');
+    });
+
+    it('noisy / denoised / clean test images, and the error table', () => {
+      const p = json<ImagesPayload>(onlyItem(cellWith(doc, 'const shown = tf.tidy'), IMAGES_MIME));
+      assert.deepEqual(p.rows.map((r) => r.title), ['Noisy input', 'Denoised', 'Clean original']);
+      for (const row of p.rows) {
+        assert.equal(row.images.length, params.nImages);
+        for (const img of row.images) assert.equal(base64ToBytes(img.data).length, PIXELS, `${row.title}: 28x28 pixels`);
+      }
+      assert.ok(p.rows[1].images.every((i) => /^mse \d\.\d{4}$/.test(i.caption ?? '')), 'the denoised images carry their error');
+      const table = text(onlyItem(cellWith(doc, 'const [noisyMse, denoisedMse]'), 'text/markdown'));
+      assert.match(table, /\| noisy input \| 0\.\d{4} \|/);
     });
   });
 

@@ -1,5 +1,6 @@
 /**
- * Kernel replacements for the WebAssembly backend.
+ * Kernel replacements for the WebAssembly backend: matrix products with
+ * transposed operands, and gathers of whole rows.
  *
  * tfjs-backend-wasm 4.x runs `matMul` with `transposeA` or `transposeB` about
  * ten times slower than a plain `matMul` (its XNNPACK fast path only takes
