@@ -52,17 +52,18 @@ export class AenbKernelController implements vscode.Disposable {
       changed: (s) => this.changeEmitter.fire(s),
     };
     for (const nb of vscode.workspace.notebookDocuments) this.opened(nb);
+    this.editorsOpened();
     this.disposables.push(
       controller,
       this.changeEmitter,
       vscode.workspace.onDidOpenNotebookDocument((nb) => this.opened(nb)),
-      vscode.workspace.onDidCloseNotebookDocument((nb) => {
-        const s = this.sessions.get(nb);
-        if (!s) return;
-        options.log.info(`[${nb.uri.path.split('/').pop()}] notebook closed`);
-        this.sessions.delete(nb);
-        // A kernel that outlives the window finishes its running cell, then ends.
-        void s.release().then(() => this.changeEmitter.fire(undefined));
+      vscode.workspace.onDidCloseNotebookDocument((nb) => this.closed(nb, 'notebook closed')),
+      // VS Code may keep a notebook's document open for minutes after its last
+      // editor closed (and while a cell of it runs): for the user, closing the
+      // editor closes the notebook, and its kernel should go the same way.
+      vscode.window.tabGroups.onDidChangeTabs((e) => {
+        if (e.closed.length) this.editorsClosed();
+        if (e.opened.length) this.editorsOpened();
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (!e.affectsConfiguration(SECTION)) return;
@@ -76,8 +77,45 @@ export class AenbKernelController implements vscode.Disposable {
     );
   }
 
+  /** The notebook is closed (its document, or its last editor): a kernel that outlives the window finishes its running cell, then ends. */
+  private closed(nb: vscode.NotebookDocument, why: string): void {
+    const s = this.sessions.get(nb);
+    if (!s) return;
+    this.options.log.info(`[${nb.uri.path.split('/').pop()}] ${why}`);
+    this.sessions.delete(nb);
+    this.shown.delete(nb);
+    void s.release().then(() => this.changeEmitter.fire(undefined));
+  }
+
+  /** Notebooks shown in an editor tab (only those are closed by closing their tabs; one run through the API has none). */
+  private readonly shown = new Set<vscode.NotebookDocument>();
+
+  private notebookTabs(): Set<string> {
+    const uris = new Set<string>();
+    for (const g of vscode.window.tabGroups.all) {
+      for (const t of g.tabs) if (t.input instanceof vscode.TabInputNotebook && t.input.notebookType === NOTEBOOK_TYPE) uris.add(t.input.uri.toString());
+    }
+    return uris;
+  }
+
+  private editorsClosed(): void {
+    const open = this.notebookTabs();
+    for (const nb of [...this.shown]) if (!open.has(nb.uri.toString())) this.closed(nb, 'notebook editor closed');
+  }
+
+  private editorsOpened(): void {
+    const open = this.notebookTabs();
+    for (const nb of vscode.workspace.notebookDocuments) {
+      if (nb.notebookType !== NOTEBOOK_TYPE || !open.has(nb.uri.toString())) continue;
+      this.shown.add(nb);
+      // Shown again while its document stayed open: its kernel may still be finishing a cell.
+      if (!this.sessions.has(nb)) void this.reattach(nb);
+    }
+  }
+
   private opened(nb: vscode.NotebookDocument): void {
     if (nb.notebookType !== NOTEBOOK_TYPE) return;
+    if (this.notebookTabs().has(nb.uri.toString())) this.shown.add(nb);
     this.controller.updateNotebookAffinity(nb, vscode.NotebookControllerAffinity.Preferred);
     void this.reattach(nb);
   }
