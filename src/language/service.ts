@@ -441,7 +441,10 @@ export class NotebookLanguageService {
         if (!inCell(d)) continue;
         if (cell.language === 'javascript' && isImplicitAnyCode(d.code)) continue;
         if (kernel && MODULE_NOT_FOUND.has(d.code)) continue;
-        out.push(this.convert(cell, d));
+        const converted = this.convert(cell, d);
+        // The kernel's words for a problem TypeScript also reports there ('return' outside a function): said once.
+        if (kernel && converted.span.start === kernel.span.start && converted.severity === 'error') continue;
+        out.push(converted);
       }
       if (suggestions) {
         for (const d of this.ls.getSuggestionDiagnostics(cell.fileName)) {

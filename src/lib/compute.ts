@@ -65,8 +65,20 @@ function fromEnvironment(): ComputeOptions {
 
 let options: ComputeOptions = fromEnvironment();
 
-/** Sets the threads and FMA of the next training runs (a run in progress keeps what it started with). Throws on a bad value. */
-export function setComputeOptions(next: Partial<{ threads: unknown; fma: unknown }>): void {
+/** What setComputeOptions takes (a cell's type-checker reads this type; strings are accepted as the settings spell them). */
+export interface ComputeOptionsInput {
+  /** 'auto' (or 0): one thread per core; 1: the single-threaded path; more: the parallel engine on that many threads. */
+  threads?: number | 'auto';
+  /** Fused multiply-add on the parallel engine: 'auto' or true (where the runtime has relaxed SIMD), false (plain SIMD). */
+  fma?: boolean | 'auto' | 'on' | 'off';
+}
+
+/**
+ * Sets the threads and FMA of the next training runs (a run in progress keeps
+ * what it started with), e.g. `setComputeOptions({ threads: 1 })`. Throws on a
+ * bad value.
+ */
+export function setComputeOptions(next: ComputeOptionsInput): void {
   const threads = 'threads' in next ? parseThreads(next.threads, 'threads') : options.threads;
   const fma = 'fma' in next ? parseFma(next.fma, 'fma') : options.fma;
   options = { threads, fma };

@@ -79,6 +79,7 @@ export abstract class AutoencoderModel implements Trainable {
 
   /** The JSON-serialisable arguments that rebuild this model. */
   abstract getConfig(): Record<string, unknown>;
+  /** The class name a saved model records (`Autoencoder` or `StackedAutoencoder`), used by `loadModel`. */
   abstract get className(): string;
 
   get model(): tf.LayersModel {
@@ -126,7 +127,7 @@ export abstract class AutoencoderModel implements Trainable {
   }
 
   /** Throws a clear error when `x` does not look like a batch of inputs for this model. */
-  checkInput(x: unknown, what = 'x'): asserts x is tf.Tensor {
+  protected checkInput(x: unknown, what = 'x'): asserts x is tf.Tensor {
     if (!(x instanceof tf.Tensor)) throw new TypeError(`${this.name}: ${what} must be a tensor of shape [N, ${this.inputShape.join(', ')}].`);
     const rest = x.shape.slice(1);
     const ok = rest.length === this.inputShape.length && rest.every((d: number, i: number) => d === this.inputShape[i]);

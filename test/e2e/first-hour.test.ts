@@ -245,7 +245,18 @@ describe('a new user\'s first hour, in code-server with the VSIX', () => {
     // The save dialog proposes vanilla-mnist.html beside the notebook: accept it.
     const input = page.locator('.quick-input-widget input.input');
     await input.waitFor({ timeout: 30_000 });
-    assert.match(await input.inputValue(), /vanilla-mnist\.html$/);
+    // The simple save dialog fills its input in steps (the folder first, then the name): wait for the whole proposal.
+    const proposed = await page
+      .waitForFunction(
+        (selector) => {
+          const value = (document.querySelector(selector) as HTMLInputElement | null)?.value ?? '';
+          return /vanilla-mnist\.html$/.test(value) ? value : false;
+        },
+        '.quick-input-widget input.input',
+        { timeout: 30_000 },
+      )
+      .then(async (h) => String(await h.jsonValue()), async () => input.inputValue());
+    assert.match(proposed, /vanilla-mnist\.html$/);
     await input.press('Enter');
     const item = await toast('Exported the notebook to vanilla-mnist.html', 60_000);
     assert.ok(existsSync(join(workspace, 'vanilla-mnist.html')), 'the report was written');

@@ -100,6 +100,45 @@ async function setTheme(label: string): Promise<void> {
   await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 10_000 });
   await input.press('Enter');
   await page.locator('.quick-input-widget').first().waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+  // The workbench's root element carries the theme's kind: vs (light) or vs-dark.
+  const kind = /light/i.test(label) ? 'vs' : 'vs-dark';
+  await page.waitForFunction((k) => document.querySelector('.monaco-workbench')?.classList.contains(k) ?? false, kind, { timeout: 20_000 });
+}
+
+/** Hovers `word` in the cell containing `cellText` and waits for a hover that contains `expect`. */
+async function hoverWord(cellText: string, word: string, expect: RegExp): Promise<string> {
+  await focusCell(page, cellText);
+  await page.keyboard.press('Escape');
+  const token = page.locator('.notebookOverlay .monaco-list-row.code-cell-row .view-line span', { hasText: new RegExp(`^${word}$`) }).first();
+  await token.waitFor({ timeout: 30_000 });
+  const box = await token.boundingBox();
+  assert.ok(box, `${word} is on screen`);
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  const hover = page.locator('.monaco-hover:not(.hidden)', { hasText: expect }).first();
+  await hover.waitFor({ timeout: 30_000 });
+  return (await hover.innerText()).replace(/\u00a0/g, ' ');
+}
+
+/** Opens the Problems panel and returns the text of its rows once the notebook's problem is listed. */
+async function problemsPanel(): Promise<string[]> {
+  await page.keyboard.press('Escape');
+  await runCommand(page, 'Problems: Focus on Problems View');
+  const row = page.locator('.markers-panel .monaco-list-row', { hasText: "Property 'fitt' does not exist" }).first();
+  await row.waitFor({ timeout: 30_000 });
+  return (await page.locator('.markers-panel .monaco-list-row').allInnerTexts()).map((t) => t.replace(/\u00a0/g, ' ').replace(/\s+/g, ' ').trim());
+}
+
+/** The panel at the bottom of the workbench (where Problems shows). */
+async function panelBox(): Promise<{ x: number; y: number; width: number; height: number }> {
+  const box = await page.locator('.part.panel').first().boundingBox();
+  if (!box) throw new Error('the panel is not on screen');
+  return box;
+}
+
+/** Hides the panel again (Problems is a toggle). */
+async function closePanel(): Promise<void> {
+  await runCommand(page, 'View: Hide Panel');
+  await page.locator('.part.panel').first().waitFor({ state: 'hidden', timeout: 10_000 });
 }
 
 describe('typed cells in the packaged extension', () => {
@@ -160,7 +199,7 @@ describe('typed cells in the packaged extension', () => {
     if (!labels.includes('fit')) {
       // The widget shows about a dozen rows at a time; narrow it as a user would.
       await page.keyboard.type('fi', { delay: 40 });
-      await page.waitForTimeout(300);
+      await page.locator('.editor-widget.suggest-widget.visible .monaco-list-row[aria-label^="fit"]').first().waitFor({ timeout: 30_000 });
     }
     const now = await suggestLabels();
     assert.equal(now.filter((l) => l === 'fit').length, 1, `fit, once: ${now.join(', ')}`);
@@ -168,9 +207,28 @@ describe('typed cells in the packaged extension', () => {
     await clearTypedLine();
   });
 
-  step('the same in the light theme', 120_000, async () => {
+  step('hover: a global with its signature and documentation, a variable of a cell above with its tensor type (dark)', 60_000, async () => {
+    const text = await hoverWord('const autoencoder', 'Autoencoder', /new Autoencoder\(/);
+    assert.match(text, /new Autoencoder\(args: AutoencoderArgs\): Autoencoder/);
+    assert.match(text, /The vanilla seed's model/, 'with its documentation');
+    await shot('hover-dark', await around('.monaco-hover:not(.hidden)', { above: 120, below: 120 }));
+    const tensor = await hoverWord('const x = xTrain', 'xTrain', /Tensor/);
+    assert.match(tensor, /const xTrain: tf\.Tensor3D/);
+    await shot('hover-tensor-dark', await around('.monaco-hover:not(.hidden)', { above: 60, below: 120 }));
+  });
+
+  step('the Problems panel lists the problem once, at its cell\'s line and column (dark)', 90_000, async () => {
+    const rows = await problemsPanel();
+    const fitt = rows.filter((r) => /Property 'fitt' does not exist/.test(r));
+    assert.equal(fitt.length, 1, `one row for the problem: ${rows.join(' | ')}`);
+    assert.match(fitt[0], /\[Ln 2, Col 19\]/, `at line 2, column 19 of its cell: ${fitt[0]}`);
+    assert.ok(!rows.some((r) => /Cannot find name|implicitly has an 'any'/.test(r)), `nothing from the built-in TypeScript features: ${rows.join(' | ')}`);
+    await shot('problems-dark', await panelBox());
+    await closePanel();
+  });
+
+  step('the same in the light theme', 150_000, async () => {
     await setTheme('Light Modern');
-    await page.waitForTimeout(500);
     const text = await hoverError();
     assert.match(text, /Property 'fitt' does not exist/);
     await shot('error-light', await around('.monaco-hover:not(.hidden)', { above: 200, below: 120 }));
@@ -179,5 +237,10 @@ describe('typed cells in the packaged extension', () => {
     await shot('suggest-light', await around('.editor-widget.suggest-widget.visible', { above: 120, below: 40 }));
     await shot('page-suggest-light');
     await clearTypedLine();
+    await hoverWord('const x = xTrain', 'xTrain', /Tensor/);
+    await shot('hover-tensor-light', await around('.monaco-hover:not(.hidden)', { above: 60, below: 120 }));
+    await problemsPanel();
+    await shot('problems-light', await panelBox());
+    await closePanel();
   });
 });

@@ -218,6 +218,11 @@ describe('what the kernel accepts is not flagged', () => {
     assert.match(messages(s, '3')[0], /reserved for the notebook kernel/);
   });
 
+  test('a problem both the kernel and TypeScript report is said once, in the kernel\'s words', () => {
+    const s = service([ts_('1', 'const a = 1;\nreturn a;')]);
+    assert.deepEqual(messages(s, '1'), ["'return' outside of function"]);
+  });
+
   test('`// @ts-nocheck` at the top of a cell turns its type errors off', () => {
     const s = service([ts_('1', "// @ts-nocheck\nconst n: number = 'x';")]);
     assert.deepEqual(messages(s, '1'), []);

@@ -266,7 +266,7 @@ describe(`lean step on threads (${FMA_RUN ? 'fused multiply-add' : 'plain SIMD'}
     setComputeOptions({ threads: 1, fma: true });
     assert.equal(computeSettings().engine, false, 'one thread is the single-threaded path, whatever fma says');
     assert.throws(() => setComputeOptions({ threads: 0.5 }), /threads must be/);
-    assert.throws(() => setComputeOptions({ fma: 'maybe' }), /fma must be/);
+    assert.throws(() => setComputeOptions({ fma: 'maybe' as 'on' }), /fma must be/);
   });
 
   test('the same suite with fused multiply-add (relaxed SIMD), in a process that has it', { skip: FMA_RUN }, () => {
