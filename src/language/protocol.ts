@@ -37,7 +37,8 @@ export type ToWorker =
   | { [M in LanguageMethod]: { type: 'request'; id: number; notebook: string; method: M; params: LanguageMethods[M]['params'] } }[LanguageMethod];
 
 export type FromWorker =
-  | { type: 'response'; id: number; result?: unknown; error?: string }
+  /** `cancelled`: the request was cancelled (see `WorkerOptions.cancellations`) before it ran. */
+  | { type: 'response'; id: number; result?: unknown; error?: string; cancelled?: true }
   /** Fresh problems of some cells of a notebook (the others keep theirs). */
   | { type: 'diagnostics'; notebook: string; cells: CellDiagnostics[] }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
@@ -48,6 +49,26 @@ export interface WorkerOptions {
   typesFile?: string;
   /** Quiet time after an edit before the problems are recomputed. */
   diagnosticsDelayMs?: number;
+  /**
+   * Requests the extension host no longer wants (a completion list the user
+   * typed past): `CANCEL_SLOTS` int32 slots, request `id` cancelled when slot
+   * `id % CANCEL_SLOTS` holds `id`. Shared memory, so that the worker sees it
+   * at once, even while it is busy with the request before (a message would
+   * wait in the queue behind the very requests it cancels).
+   */
+  cancellations?: SharedArrayBuffer;
+}
+
+export const CANCEL_SLOTS = 64;
+
+/** Marks request `id` cancelled (the host's side). */
+export function cancelRequest(cancellations: Int32Array, id: number): void {
+  Atomics.store(cancellations, id % CANCEL_SLOTS, id);
+}
+
+/** Whether request `id` is cancelled (the worker's side). */
+export function isCancelled(cancellations: Int32Array | undefined, id: number): boolean {
+  return !!cancellations && Atomics.load(cancellations, id % CANCEL_SLOTS) === id;
 }
 
 export type { CellLanguage };

@@ -7,9 +7,15 @@
 // cells, so that a completion or hover request waits for one cell at most; an
 // edit that arrives meanwhile restarts the pass. The edited cell comes first,
 // then the cells below it (the only ones an edit can change).
+//
+// A request the host cancelled while it waited in the queue (shared memory,
+// see WorkerOptions.cancellations) is answered `cancelled` without running, so
+// that completions the user typed past do not delay the one they wait for.
+// (TypeScript checks a cancellation token only while computing problems, not
+// while answering a completion, so a request that has started runs to its end.)
 import type { CellDiagnostics } from './api';
 import { loadCellTypes } from './bundle';
-import type { FromWorker, LanguageMethod, LanguageMethods, ToWorker, WorkerOptions } from './protocol';
+import { isCancelled, type FromWorker, type LanguageMethod, type LanguageMethods, type ToWorker, type WorkerOptions } from './protocol';
 import { NotebookLanguageService } from './service';
 
 export const DEFAULT_DIAGNOSTICS_DELAY_MS = 300;
@@ -35,6 +41,7 @@ export function runWorker(port: Port, options: WorkerOptions): void {
   const delay = options.diagnosticsDelayMs ?? DEFAULT_DIAGNOSTICS_DELAY_MS;
   const notebooks = new Map<string, NotebookState>();
   const post = (m: FromWorker) => port.postMessage(m);
+  const cancellations = options.cancellations ? new Int32Array(options.cancellations) : undefined;
 
   const schedule = (key: string, state: NotebookState, ms: number) => {
     state.generation++;
@@ -116,6 +123,10 @@ export function runWorker(port: Port, options: WorkerOptions): void {
       }
       case 'request': {
         const state = notebooks.get(m.notebook);
+        if (isCancelled(cancellations, m.id)) {
+          post({ type: 'response', id: m.id, cancelled: true });
+          return;
+        }
         try {
           if (m.method === 'fileText') {
             post({ type: 'response', id: m.id, result: types.files.get(m.params.file) });

@@ -271,7 +271,8 @@ describe('download', () => {
     const gone = await startServer((_req, res) => res.end());
     await gone.close();
     const t = { ...target('x'), url: `${gone.url}x.gz` };
-    await fails(t, 'network', /ECONNREFUSED/);
+    const err = await fails(t, 'network', /ECONNREFUSED/);
+    assert.equal(err.message.split('ECONNREFUSED').length - 1, 1, `the code is said once: ${err.message}`);
   });
 
   test('a non-http URL is refused', async () => {

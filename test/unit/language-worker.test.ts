@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { CellDiagnostics } from '../../src/language/api';
-import type { FromWorker, ToWorker } from '../../src/language/protocol';
+import { CANCEL_SLOTS, cancelRequest, type FromWorker, type ToWorker } from '../../src/language/protocol';
 import { runWorker } from '../../src/language/worker';
 
 const root = path.join(__dirname, '..', '..', '..');
@@ -99,6 +99,24 @@ describe('language worker', () => {
     port.send({ type: 'request', id: 3, notebook: 'nb', method: 'hover', params: { cell: 'a', offset: 6 } });
     const r3 = await port.next((m) => m.type === 'response' && m.id === 3);
     assert.ok(r3.type === 'response' && r3.error);
+  });
+
+  test('a request the host cancelled is answered "cancelled" without running; the others are answered', async () => {
+    const port = new FakePort();
+    const shared = new SharedArrayBuffer(CANCEL_SLOTS * 4);
+    const cancellations = new Int32Array(shared);
+    runWorker(port, { aenbLanguageWorker: true, typesFile, cancellations: shared });
+    port.send({ type: 'sync', notebook: 'nb', cells: [{ id: 'a', language: 'typescript', text: 'const alpha = 1;\nalp', version: 1 }] });
+    cancelRequest(cancellations, 5);
+    // The same slot as 5, another id: not cancelled.
+    port.send({ type: 'request', id: 5 + CANCEL_SLOTS, notebook: 'nb', method: 'completions', params: { cell: 'a', offset: 20 } });
+    port.send({ type: 'request', id: 5, notebook: 'nb', method: 'completions', params: { cell: 'a', offset: 20 } });
+    const other = await port.next((m) => m.type === 'response' && m.id === 5 + CANCEL_SLOTS);
+    const cancelled = await port.next((m) => m.type === 'response' && m.id === 5);
+    assert.ok(other.type === 'response' && cancelled.type === 'response');
+    assert.equal(other.cancelled, undefined);
+    assert.ok((other.result as { entries: { name: string }[] }).entries.some((e) => e.name === 'alpha'));
+    assert.deepEqual(cancelled, { type: 'response', id: 5, cancelled: true });
   });
 
   test('dist/language.js runs as a worker thread, as the extension starts it', async () => {

@@ -31,6 +31,7 @@ interface Case {
 /** Runs a kernel on a backend with the given input values; returns the output's shape and values. */
 async function runOn(backend: 'cpu' | 'wasm', c: Case, values: Record<string, number[]>): Promise<{ shape: number[]; values: number[] }> {
   await tf.setBackend(backend);
+  const dataBefore = tf.engine().backend.numDataIds();
   const inputs: Record<string, tf.Tensor> = {};
   for (const [name, spec] of Object.entries(c.inputs)) inputs[name] = tf.tensor(values[name], spec.shape, spec.dtype ?? 'float32');
   try {
@@ -40,6 +41,8 @@ async function runOn(backend: 'cpu' | 'wasm', c: Case, values: Record<string, nu
     return result;
   } finally {
     tf.dispose(Object.values(inputs));
+    // Casts and layout copies a kernel makes on its way are its own to free.
+    assert.equal(tf.engine().backend.numDataIds(), dataBefore, `${c.label}: ${backend} kernel left data on the backend`);
   }
 }
 

@@ -575,10 +575,16 @@ export async function downloadVerified(target: DownloadTarget, opts: DownloadOpt
       return new DatasetError('corrupt', `Download of ${what} from ${url} is not valid gzip data (${e.message}). Check the mirror.`, { url, file: target.file, cause: err });
     }
     if (decoder === undefined) {
-      return new DatasetError('network', `Cannot download ${what} from ${url}: ${e.message}${e.code ? ` (${e.code})` : ''}. Check the network connection or the mirror setting.`, { url, file: target.file, cause: err });
+      return new DatasetError('network', `Cannot download ${what} from ${url}: ${withCode(e)}. Check the network connection or the mirror setting.`, { url, file: target.file, cause: err });
     }
-    return new DatasetError('network', `Download of ${what} from ${url} failed after ${got} bytes: ${e.message}${e.code ? ` (${e.code})` : ''}. Try again.`, { url, file: target.file, cause: err });
+    return new DatasetError('network', `Download of ${what} from ${url} failed after ${got} bytes: ${withCode(e)}. Try again.`, { url, file: target.file, cause: err });
   }
+}
+
+/** An error's message, followed by its code unless the message already names it ("connect ECONNREFUSED ..."). */
+function withCode(e: NodeJS.ErrnoException): string {
+  const message = e.message ?? String(e);
+  return e.code && !message.includes(e.code) ? `${message} (${e.code})` : message;
 }
 
 function isDiskFull(err: unknown): boolean {

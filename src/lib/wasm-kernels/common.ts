@@ -70,6 +70,43 @@ export function withBlocks<T>(backend: WasmBackend, words: number[], fn: (ptrs: 
   }
 }
 
+/**
+ * Runs `fn` with the geometry record `words` on the heap and, when
+ * `workFloats` is given, a work buffer of that many floats (sized from the
+ * record by the C side); both freed afterwards whatever happens.
+ */
+export function withGeometry<T>(backend: WasmBackend, words: number[], fn: (geom: number, work: number) => T, workFloats?: (geom: number) => number): T {
+  return withBlocks(backend, [words.length], ([geom]) =>
+    workFloats ? withBlocks(backend, [workFloats(geom)], ([work]) => fn(geom, work)) : fn(geom, 0), [words]);
+}
+
+/** The copies a kernel makes on its way (casts, layout transposes). */
+export interface Scratch {
+  /** `t` as float32: itself, or a copy disposed with the scratch. */
+  float(t: TensorInfo): TensorInfo;
+  /** `t` as `dtype`: itself, or a copy disposed with the scratch. */
+  cast(t: TensorInfo, dtype: tf.DataType): TensorInfo;
+  /** NCHW -> NHWC (or back, with `toFirst`): a copy disposed with the scratch. */
+  transpose(t: TensorInfo, toFirst?: boolean): TensorInfo;
+  /** Disposes `t` with the scratch. */
+  own(t: TensorInfo): TensorInfo;
+}
+
+/** Runs `fn` with a scratch whose copies are disposed when it returns or throws. */
+export function withScratch<T>(backend: WasmBackend, fn: (scratch: Scratch) => T): T {
+  const copies: TensorInfo[] = [];
+  const own = (t: TensorInfo): TensorInfo => {
+    copies.push(t);
+    return t;
+  };
+  const cast = (t: TensorInfo, dtype: tf.DataType): TensorInfo => (t.dtype === dtype ? t : own(runWasmKernel('Cast', backend, { x: t }, { dtype })));
+  try {
+    return fn({ float: (t) => cast(t, 'float32'), cast, transpose: (t, toFirst) => own(transposeChannels(backend, t, toFirst)), own });
+  } finally {
+    for (const t of copies) backend.disposeData(t.dataId);
+  }
+}
+
 /** Zeroes a tensor's data (outputs that kernels accumulate into). */
 export function zeroData(backend: WasmBackend, t: TensorInfo, size: number): void {
   const at = addressOf(backend, t) >>> 2;
@@ -86,11 +123,6 @@ export function runWasmKernel(name: string, backend: WasmBackend, inputs: Record
 /** NCHW → NHWC (or back, with `toFirst`), as a new tensor on the backend. */
 export function transposeChannels(backend: WasmBackend, t: TensorInfo, toFirst = false): TensorInfo {
   return runWasmKernel('Transpose', backend, { x: t }, { perm: toFirst ? [0, 3, 1, 2] : [0, 2, 3, 1] });
-}
-
-/** `t` as float32 (itself, or a cast copy to dispose). */
-export function asFloat(backend: WasmBackend, t: TensorInfo): TensorInfo {
-  return t.dtype === 'float32' ? t : runWasmKernel('Cast', backend, { x: t }, { dtype: 'float32' });
 }
 
 export const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { convInfoWords } from './conv-geometry';
-import { addressOf, asFloat, cOf, sizeOf, transposeChannels, wasmBackend, withBlocks, zeroData, type TensorInfo } from './common';
+import { addressOf, cOf, sizeOf, wasmBackend, withGeometry, withScratch, zeroData, type TensorInfo } from './common';
 
 interface Attrs {
   strides: [number, number] | number;
@@ -27,29 +27,19 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: un
   if (size === 0) return out;
   zeroData(backend, out, size);
   if (info.batchSize === 0 || info.outHeight === 0 || info.outWidth === 0) return out;
-  const temps: TensorInfo[] = [];
-  const keep = (t: TensorInfo, orig: TensorInfo): TensorInfo => {
-    if (t !== orig) temps.push(t);
-    return t;
-  };
-  try {
-    let xs = keep(asFloat(backend, x), x);
-    let dys = keep(asFloat(backend, dy), dy);
+  withScratch(backend, (scratch) => {
+    let xs = scratch.float(x);
+    let dys = scratch.float(dy);
     if (format === 'channelsFirst') {
-      xs = keep(transposeChannels(backend, xs), xs);
-      dys = keep(transposeChannels(backend, dys), dys);
+      xs = scratch.transpose(xs);
+      dys = scratch.transpose(dys);
     }
     const c = cOf(backend);
-    const words = convInfoWords(info);
-    withBlocks(backend, [words.length], ([geom]) => {
-      withBlocks(backend, [c.conv2d_work_floats(geom)], ([work]) => {
-        c.conv2d_backprop_filter(geom, addressOf(backend, xs), addressOf(backend, dys), addressOf(backend, out), work, 0, info.batchSize);
-      });
-    }, [words]);
-    return out;
-  } finally {
-    for (const t of temps) backend.disposeData(t.dataId);
-  }
+    withGeometry(backend, convInfoWords(info), (geom, work) => {
+      c.conv2d_backprop_filter(geom, addressOf(backend, xs), addressOf(backend, dys), addressOf(backend, out), work, 0, info.batchSize);
+    }, c.conv2d_work_floats);
+  });
+  return out;
 }
 
 export const conv2DBackpropFilterConfig: tf.KernelConfig = {

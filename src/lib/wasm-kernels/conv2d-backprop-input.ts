@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { convInfoWords } from './conv-geometry';
-import { addressOf, asFloat, cOf, sizeOf, transposeChannels, wasmBackend, withBlocks, type TensorInfo } from './common';
+import { addressOf, cOf, sizeOf, transposeChannels, wasmBackend, withGeometry, withScratch, zeroData, type TensorInfo } from './common';
 
 interface Attrs {
   strides: [number, number] | number;
@@ -24,35 +24,24 @@ function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unk
   const format = tf.backend_util.convertConv2DDataFormat(dataFormat);
   const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false, format);
   const nhwc = [info.batchSize, info.inHeight, info.inWidth, info.inChannels];
-  const temps: TensorInfo[] = [];
-  const keep = (t: TensorInfo, orig: TensorInfo): TensorInfo => {
-    if (t !== orig) temps.push(t);
-    return t;
-  };
-  try {
-    let dys = keep(asFloat(backend, dy), dy);
-    const w = keep(asFloat(backend, filter), filter);
-    if (format === 'channelsFirst') dys = keep(transposeChannels(backend, dys), dys);
-    const out = format === 'channelsFirst' ? backend.makeOutput(nhwc, 'float32') : backend.makeOutput(inputShape, 'float32');
+  return withScratch(backend, (scratch) => {
+    let dys = scratch.float(dy);
+    const w = scratch.float(filter);
+    if (format === 'channelsFirst') dys = scratch.transpose(dys);
+    const out = backend.makeOutput(format === 'channelsFirst' ? nhwc : inputShape, 'float32');
     if (sizeOf(nhwc) > 0) {
       if (info.outHeight === 0 || info.outWidth === 0 || info.outChannels === 0) {
-        backend.wasm.HEAPF32.fill(0, addressOf(backend, out) >>> 2, (addressOf(backend, out) >>> 2) + sizeOf(nhwc));
+        zeroData(backend, out, sizeOf(nhwc));
       } else {
         const c = cOf(backend);
-        const words = convInfoWords(info);
-        withBlocks(backend, [words.length], ([geom]) => {
-          withBlocks(backend, [c.conv2d_work_floats(geom)], ([work]) => {
-            c.conv2d_backprop_input(geom, addressOf(backend, dys), addressOf(backend, w), addressOf(backend, out), work, 0, info.batchSize);
-          });
-        }, [words]);
+        withGeometry(backend, convInfoWords(info), (geom, work) => {
+          c.conv2d_backprop_input(geom, addressOf(backend, dys), addressOf(backend, w), addressOf(backend, out), work, 0, info.batchSize);
+        }, c.conv2d_work_floats);
       }
     }
-    if (format !== 'channelsFirst') return out;
-    temps.push(out);
-    return transposeChannels(backend, out, true);
-  } finally {
-    for (const t of temps) backend.disposeData(t.dataId);
-  }
+    // The NHWC result is scratch; its NCHW copy is the kernel's output.
+    return format === 'channelsFirst' ? transposeChannels(backend, scratch.own(out), true) : out;
+  });
 }
 
 export const conv2DBackpropInputConfig: tf.KernelConfig = {

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv3Words } from '../wasm/kernels';
-import { addressOf, asFloat, cOf, sizeOf, wasmBackend, withBlocks, zeroData, type TensorInfo } from './common';
+import { addressOf, cOf, sizeOf, wasmBackend, withGeometry, withScratch, zeroData, type TensorInfo } from './common';
 
 interface Attrs {
   strides: [number, number, number] | number;
@@ -23,20 +23,14 @@ function conv3DBackpropFilterV2(args: { inputs: tf.NamedTensorInfoMap; backend: 
   const size = sizeOf(info.filterShape);
   if (size === 0) return out;
   zeroData(backend, out, size);
-  const temps: TensorInfo[] = [];
-  try {
-    const xs = asFloat(backend, x);
-    if (xs !== x) temps.push(xs);
-    const dys = asFloat(backend, dy);
-    if (dys !== dy) temps.push(dys);
-    const words = conv3Words(info);
-    withBlocks(backend, [words.length], ([geom]) => {
+  withScratch(backend, (scratch) => {
+    const xs = scratch.float(x);
+    const dys = scratch.float(dy);
+    withGeometry(backend, conv3Words(info), (geom) => {
       cOf(backend).conv3d_backprop_filter(geom, addressOf(backend, xs), addressOf(backend, dys), addressOf(backend, out), 0, info.batchSize);
-    }, [words]);
-    return out;
-  } finally {
-    for (const t of temps) backend.disposeData(t.dataId);
-  }
+    });
+  });
+  return out;
 }
 
 export const conv3DBackpropFilterV2Config: tf.KernelConfig = {

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv3Words } from '../wasm/kernels';
-import { addressOf, asFloat, cOf, sizeOf, wasmBackend, withBlocks, zeroData, type TensorInfo } from './common';
+import { addressOf, cOf, sizeOf, wasmBackend, withGeometry, withScratch, zeroData, type TensorInfo } from './common';
 
 interface Attrs {
   strides: [number, number, number] | number;
@@ -27,23 +27,15 @@ function conv3DBackpropInputV2(args: { inputs: tf.NamedTensorInfoMap; backend: u
     zeroData(backend, out, size);
     return out;
   }
-  const temps: TensorInfo[] = [];
-  try {
-    const dys = asFloat(backend, dy);
-    if (dys !== dy) temps.push(dys);
-    const w = asFloat(backend, filter);
-    if (w !== filter) temps.push(w);
+  withScratch(backend, (scratch) => {
+    const dys = scratch.float(dy);
+    const w = scratch.float(filter);
     const c = cOf(backend);
-    const words = conv3Words(info);
-    withBlocks(backend, [words.length], ([geom]) => {
-      withBlocks(backend, [c.conv3d_work_floats(geom)], ([work]) => {
-        c.conv3d_backprop_input(geom, addressOf(backend, dys), addressOf(backend, w), addressOf(backend, out), work, 0, info.batchSize);
-      });
-    }, [words]);
-    return out;
-  } finally {
-    for (const t of temps) backend.disposeData(t.dataId);
-  }
+    withGeometry(backend, conv3Words(info), (geom, work) => {
+      c.conv3d_backprop_input(geom, addressOf(backend, dys), addressOf(backend, w), addressOf(backend, out), work, 0, info.batchSize);
+    }, c.conv3d_work_floats);
+  });
+  return out;
 }
 
 export const conv3DBackpropInputV2Config: tf.KernelConfig = {

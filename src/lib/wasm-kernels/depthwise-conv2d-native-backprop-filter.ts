@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { convInfoWords } from './conv-geometry';
-import { addressOf, asFloat, cOf, sizeOf, wasmBackend, withBlocks, zeroData, type TensorInfo } from './common';
+import { addressOf, cOf, sizeOf, wasmBackend, withGeometry, withScratch, zeroData, type TensorInfo } from './common';
 
 interface Attrs {
   strides: [number, number] | number;
@@ -26,20 +26,14 @@ function depthwiseBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend:
   if (size === 0) return out;
   zeroData(backend, out, size);
   if (info.batchSize === 0 || info.outHeight === 0 || info.outWidth === 0) return out;
-  const temps: TensorInfo[] = [];
-  try {
-    const xs = asFloat(backend, x);
-    if (xs !== x) temps.push(xs);
-    const dys = asFloat(backend, dy);
-    if (dys !== dy) temps.push(dys);
-    const words = convInfoWords(info);
-    withBlocks(backend, [words.length], ([geom]) => {
+  withScratch(backend, (scratch) => {
+    const xs = scratch.float(x);
+    const dys = scratch.float(dy);
+    withGeometry(backend, convInfoWords(info), (geom) => {
       cOf(backend).depthwise_backprop_filter(geom, addressOf(backend, xs), addressOf(backend, dys), addressOf(backend, out), 0, info.batchSize);
-    }, [words]);
-    return out;
-  } finally {
-    for (const t of temps) backend.disposeData(t.dataId);
-  }
+    });
+  });
+  return out;
 }
 
 export const depthwiseConv2dNativeBackpropFilterConfig: tf.KernelConfig = {

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { convInfoWords } from './conv-geometry';
-import { addressOf, asFloat, cOf, sizeOf, wasmBackend, withBlocks, zeroData, type TensorInfo } from './common';
+import { addressOf, cOf, sizeOf, wasmBackend, withGeometry, withScratch, zeroData, type TensorInfo } from './common';
 
 interface Attrs {
   strides: [number, number] | number;
@@ -27,20 +27,14 @@ function depthwiseBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: 
     zeroData(backend, out, size);
     return out;
   }
-  const temps: TensorInfo[] = [];
-  try {
-    const dys = asFloat(backend, dy);
-    if (dys !== dy) temps.push(dys);
-    const w = asFloat(backend, filter);
-    if (w !== filter) temps.push(w);
-    const words = convInfoWords(info);
-    withBlocks(backend, [words.length], ([geom]) => {
+  withScratch(backend, (scratch) => {
+    const dys = scratch.float(dy);
+    const w = scratch.float(filter);
+    withGeometry(backend, convInfoWords(info), (geom) => {
       cOf(backend).depthwise_backprop_input(geom, addressOf(backend, dys), addressOf(backend, w), addressOf(backend, out), 0, info.batchSize);
-    }, [words]);
-    return out;
-  } finally {
-    for (const t of temps) backend.disposeData(t.dataId);
-  }
+    });
+  });
+  return out;
 }
 
 export const depthwiseConv2dNativeBackpropInputConfig: tf.KernelConfig = {

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { poolInfoWords } from './conv-geometry';
-import { addressOf, asFloat, cOf, sizeOf, wasmBackend, withBlocks, type TensorInfo } from './common';
+import { addressOf, cOf, sizeOf, wasmBackend, withBlocks, withScratch, type TensorInfo } from './common';
 
 interface Attrs {
   filterSize: [number, number] | number;
@@ -24,22 +24,17 @@ function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
   const size = sizeOf(input.shape);
   if (size === 0) return out;
   const outputs = info.batchSize * info.outHeight * info.outWidth * info.outChannels;
-  const temps: TensorInfo[] = [];
-  try {
-    const xs = asFloat(backend, input);
-    if (xs !== input) temps.push(xs);
-    const dys = asFloat(backend, dy);
-    if (dys !== dy) temps.push(dys);
+  withScratch(backend, (scratch) => {
+    const xs = scratch.float(input);
+    const dys = scratch.float(dy);
     const words = poolInfoWords(info);
     const c = cOf(backend);
     withBlocks(backend, [words.length, outputs, outputs], ([geom, pooled, argmax]) => {
       c.max_pool_forward(geom, addressOf(backend, xs), pooled, argmax, 0, info.batchSize);
       c.max_pool_backward(geom, addressOf(backend, dys), argmax, addressOf(backend, out), 0, info.batchSize);
     }, [words]);
-    return out;
-  } finally {
-    for (const t of temps) backend.disposeData(t.dataId);
-  }
+  });
+  return out;
 }
 
 export const maxPoolGradConfig: tf.KernelConfig = {

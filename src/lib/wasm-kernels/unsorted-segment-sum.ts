@@ -5,7 +5,7 @@
  * [0, numSegments) skipped, for float32 and int32 x.
  */
 import * as tf from '@tensorflow/tfjs';
-import { addressOf, cOf, runWasmKernel, sizeOf, wasmBackend, type TensorInfo } from './common';
+import { addressOf, cOf, sizeOf, wasmBackend, withScratch, type TensorInfo } from './common';
 
 function unsortedSegmentSum(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: tf.NamedAttrMap }): TensorInfo {
   const backend = wasmBackend(args.backend);
@@ -16,17 +16,12 @@ function unsortedSegmentSum(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
   const dtype = x.dtype === 'int32' ? 'int32' : 'float32';
   const out = backend.makeOutput([numSegments, ...rowShape], dtype);
   if (sizeOf(out.shape) === 0) return out;
-  const temps: TensorInfo[] = [];
-  try {
-    const xs = x.dtype === dtype ? x : runWasmKernel('Cast', backend, { x }, { dtype });
-    if (xs !== x) temps.push(xs);
-    const ids = segmentIds.dtype === 'int32' ? segmentIds : runWasmKernel('Cast', backend, { x: segmentIds }, { dtype: 'int32' });
-    if (ids !== segmentIds) temps.push(ids);
+  withScratch(backend, (scratch) => {
+    const xs = scratch.cast(x, dtype);
+    const ids = scratch.cast(segmentIds, 'int32');
     cOf(backend).unsorted_segment_sum(addressOf(backend, xs), addressOf(backend, ids), sizeOf(segmentIds.shape), sizeOf(rowShape), numSegments, addressOf(backend, out), dtype === 'int32' ? 1 : 0);
-    return out;
-  } finally {
-    for (const t of temps) backend.disposeData(t.dataId);
-  }
+  });
+  return out;
 }
 
 export const unsortedSegmentSumConfig: tf.KernelConfig = {

@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import * as vscode from 'vscode';
 import type { CellDiagnostics } from '../../language/api';
-import type { FromWorker, LanguageMethod, LanguageMethods, ToWorker, WorkerOptions } from '../../language/protocol';
+import { CANCEL_SLOTS, cancelRequest, type FromWorker, type LanguageMethod, type LanguageMethods, type ToWorker, type WorkerOptions } from '../../language/protocol';
 
 /** A worker that died this many times within RESTART_WINDOW_MS is not restarted again. */
 const MAX_RESTARTS = 3;
@@ -24,6 +24,8 @@ export class LanguageWorkerClient implements vscode.Disposable {
   private deaths: number[] = [];
   private disposed = false;
   private gaveUp = false;
+  /** Shared with every worker this client starts: the requests it no longer wants. */
+  private readonly cancellations = new SharedArrayBuffer(CANCEL_SLOTS * Int32Array.BYTES_PER_ELEMENT);
 
   constructor(
     private readonly workerFile: string,
@@ -38,7 +40,7 @@ export class LanguageWorkerClient implements vscode.Disposable {
   private start(): Worker | undefined {
     if (this.worker) return this.worker;
     if (this.disposed || this.gaveUp) return undefined;
-    const workerData: WorkerOptions = { aenbLanguageWorker: true, ...this.options };
+    const workerData: WorkerOptions = { aenbLanguageWorker: true, ...this.options, cancellations: this.cancellations };
     const worker = new Worker(this.workerFile, { workerData, stdout: false, stderr: false });
     worker.unref();
     worker.on('message', (m: FromWorker) => this.onMessage(m));
@@ -110,6 +112,8 @@ export class LanguageWorkerClient implements vscode.Disposable {
     const id = this.nextId++;
     return new Promise<LanguageMethods[M]['result'] | undefined>((resolve) => {
       const sub = token?.onCancellationRequested(() => {
+        // The worker skips it if it has not started it yet.
+        cancelRequest(new Int32Array(this.cancellations), id);
         this.pending.delete(id);
         resolve(undefined);
       });

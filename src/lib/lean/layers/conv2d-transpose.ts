@@ -7,29 +7,13 @@
  * kernels as Conv2D.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Buf } from '../heap';
-import type { BuildContext, BuildResult, LayerModule, LeanOp, OpBuffers, Param, StepRuntime } from '../types';
+import type { BuildContext, BuildResult, LayerModule, OpBuffers, StepRuntime } from '../types';
 import { activationOps } from './activation';
-import { convParts } from './conv2d';
+import { ConvolutionOp, convParts } from './conv2d';
 import { convGeometry, imageInput, pair } from './conv-util';
 
-export class Conv2DTransposeOp implements LeanOp {
-  readonly output = 'new' as const;
-  readonly backwardReadsOutput = false;
-
-  constructor(
-    readonly label: string,
-    readonly inShape: number[],
-    readonly outShape: number[],
-    private readonly kernel: tf.Variable,
-    private readonly kernelParam: Param | null,
-    private readonly bias: tf.Variable | null,
-    private readonly biasParam: Param | null,
-    /** Geometry of the convolution from y's shape to x's. */
-    private readonly geom: number,
-    private readonly work: Buf,
-  ) {}
-
+/** The convolution's geometry here is that of the convolution from y's shape to x's. */
+export class Conv2DTransposeOp extends ConvolutionOp {
   forward(rt: StepRuntime, io: OpBuffers, rows: number): void {
     rt.c.conv2d_backprop_input(this.geom, io.x.ptr, rt.variable(this.kernel).ptr, io.y.ptr, this.work.ptr, 0, rows);
     const [h, w, c] = this.outShape;
@@ -37,18 +21,8 @@ export class Conv2DTransposeOp implements LeanOp {
   }
 
   backward(rt: StepRuntime, io: OpBuffers, rows: number): void {
-    const [h, w, c] = this.outShape;
-    const kp = this.kernelParam;
-    if (kp) {
-      const target = rt.gradTarget(kp);
-      rt.f32.fill(0, target.off, target.off + kp.size);
-      rt.c.conv2d_backprop_filter(this.geom, io.dy.ptr, io.x.ptr, target.ptr, this.work.ptr, 0, rows);
-      rt.contributed(kp);
-    }
-    if (this.biasParam) {
-      rt.c.col_sums(io.dy.ptr, rows * h * w, c, rt.gradTarget(this.biasParam).ptr);
-      rt.contributed(this.biasParam);
-    }
+    this.filterGradient(rt, (dw) => rt.c.conv2d_backprop_filter(this.geom, io.dy.ptr, io.x.ptr, dw, this.work.ptr, 0, rows));
+    this.biasGradient(rt, io, rows);
     if (io.dx) rt.c.conv2d_forward(this.geom, io.dy.ptr, rt.variable(this.kernel).ptr, 0, io.dx.ptr, this.work.ptr, 0, rows);
   }
 }

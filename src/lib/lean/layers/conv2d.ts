@@ -11,7 +11,13 @@ import { activationOf, activationOps } from './activation';
 import { convGeometry, imageInput, pair } from './conv-util';
 import { kernelRegularizers } from './util';
 
-export class Conv2DOp implements LeanOp {
+/**
+ * What Conv2D and Conv2DTranspose share: their variables, the geometry of the
+ * convolution in the C kernels, a work buffer, and the bias and filter
+ * gradients (the filter gradient's operands differ; `filterGradient` zeroes
+ * the target and hands it to the caller's product).
+ */
+export abstract class ConvolutionOp implements LeanOp {
   readonly output = 'new' as const;
   readonly backwardReadsOutput = false;
 
@@ -19,33 +25,46 @@ export class Conv2DOp implements LeanOp {
     readonly label: string,
     readonly inShape: number[],
     readonly outShape: number[],
-    private readonly kernel: tf.Variable,
+    protected readonly kernel: tf.Variable,
     private readonly kernelParam: Param | null,
-    private readonly bias: tf.Variable | null,
+    protected readonly bias: tf.Variable | null,
     private readonly biasParam: Param | null,
     /** Geometry words for the C kernels. */
-    private readonly geom: number,
-    private readonly work: Buf,
+    protected readonly geom: number,
+    protected readonly work: Buf,
   ) {}
 
+  abstract forward(rt: StepRuntime, io: OpBuffers, rows: number): void;
+  abstract backward(rt: StepRuntime, io: OpBuffers, rows: number): void;
+
+  /** The filter gradient: `accumulate` adds it into the zeroed target at `ptr`. */
+  protected filterGradient(rt: StepRuntime, accumulate: (ptr: number) => void): void {
+    const kp = this.kernelParam;
+    if (!kp) return;
+    const target = rt.gradTarget(kp);
+    rt.f32.fill(0, target.off, target.off + kp.size);
+    accumulate(target.ptr);
+    rt.contributed(kp);
+  }
+
+  /** The bias gradient: dy's sum over every pixel of every image, per output channel. */
+  protected biasGradient(rt: StepRuntime, io: OpBuffers, rows: number): void {
+    if (!this.biasParam) return;
+    const [h, w, c] = this.outShape;
+    rt.c.col_sums(io.dy.ptr, rows * h * w, c, rt.gradTarget(this.biasParam).ptr);
+    rt.contributed(this.biasParam);
+  }
+}
+
+export class Conv2DOp extends ConvolutionOp {
   forward(rt: StepRuntime, io: OpBuffers, rows: number): void {
     const bias = this.bias ? rt.variable(this.bias).ptr : 0;
     rt.c.conv2d_forward(this.geom, io.x.ptr, rt.variable(this.kernel).ptr, bias, io.y.ptr, this.work.ptr, 0, rows);
   }
 
   backward(rt: StepRuntime, io: OpBuffers, rows: number): void {
-    const kp = this.kernelParam;
-    if (kp) {
-      const target = rt.gradTarget(kp);
-      rt.f32.fill(0, target.off, target.off + kp.size);
-      rt.c.conv2d_backprop_filter(this.geom, io.x.ptr, io.dy.ptr, target.ptr, this.work.ptr, 0, rows);
-      rt.contributed(kp);
-    }
-    if (this.biasParam) {
-      const channels = this.outShape[2];
-      rt.c.col_sums(io.dy.ptr, rows * this.outShape[0] * this.outShape[1], channels, rt.gradTarget(this.biasParam).ptr);
-      rt.contributed(this.biasParam);
-    }
+    this.filterGradient(rt, (dw) => rt.c.conv2d_backprop_filter(this.geom, io.x.ptr, io.dy.ptr, dw, this.work.ptr, 0, rows));
+    this.biasGradient(rt, io, rows);
     if (io.dx) rt.c.conv2d_backprop_input(this.geom, io.dy.ptr, rt.variable(this.kernel).ptr, io.dx.ptr, this.work.ptr, 0, rows);
   }
 }
