@@ -11,7 +11,7 @@
  *   2. each product is timed alone (medians over repeats, GFLOP/s): our
  *      engine's packing-free product on 1 thread and on every core, plain
  *      SIMD and fused multiply-add; XNNPACK through tfjs-backend-wasm's
- *      `_FusedMatMul` (B packed once and cached, and repacked on every call
+ *      `_FusedMatMul` (operands as stored, untransposed; B packed once and cached, and repacked on every call
  *      as training pays it: the weights change every step); PyTorch's
  *      `torch.mm` on each thread count, with OpenBLAS's native kernel (the
  *      peer's command alone runs without OPENBLAS_CORETYPE and
@@ -76,7 +76,7 @@ function timed(f: () => void, repeats: number): number {
   return median(out);
 }
 
-interface Product { m: number; n: number; k: number; transA: boolean; perBatch: number }
+interface Product { m: number; n: number; k: number; transA: boolean; transB: boolean; perBatch: number }
 interface OursConfig { threads: number; fma: boolean }
 interface StepArgs { model: ModelKind; batch: number; repeats: number; configs: OursConfig[] }
 interface StepResult { products: Product[]; transposesPerBatch: number; steps: { config: OursConfig; text: string; usPerBatch: number }[] }
@@ -105,8 +105,8 @@ async function stepChild(a: StepArgs): Promise<StepResult> {
       startProfile();
       await ae.fit(x, x, { epochs: 1, batchSize: a.batch, verbose: 0, seed: 2 });
       for (const [label, e] of stopProfile()) {
-        const m = /^gemm (\d+)x(\d+)x(\d+)( Aᵀ)?$/.exec(label);
-        if (m) result.products.push({ m: Number(m[1]), n: Number(m[2]), k: Number(m[3]), transA: Boolean(m[4]), perBatch: e.count / batches });
+        const m = /^gemm (\d+)x(\d+)x(\d+)( Aᵀ)?( Bᵀ)?$/.exec(label);
+        if (m) result.products.push({ m: Number(m[1]), n: Number(m[2]), k: Number(m[3]), transA: Boolean(m[4]), transB: Boolean(m[5]), perBatch: e.count / batches });
         if (label === 'transpose') result.transposesPerBatch = e.count / batches;
       }
     }
@@ -232,7 +232,7 @@ async function main(): Promise<void> {
           const h = engine.f32;
           for (let i = 0; i < a.size; i++) h[a.off + i] = Math.random() - 0.5;
           for (let i = 0; i < b.size; i++) h[b.off + i] = Math.random() - 0.5;
-          return flop(p) / timed(() => engine.gemm({ m: p.m, n: p.n, k: p.k, a: a.ptr, transA: p.transA, b: b.ptr, c: c.ptr }), repeats) / 1e6;
+          return flop(p) / timed(() => engine.gemm({ m: p.m, n: p.n, k: p.k, a: a.ptr, transA: p.transA, b: b.ptr, transB: p.transB, c: c.ptr }), repeats) / 1e6;
         }),
       );
       const xnnpack = step.products.map((p) => {
@@ -258,7 +258,7 @@ async function main(): Promise<void> {
       console.log(`\n== ${model} b${batch}: products of one step, GFLOP/s (median of ${repeats})`);
       const header = ['product (m x k x n)', '/step', ...variants.map((v) => `ours ${v.name}`), 'XNNPACK cached', 'XNNPACK repacked', ...[...torch.keys()].map((t) => `torch.mm ${t}t`)];
       const rows = step.products.map((p, i) => [
-        `${p.m}x${p.k}x${p.n}${p.transA ? ' (Aᵀ)' : ''}`,
+        `${p.m}x${p.k}x${p.n}${p.transA ? ' (Aᵀ)' : ''}${p.transB ? ' (Bᵀ)' : ''}`,
         p.perBatch.toFixed(0),
         ...ours[i].map((g) => g.toFixed(1)),
         xnnpack[i].cached.toFixed(1),

@@ -12,7 +12,7 @@ step they sit in. Medians over repeated timings.
 Input: a JSON object on stdin:
   threads    thread count (the caller also sets OMP/OpenBLAS's variables)
   repeats    timings per measurement (the median is kept)
-  products   [{"m", "k", "n", "transA"}]
+  products   [{"m", "k", "n", "transA", "transB"}] (a transposed operand as a transposed view)
   steps      [{"model": "vanilla" | "stacked", "layers", "alpha", "batch"}]
 Output: one JSON line {torch, blas, products: [GFLOP/s], steps: [µs per step]}.
 """
@@ -57,7 +57,7 @@ def calibrate(f, target=0.05):
 def product_gflops(p, repeats):
     m, k, n = int(p['m']), int(p['k']), int(p['n'])
     a = torch.rand(k, m).t() if p.get('transA') else torch.rand(m, k)
-    b = torch.rand(k, n)
+    b = torch.rand(n, k).t() if p.get('transB') else torch.rand(k, n)
     c = torch.empty(m, n)
 
     def f():

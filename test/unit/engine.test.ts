@@ -63,15 +63,18 @@ describe(`engine (${FMA ? 'fused multiply-add' : 'plain SIMD'})`, () => {
     assert.equal(probe([]), String(relaxedSimdSupported()), 'the detection reads what this runtime does by default');
   });
 
-  test('matrix products: every shape, layout, loop order and thread count against a float64 reference, and bit for bit against one thread', async () => {
+  test('matrix products (A or B transposed or neither): every shape, layout, loop order and thread count against a float64 reference, and bit for bit against one thread', async () => {
     const r = rng(7);
     const sizes = () => 1 + Math.floor(((r() + 1) / 2) * 70);
     const cases = [
-      { m: 32, k: 784, n: 64, transA: false },
-      { m: 64, k: 32, n: 784, transA: true },
-      { m: 5, k: 3, n: 1, transA: false },
-      { m: 1, k: 1, n: 9, transA: true },
-      ...Array.from({ length: 16 }, (_, i) => ({ m: sizes(), k: sizes(), n: sizes(), transA: i % 2 === 1 })),
+      { m: 32, k: 784, n: 64, transA: false, transB: false },
+      { m: 64, k: 32, n: 784, transA: true, transB: false },
+      { m: 32, k: 784, n: 64, transA: false, transB: true },
+      { m: 256, k: 36, n: 64, transA: false, transB: true },
+      { m: 5, k: 3, n: 1, transA: false, transB: false },
+      { m: 1, k: 1, n: 9, transA: true, transB: false },
+      { m: 3, k: 7, n: 6, transA: false, transB: true },
+      ...Array.from({ length: 24 }, (_, i) => ({ m: sizes(), k: sizes(), n: sizes(), transA: i % 3 === 1, transB: i % 3 === 2 })),
     ];
     const one = engine(1, 0);
     const many = [engine(2, 1), engine(3, 'auto'), engine(2, 0)];
@@ -79,13 +82,13 @@ describe(`engine (${FMA ? 'fused multiply-add' : 'plain SIMD'})`, () => {
     for (const [ci, c] of cases.entries()) {
       for (const opts of [{ bias: false, acc: false, pad: 0 }, { bias: true, acc: true, pad: 3 }]) {
         const lda = (c.transA ? c.m : c.k) + opts.pad;
-        const ldb = c.n + opts.pad;
+        const ldb = (c.transB ? c.k : c.n) + opts.pad;
         const ldc = c.n + opts.pad;
         const results: Float32Array[] = [];
         let inputs: { a: Float32Array; b: Float32Array; c0: Float32Array; bias: Float32Array } | undefined;
         for (const e of [one, ...many]) {
           const a = e.alloc((c.transA ? c.k : c.m) * lda);
-          const b = e.alloc(c.k * ldb);
+          const b = e.alloc((c.transB ? c.n : c.k) * ldb);
           const out = e.alloc(c.m * ldc);
           const bias = e.alloc(c.n);
           fill(e, a, ci * 10 + 1);
@@ -93,7 +96,7 @@ describe(`engine (${FMA ? 'fused multiply-add' : 'plain SIMD'})`, () => {
           fill(e, out, ci * 10 + 3);
           fill(e, bias, ci * 10 + 4);
           inputs ??= { a: read(e, a), b: read(e, b), c0: read(e, out), bias: read(e, bias) };
-          e.gemm({ m: c.m, n: c.n, k: c.k, a: a.ptr, transA: c.transA, lda, b: b.ptr, ldb, c: out.ptr, ldc, bias: opts.bias ? bias.ptr : 0, accumulate: opts.acc });
+          e.gemm({ m: c.m, n: c.n, k: c.k, a: a.ptr, transA: c.transA, lda, b: b.ptr, transB: c.transB, ldb, c: out.ptr, ldc, bias: opts.bias ? bias.ptr : 0, accumulate: opts.acc });
           results.push(read(e, out));
         }
         const { a, b, c0, bias } = inputs!;
@@ -104,8 +107,9 @@ describe(`engine (${FMA ? 'fused multiply-add' : 'plain SIMD'})`, () => {
             let mag = 0;
             for (let p = 0; p < c.k; p++) {
               const av = c.transA ? a[p * lda + i] : a[i * lda + p];
-              s += av * b[p * ldb + j];
-              mag += Math.abs(av * b[p * ldb + j]);
+              const bv = c.transB ? b[j * ldb + p] : b[p * ldb + j];
+              s += av * bv;
+              mag += Math.abs(av * bv);
             }
             if (opts.bias) s += bias[j];
             if (opts.acc) s += c0[i * ldc + j];
@@ -222,6 +226,33 @@ describe(`engine (${FMA ? 'fused multiply-add' : 'plain SIMD'})`, () => {
         assert.ok(Math.abs(values[0] - want) <= 1e-6 * want, `${name}: Σ ${values[0]} vs float64 ${want}`);
       }
     }
+  });
+
+  test('Adam over a group of variables in one job: the same values as one Adam job per variable, on every thread count', async () => {
+    // Seven variables (more than one group's worth: the engine runs two jobs), of sizes that are no multiple of a vector or of the parts.
+    const sizes = [784 * 64, 64, 3, 64 * 784, 784, 36, 4099];
+    const hyper = [f32(0.9), f32(0.999), f32(0.1), f32(0.001), f32(0.19), f32(0.002), f32(1e-7), f32(-1e-3)] as const;
+    const results: Float32Array[][] = [];
+    for (const [threads, grouped] of [[1, false], [1, true], [2, false], [2, true], [3, true]] as const) {
+      const e = engine(threads);
+      await e.ready();
+      const vars = sizes.map((n, i) => {
+        const [w, g, m, v] = [e.alloc(n), e.alloc(n), e.alloc(n), e.alloc(n)];
+        [w, g, m, v].forEach((b, j) => fill(e, b, 500 + 10 * i + j, 2));
+        for (let j = 0; j < n; j++) e.f32[v.off + j] = Math.abs(e.f32[v.off + j]);
+        return { bufs: [w, g, m, v], w: w.ptr, g: g.ptr, m: m.ptr, v: v.ptr, n };
+      });
+      for (let step = 0; step < 3; step++) {
+        if (grouped) e.adamGroup(vars, ...hyper);
+        else for (const x of vars) e.adam(x.w, x.g, x.m, x.v, x.n, ...hyper);
+      }
+      results.push(vars.flatMap((x) => [x.bufs[0], x.bufs[2], x.bufs[3]].map((b) => read(e, b))));
+    }
+    for (let r = 1; r < results.length; r++) {
+      results[r].forEach((buf, i) => assert.deepEqual(buf, results[0][i], `configuration ${r}: buffer ${i} (weights, m, v of variable ${Math.floor(i / 3)}) differs from per-variable Adam on 1 thread`));
+    }
+    // And the update did something.
+    assert.notDeepEqual(results[0][0], (() => { const e = engine(1); const b = e.alloc(sizes[0]); fill(e, b, 500, 2); return read(e, b); })());
   });
 
   test('sigmoid + cross-entropy at signed zeros, saturated logits and NaN: float64 values, a NaN loss for a NaN logit', async () => {

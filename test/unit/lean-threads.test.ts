@@ -140,7 +140,7 @@ describe(`lean step on threads (${FMA_RUN ? 'fused multiply-add' : 'plain SIMD'}
     });
   }
 
-  test('backward stops at the lowest trained layer: no input gradient for the first dense layer (5 products and 1 transpose per batch, not 6 and 2)', async () => {
+  test('backward stops at the lowest trained layer: no input gradient for the first dense layer (5 products per batch, not 6), W2ᵀ read as stored (no transpose), Adam in one job', async () => {
     const x = images(96, 7); // 3 batches of 32
     setComputeOptions(ENGINE[0]);
     const m = models[0][1]();
@@ -155,9 +155,13 @@ describe(`lean step on threads (${FMA_RUN ? 'fused multiply-add' : 'plain SIMD'}
       const calls = (prefix: string) => [...profile].filter(([label]) => label.startsWith(prefix)).reduce((s, [, e]) => s + e.count, 0);
       assert.equal(lastTrainingPath(), 'lean-wasm');
       assert.equal(calls('step (all)'), 3);
-      // Forward x·W1 and h·W2; dW2 = hᵀ·dz, dh = dz·W2ᵀ (W2 transposed), dW1 = xᵀ·dh; no dx = dh·W1ᵀ below the first layer.
+      // Forward x·W1 and h·W2; dW2 = hᵀ·dz, dh = dz·W2ᵀ (the product reads W2 as stored), dW1 = xᵀ·dh; no dx = dh·W1ᵀ below the first layer.
       assert.equal(calls('gemm'), 5 * 3, `products: ${[...profile.keys()].join(', ')}`);
-      assert.equal(calls('transpose'), 3);
+      assert.equal(calls('gemm 32x64x784 Bᵀ'), 3, `products: ${[...profile.keys()].join(', ')}`);
+      assert.equal(calls('transpose'), 0);
+      // The four variables' Adam updates: one job per batch.
+      assert.equal(calls('adam_group'), 3);
+      assert.equal(calls('adam'), 3);
     }
   });
 

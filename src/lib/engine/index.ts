@@ -23,7 +23,7 @@ import { defaultThreadCount, relaxedSimdSupported, sharedMemorySupported, simdSu
 import { type EngineExports, engineModule } from './kernels';
 import { WorkerPool } from './pool';
 import { runPart, type JobContext } from './jobs';
-import { CTL, OP } from './protocol';
+import { ADAM_GROUP_SIZE, CTL, OP } from './protocol';
 import { profiling, record } from './profile';
 
 /** Job names for profiles. */
@@ -32,6 +32,15 @@ const OP_NAMES = new Map(Object.entries(OP).map(([name, code]) => [code as numbe
 export { allWorkersExited, liveWorkers } from './pool';
 export { profiling, record as recordProfile, startProfile, stopProfile, type ProfileEntry } from './profile';
 export { defaultThreadCount, relaxedSimdNodeFlags, relaxedSimdSupported, RELAXED_SIMD_FLAG } from './features';
+
+/** One variable of an Adam update: byte addresses of its weights, gradient and two moments, and its size in floats. */
+export interface AdamVariable {
+  w: number;
+  g: number;
+  m: number;
+  v: number;
+  n: number;
+}
 
 /** A block of float32s in the engine's memory. */
 export interface EngineBuf {
@@ -87,8 +96,9 @@ export interface GemmArgs {
   transA?: boolean;
   /** Row stride of A as stored, in floats (default: its width, k or m). */
   lda?: number;
-  /** B: [k, n] row-major. */
+  /** B: [k, n] row-major, or [n, k] when `transB` (then the product uses Bᵀ, read as stored; not with `transA`). */
   b: number;
+  transB?: boolean;
   ldb?: number;
   /** C: [m, n] row-major. */
   c: number;
@@ -262,6 +272,14 @@ export class Engine {
   gemm(g: GemmArgs): void {
     const { m, n, k } = g;
     if (m <= 0 || n <= 0) return;
+    if (g.transB) {
+      if (g.transA) throw new Error('gemm: transA and transB together are not supported (transpose one operand first)');
+      // Each thread reads all of one operand: share A by rows unless it has too few of them.
+      const cols = this.threads > 1 && m < 8 * this.threads;
+      this.setArgs([m, n, k, g.a, g.lda ?? k, g.b, g.ldb ?? k, g.c, g.ldc ?? n, g.bias ?? 0, g.accumulate ? 1 : 0, cols ? 1 : 0]);
+      this.run(OP.GEMM_BT, (m * n * k) / 16, profiling() ? `gemm ${m}x${n}x${k} Bᵀ` : undefined);
+      return;
+    }
     const lda = g.lda ?? (g.transA ? m : k);
     const [ars, acs] = g.transA ? [1, lda] : [lda, 1];
     const T = this.threads;
@@ -338,6 +356,28 @@ export class Engine {
   adam(w: number, g: number, m: number, v: number, n: number, b1: number, b2: number, omb1: number, omb2: number, oma1: number, oma2: number, eps: number, nlr: number): void {
     this.setArgs([w, g, m, v, n], [[5, b1], [6, b2], [7, omb1], [8, omb2], [9, oma1], [10, oma2], [11, eps], [12, nlr]]);
     this.run(OP.ADAM, 4 * n);
+  }
+
+  /**
+   * Adam over several variables (addresses w, g, m, v and size n each) in
+   * one job per ADAM_GROUP_SIZE variables instead of one per variable: the
+   * threads wake once for all of them, and every element gets the same
+   * result as from `adam`.
+   */
+  adamGroup(vars: readonly AdamVariable[], b1: number, b2: number, omb1: number, omb2: number, oma1: number, oma2: number, eps: number, nlr: number): void {
+    for (let s = 0; s < vars.length; s += ADAM_GROUP_SIZE) {
+      const group = vars.slice(s, s + ADAM_GROUP_SIZE);
+      const a = this.cx.args;
+      const f = this.cx.fargs;
+      a[0] = group.length;
+      f[1] = b1; f[2] = b2; f[3] = omb1; f[4] = omb2; f[5] = oma1; f[6] = oma2; f[7] = eps; f[8] = nlr;
+      let total = 0;
+      group.forEach((v, i) => {
+        a.set([v.w, v.g, v.m, v.v, v.n], 9 + 5 * i);
+        total += v.n;
+      });
+      this.run(OP.ADAM_GROUP, 4 * total);
+    }
   }
 
   sgd(w: number, g: number, n: number, c: number): void {

@@ -48,6 +48,18 @@ export function runPart(cx: JobContext, op: number, part: number, parts: number)
       }
       return;
     }
+    case OP.GEMM_BT: {
+      // m, n, k, a, lda, b, ldb, c, ldc, bias, acc, splitColumns
+      const [m, n, k, pa, lda, pb, ldb, pc, ldc, bias, acc, cols] = a;
+      if (cols) {
+        const [j0, j1] = partRange(n, 4, part, parts);
+        if (j1 > j0) native.gemmBt(0, m, j0, j1, k, pa, lda, pb, ldb, pc, ldc, bias, acc);
+      } else {
+        const [i0, i1] = partRange(m, 2, part, parts);
+        if (i1 > i0) native.gemmBt(i0, i1, 0, n, k, pa, lda, pb, ldb, pc, ldc, bias, acc);
+      }
+      return;
+    }
     case OP.TRANSPOSE: {
       const [src, rows, cols, dst] = a;
       const [i0, i1] = partRange(rows, 4, part, parts);
@@ -84,6 +96,16 @@ export function runPart(cx: JobContext, op: number, part: number, parts: number)
       const [y, dy, dx, n] = a;
       const [i0, i1] = partRange(n, LINE, part, parts);
       if (i1 > i0) native.eluGrad(y, dy, dx, i0, i1);
+      return;
+    }
+    case OP.ADAM_GROUP: {
+      // Each variable cut exactly as its own ADAM job would be: the same parts, the same results.
+      for (let v = 0, base = 9; v < a[0]; v++, base += 5) {
+        const [b, e] = partRange(a[base + 4], LINE, part, parts);
+        if (e <= b) continue;
+        const o = b * 4;
+        simd.adam(a[base] + o, a[base + 1] + o, a[base + 2] + o, a[base + 3] + o, e - b, f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]);
+      }
       return;
     }
     case OP.ADD_ROW_BIAS: {

@@ -78,7 +78,17 @@ export const OP = {
   C_AVG_POOL_BACKWARD: 31,
   C_UPSAMPLE_FORWARD: 32,
   C_UPSAMPLE_BACKWARD: 33,
+  /** Adam over up to ADAM_GROUP variables in one job (each thread takes its share of every variable). */
+  ADAM_GROUP: 34,
+  /** A product with B transposed (engine.c gemmBt), read as it is stored. */
+  GEMM_BT: 35,
 } as const;
+
+/**
+ * Variables per ADAM_GROUP job. Its arguments: [count, b1, b2, 1 − b1, 1 − b2,
+ * 1 − β1ᵗ, 1 − β2ᵗ, ε, −lr (float32 words 1-8), then w, g, m, v, n per variable].
+ */
+export const ADAM_GROUP_SIZE = Math.floor((CTL.ARG_COUNT - 9) / 5);
 
 /**
  * The range of items part `part` of `parts` gets: items are grouped in units

@@ -43,6 +43,9 @@ class ParallelSimd implements SimdOps {
   adam(w: number, g: number, m: number, v: number, n: number, b1: number, b2: number, omb1: number, omb2: number, oma1: number, oma2: number, eps: number, nlr: number): void {
     this.e.adam(w, g, m, v, n, b1, b2, omb1, omb2, oma1, oma2, eps, nlr);
   }
+  adamGroup(vars: readonly { w: number; g: number; m: number; v: number; n: number }[], b1: number, b2: number, omb1: number, omb2: number, oma1: number, oma2: number, eps: number, nlr: number): void {
+    this.e.adamGroup(vars, b1, b2, omb1, omb2, oma1, oma2, eps, nlr);
+  }
   sgd(w: number, g: number, n: number, c: number): void {
     this.e.sgd(w, g, n, c);
   }
@@ -166,9 +169,10 @@ export class EngineMemory implements StepMemory {
   }
 
   gemm(g: GemmArgs): void {
-    // The engine takes Aᵀ as it is; Bᵀ is transposed once per step (the product reads B by rows of n).
-    const b = g.transB ? this.transposed(g.b, g.n, g.k) : g.b;
-    this.engine.gemm({ m: g.m, n: g.n, k: g.k, a: g.a.ptr, transA: g.transA, b: b.ptr, c: g.out.ptr, bias: g.bias ? g.bias.ptr : 0, accumulate: g.accumulate });
+    // The engine reads Aᵀ, or Bᵀ, as stored; with both, Bᵀ is transposed once per step.
+    const both = g.transA && g.transB;
+    const b = both ? this.transposed(g.b, g.n, g.k) : g.b;
+    this.engine.gemm({ m: g.m, n: g.n, k: g.k, a: g.a.ptr, transA: g.transA, b: b.ptr, transB: g.transB && !both, c: g.out.ptr, bias: g.bias ? g.bias.ptr : 0, accumulate: g.accumulate });
   }
 
   sigmoid(x: Buf, y: Buf, n: number): void {

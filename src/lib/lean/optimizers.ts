@@ -93,13 +93,12 @@ class Adam implements UpdateRule {
     const oma2 = f32(1 - a2);
     const eps = f32(opt.epsilon);
     const nlr = f32(-opt.learningRate);
-    for (const p of params) {
+    const vars = params.map((p) => {
       const slot = this.slots[p.index];
-      const w = rt.variable(p.variable, true);
-      const m = rt.variable(slot.m, true);
-      const v = rt.variable(slot.v, true);
-      rt.simd.adam(w.ptr, p.grad.ptr, m.ptr, v.ptr, p.size, b1, b2, omb1, omb2, oma1, oma2, eps, nlr);
-    }
+      return { w: rt.variable(p.variable, true).ptr, g: p.grad.ptr, m: rt.variable(slot.m, true).ptr, v: rt.variable(slot.v, true).ptr, n: p.size };
+    });
+    if (rt.simd.adamGroup) rt.simd.adamGroup(vars, b1, b2, omb1, omb2, oma1, oma2, eps, nlr);
+    else for (const x of vars) rt.simd.adam(x.w, x.g, x.m, x.v, x.n, b1, b2, omb1, omb2, oma1, oma2, eps, nlr);
     h = rt.f32;
     h[acc1.off] = f32(a1 * b1);
     h[acc2.off] = f32(a2 * b2);

@@ -162,7 +162,14 @@ export interface GemmArgs {
 }
 
 /** The element-wise SIMD kernels' methods (wasm-simd.ts): what the backend's heap runs on one thread, and the parallel engine on all. */
-export type SimdOps = { [K in keyof SimdKernels]: SimdKernels[K] };
+export type SimdOps = { [K in keyof SimdKernels]: SimdKernels[K] } & {
+  /**
+   * Adam over every variable at once (where the memory has it: the engine
+   * runs one job for all of them instead of one per variable), with the same
+   * results as `adam` on each.
+   */
+  adamGroup?(vars: readonly { w: number; g: number; m: number; v: number; n: number }[], b1: number, b2: number, omb1: number, omb2: number, oma1: number, oma2: number, eps: number, nlr: number): void;
+};
 
 /**
  * Where a step's buffers live and what computes on them: the backend's own

@@ -169,6 +169,92 @@ void gemm(int i0, int i1, int j0, int j1, int k, const float *a, int ars, int ac
 }
 
 /*
+ * Matrix products with B transposed, without transposing it first:
+ * C[i, j] (= or +=) Σ_p A[i, p]·B[j, p] (+ bias[j]) for i in [i0, i1), j in
+ * [j0, j1), with A [m, k] and B [n, k] row-major (row strides lda, ldb) and
+ * C [m, n] (ldc). Both operands are read along p, four at a time: a tile of
+ * MR rows of A by 4 rows of B keeps MR·4 vectors of partial sums (one lane
+ * per p mod 4), which end as (lane 0 + lane 2) + (lane 1 + lane 3); the last
+ * k mod 4 terms are then added one by one (multiply, then add), then the
+ * bias, then C. Edge tiles compute each element with the same operations in
+ * the same order, so, as for gemm, no split between threads changes a result.
+ */
+INLINE v128_t hsum4(v128_t a, v128_t b, v128_t c, v128_t d) {
+  v128_t ab = wasm_f32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
+  v128_t cd = wasm_f32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
+  return wasm_f32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
+}
+
+INLINE float hsum1(v128_t a) {
+  return (wasm_f32x4_extract_lane(a, 0) + wasm_f32x4_extract_lane(a, 2)) + (wasm_f32x4_extract_lane(a, 1) + wasm_f32x4_extract_lane(a, 3));
+}
+
+INLINE void bt_tile4(const int MR, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc, const float *bias, int acc) {
+  v128_t s[2][4];
+  for (int r = 0; r < MR; r++)
+    for (int q = 0; q < 4; q++) s[r][q] = wasm_f32x4_splat(0);
+  const int k4 = k & ~3;
+  for (int p = 0; p < k4; p += 4) {
+    v128_t b0 = wasm_v128_load(b + p), b1 = wasm_v128_load(b + ldb + p), b2 = wasm_v128_load(b + 2 * ldb + p), b3 = wasm_v128_load(b + 3 * ldb + p);
+    for (int r = 0; r < MR; r++) {
+      v128_t av = wasm_v128_load(a + r * lda + p);
+      s[r][0] = MADD(av, b0, s[r][0]);
+      s[r][1] = MADD(av, b1, s[r][1]);
+      s[r][2] = MADD(av, b2, s[r][2]);
+      s[r][3] = MADD(av, b3, s[r][3]);
+    }
+  }
+  for (int r = 0; r < MR; r++) {
+    v128_t x = hsum4(s[r][0], s[r][1], s[r][2], s[r][3]);
+    const float *ar = a + r * lda;
+    for (int p = k4; p < k; p++) {
+      v128_t bp = wasm_f32x4_make(b[p], b[ldb + p], b[2 * ldb + p], b[3 * ldb + p]);
+      x = wasm_f32x4_add(x, wasm_f32x4_mul(wasm_f32x4_splat(ar[p]), bp));
+    }
+    float *cr = c + r * ldc;
+    if (bias) x = wasm_f32x4_add(x, wasm_v128_load(bias));
+    if (acc) x = wasm_f32x4_add(wasm_v128_load(cr), x);
+    wasm_v128_store(cr, x);
+  }
+}
+
+/* One column (one row of B): each element exactly as one lane of bt_tile4. */
+INLINE void bt_tile1(const int MR, int k, const float *a, int lda, const float *b, float *c, int ldc, const float *bias, int acc) {
+  const int k4 = k & ~3;
+  for (int r = 0; r < MR; r++) {
+    const float *ar = a + r * lda;
+    v128_t s = wasm_f32x4_splat(0);
+    for (int p = 0; p < k4; p += 4) s = MADD(wasm_v128_load(ar + p), wasm_v128_load(b + p), s);
+    float x = hsum1(s);
+    for (int p = k4; p < k; p++) x = x + ar[p] * b[p];
+    if (bias) x = x + *bias;
+    if (acc) x = c[r * ldc] + x;
+    c[r * ldc] = x;
+  }
+}
+
+EXPORT(gemmBt)
+void gemmBt(int i0, int i1, int j0, int j1, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc, const float *bias, int acc) {
+  for (int j = j0; j < j1;) {
+    int w = j1 - j >= 4 ? 4 : 1;
+    const float *bj = b + j * ldb;
+    const float *biasj = bias ? bias + j : 0;
+    for (int i = i0; i < i1; i += 2) {
+      const float *ai = a + i * lda;
+      float *cij = c + i * ldc + j;
+      if (i1 - i >= 2) {
+        if (w == 4) bt_tile4(2, k, ai, lda, bj, ldb, cij, ldc, biasj, acc);
+        else bt_tile1(2, k, ai, lda, bj, cij, ldc, biasj, acc);
+      } else {
+        if (w == 4) bt_tile4(1, k, ai, lda, bj, ldb, cij, ldc, biasj, acc);
+        else bt_tile1(1, k, ai, lda, bj, cij, ldc, biasj, acc);
+      }
+    }
+    j += w;
+  }
+}
+
+/*
  * dst[j, i] = src[i, j] for i in [i0, i1), j in [j0, j1); src rows are lds
  * floats apart, dst rows ldd. 4x4 blocks through shuffles, the edges one by
  * one.
