@@ -195,7 +195,8 @@ export class KernelClient extends EventEmitter<KernelClientEvents> {
   }
 
   get state(): KernelState {
-    if (!this.conn) return 'stopped';
+    // A detached kernel has no connection until its process listens and takes the token: it is starting meanwhile.
+    if (!this.conn) return this.starting ? 'starting' : 'stopped';
     if (!this.info) return 'starting';
     return this.pending.size ? 'busy' : 'idle';
   }
