@@ -123,7 +123,7 @@ async function stepChild(a: StepArgs): Promise<StepResult> {
   return result;
 }
 
-interface TorchOut { torch: string; threads: number; peak?: number; blas: { openblas?: string; openblasCore?: string }; products: number[]; steps: number[]; verboseCore?: string }
+interface TorchOut { torch: string; threads: number; blas: { openblas?: string; openblasCore?: string }; products: number[]; steps: number[]; verboseCore?: string }
 
 function runTorch(python: string, env: NodeJS.ProcessEnv, threads: number, input: unknown): TorchOut | string {
   const script = path.join(__dirname, '..', '..', 'bench', 'peers', 'torch_mm.py');
@@ -205,19 +205,11 @@ async function main(): Promise<void> {
     }
   };
 
-  // The peak of each build: register-only multiply-adds on every thread (no memory traffic), median of the repeats.
-  const peaks = variants.map(({ engine, threads }) => {
-    const iters = 200_000;
-    return (threads * iters * 96) / timed(() => void engine.fmaPeak(iters), repeats) / 1e6;
-  });
-  console.log(`WebAssembly SIMD128 peak (register-only multiply-adds, GFLOP/s): ${variants.map((v, i) => `${v.name} ${peaks[i].toFixed(1)}`).join(', ')}`);
-
   const blas = withTorch ? chooseKernel(python, path.join(__dirname, '..', '..', 'bench', 'peers', 'torch_ae.py')) : undefined;
   if (blas) console.log(blas.note);
 
   const json: Record<string, unknown>[] = [];
   const kernels = new Map<number, string>();
-  const torchPeaks = new Map<number, number>();
   const summary: string[][] = [];
   for (const model of models) {
     for (const batch of batches) {
@@ -254,11 +246,10 @@ async function main(): Promise<void> {
       const torch = new Map<number, TorchOut>();
       if (blas) {
         for (const t of torchThreads) {
-          const out = runTorch(python, blas.env, t, { threads: t, repeats, products: step.products, steps: [{ ...PEER[model], batch }], peak: !torchPeaks.has(t) });
+          const out = runTorch(python, blas.env, t, { threads: t, repeats, products: step.products, steps: [{ ...PEER[model], batch }] });
           if (typeof out === 'string') console.log(`PyTorch ${t} thread(s): ${out}`);
           else {
             torch.set(t, out);
-            if (out.peak !== undefined && !torchPeaks.has(t)) torchPeaks.set(t, out.peak);
             if (!kernels.has(t)) kernels.set(t, `PyTorch ${out.torch}, ${out.threads} thread(s): ${out.blas.openblas ?? 'BLAS ?'}${out.blas.openblasCore ? `, kernel ${out.blas.openblasCore}` : ''}${out.verboseCore ? ` (OPENBLAS_VERBOSE: "Core: ${out.verboseCore}")` : ''}`);
           }
         }
@@ -319,11 +310,9 @@ async function main(): Promise<void> {
   table(['model', 'batch', 'our products at best', 'PyTorch products at best', 'our step', 'PyTorch step (best)', 'ratio now', 'ceiling (products only)'], summary, 2);
   if (blas) console.log(`PyTorch peer: ${blas.note}`);
   for (const k of kernels.values()) console.log(k);
-  console.log(`Peaks, GFLOP/s: WebAssembly SIMD128 (register-only multiply-adds) ${variants.map((v, i) => `${v.name} ${peaks[i].toFixed(1)}`).join(', ')}; ` +
-    `OpenBLAS through torch.mm on 1024x1024x1024 ${[...torchPeaks].map(([t, g]) => `${t}t ${g.toFixed(1)}`).join(', ') || '—'}`);
   for (const v of variants) await v.engine.dispose();
   mkdirSync(path.dirname(outFile), { recursive: true });
-  writeFileSync(outFile, JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpu.length, model: cpu[0]?.model, loadAverage: os.loadavg(), node: process.version }, fmaAvailable, peaks: { simd128: Object.fromEntries(variants.map((v, i) => [v.name, peaks[i]])), torchMm1024: Object.fromEntries(torchPeaks) }, openblas: blas ? { core: blas.core, note: blas.note } : undefined, rows: json }, null, 2) + '\n');
+  writeFileSync(outFile, JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpu.length, model: cpu[0]?.model, loadAverage: os.loadavg(), node: process.version }, fmaAvailable, openblas: blas ? { core: blas.core, note: blas.note } : undefined, rows: json }, null, 2) + '\n');
   console.log(`written: ${outFile}`);
   tf.disposeVariables();
 }

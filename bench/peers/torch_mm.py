@@ -13,7 +13,6 @@ Input: a JSON object on stdin:
   threads    thread count (the caller also sets OMP/OpenBLAS's variables)
   repeats    timings per measurement (the median is kept)
   products   [{"m", "k", "n", "transA", "transB"}] (a transposed operand as a transposed view)
-  peak       optional: also time a 1024x1024x1024 product (OpenBLAS's best case)
   steps      [{"model": "vanilla" | "stacked", "layers", "alpha", "batch"}]
 Output: one JSON line {torch, blas, products: [GFLOP/s], steps: [µs per step]}.
 """
@@ -93,11 +92,7 @@ def main():
     repeats = int(spec.get('repeats', 7))
     products = [product_gflops(p, repeats) for p in spec['products']]
     steps = [step_us(s, repeats) for s in spec['steps']]
-    out = {'torch': torch.__version__, 'threads': torch.get_num_threads(), 'blas': blas_in_use(), 'products': products, 'steps': steps}
-    if spec.get('peak'):
-        # OpenBLAS at its best case: a large square product.
-        out['peak'] = product_gflops({'m': 1024, 'k': 1024, 'n': 1024}, repeats)
-    print(json.dumps(out))
+    print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'blas': blas_in_use(), 'products': products, 'steps': steps}))
 
 
 if __name__ == '__main__':

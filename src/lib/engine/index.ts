@@ -312,17 +312,6 @@ export class Engine {
     return Object.fromEntries([...this.tunings].map(([k, t]) => [k, t.order]));
   }
 
-  /**
-   * For `npm run bench:ceiling`: every thread runs `iters` iterations of
-   * 96 register-only floating-point operations (engine.c fmaPeak); returns
-   * their results' sum (meaningless, it keeps the work from being skipped).
-   */
-  fmaPeak(iters: number): number {
-    this.setArgs([iters]);
-    this.run(OP.FMA_PEAK, Infinity);
-    return this.sumPartials();
-  }
-
   /** dst[cols, rows] = src[rows, cols]ᵀ */
   transpose(src: number, rows: number, cols: number, dst: number): void {
     this.setArgs([src, rows, cols, dst]);

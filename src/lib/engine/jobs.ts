@@ -60,9 +60,6 @@ export function runPart(cx: JobContext, op: number, part: number, parts: number)
       }
       return;
     }
-    case OP.FMA_PEAK:
-      cx.partials[part] = native.fmaPeak(a[0], part);
-      return;
     case OP.TRANSPOSE: {
       const [src, rows, cols, dst] = a;
       const [i0, i1] = partRange(rows, 4, part, parts);

@@ -11,7 +11,6 @@ import simdBytes from './native/engine-simd.wasm';
 export interface EngineExports {
   gemm(i0: number, i1: number, j0: number, j1: number, k: number, a: number, ars: number, acs: number, b: number, ldb: number, c: number, ldc: number, bias: number, acc: number, mr: number, order: number): void;
   gemmBt(i0: number, i1: number, j0: number, j1: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, bias: number, acc: number): void;
-  fmaPeak(iters: number, seed: number): number;
   transpose(src: number, lds: number, dst: number, ldd: number, i0: number, i1: number, j0: number, j1: number): void;
   colSums(x: number, rows: number, ld: number, out: number, j0: number, j1: number): void;
   sigmoid(x: number, y: number, i0: number, i1: number): void;

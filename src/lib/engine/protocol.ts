@@ -82,8 +82,6 @@ export const OP = {
   ADAM_GROUP: 34,
   /** A product with B transposed (engine.c gemmBt), read as it is stored. */
   GEMM_BT: 35,
-  /** engine.c fmaPeak on every thread (bench:ceiling's SIMD peak): args iters. */
-  FMA_PEAK: 36,
 } as const;
 
 /**

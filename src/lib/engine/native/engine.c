@@ -255,26 +255,6 @@ void gemmBt(int i0, int i1, int j0, int j1, int k, const float *a, int lda, cons
 }
 
 /*
- * The most multiply-adds this build can run on one thread: twelve
- * independent chains of acc = acc·m + a on vectors that never leave the
- * registers, no memory traffic at all (what `npm run bench:ceiling` reports
- * as the SIMD128 peak). 96 floating-point operations per iteration; returns
- * the sum of the accumulators so that nothing is optimised away.
- */
-EXPORT(fmaPeak)
-float fmaPeak(int iters, float seed) {
-  v128_t acc[12];
-  for (int r = 0; r < 12; r++) acc[r] = wasm_f32x4_splat(seed + (float)r);
-  const v128_t m = wasm_f32x4_splat(0.999f), a = wasm_f32x4_splat(1e-3f);
-  /* The inner loop is unrolled, so the accumulators live in registers: nothing here may use the stack, which the threads share. */
-  for (int i = 0; i < iters; i++)
-    for (int r = 0; r < 12; r++) acc[r] = MADD(acc[r], m, a);
-  v128_t s = acc[0];
-  for (int r = 1; r < 12; r++) s = wasm_f32x4_add(s, acc[r]);
-  return hsum1(s);
-}
-
-/*
  * dst[j, i] = src[i, j] for i in [i0, i1), j in [j0, j1); src rows are lds
  * floats apart, dst rows ldd. 4x4 blocks through shuffles, the edges one by
  * one.
