@@ -34,6 +34,13 @@ bench/vs-torch.ts:
                          "tensors": [{"name", "shape", "offset"}]}: initial weights
   threads      optional thread count (default: every core)
   warmupBatches optional, steps run on a throwaway copy before timing (default 4)
+  dtype        optional "float32" (default) or "float64": the whole model, data and
+               optimizer in double precision (the float32 runs' reference in
+               `npm run bench -- --trace`)
+  adamBiasCorrection optional "tfjs" (default: Adam's bias corrections as TensorFlow.js
+               computes them, in float32; see TfjsBiasCorrection) or "torch" (PyTorch's own)
+  dumpWeights  optional path: after training, the parameters in our order and
+               layout (tfjs's [h, w, in, out] for convolutions), float64 little-endian
 
 `torch_ae.py --blas` prints only the BLAS PyTorch uses here and, for
 OpenBLAS, the kernel set it runs (`openblasCore`).
@@ -188,6 +195,9 @@ class DenseChain(torch.nn.Module):
     def load_tfjs(self, p, value):
         p.copy_(value)
 
+    def export_tfjs(self, p):
+        return p
+
 
 class ConvChain(torch.nn.Module):
     """Convolutions ('same' padding, stride 1), 2x2 max pooling and nearest up-sampling, NCHW; tfjs's HWIO kernels transposed on load."""
@@ -223,6 +233,9 @@ class ConvChain(torch.nn.Module):
         # tfjs kernels are [h, w, in, out]; PyTorch's are [out, in, h, w].
         p.copy_(value.permute(3, 2, 0, 1) if value.dim() == 4 else value)
 
+    def export_tfjs(self, p):
+        return p.permute(2, 3, 1, 0) if p.dim() == 4 else p
+
 
 def bce(pred, target):
     # Keras/our clipping: predictions clipped to [eps, 1 - eps] (gradient zero outside).
@@ -234,9 +247,20 @@ def probe_loss(model, x):
     """Cross-entropy of the model on x, summed in float64 from its float32 predictions (as our side does)."""
     with torch.no_grad():
         lo, hi = float(np.float32(EPSILON)), float(np.float32(1 - EPSILON))
-        p = model(x).double().clamp(lo, hi)
+        p = model(x.to(dtype_of(model))).double().clamp(lo, hi)
         t = x.double()
         return -(t * torch.log(p) + (1 - t) * torch.log(1 - p)).mean().item()
+
+
+def dtype_of(model):
+    return next(model.parameters()).dtype
+
+
+def dump_weights(model, path):
+    """The trained parameters in our order and layout, float64, for `npm run bench -- --trace`."""
+    with torch.no_grad():
+        parts = [(model.export_tfjs(p) if hasattr(model, 'export_tfjs') else p).contiguous().double().reshape(-1) for p in model.ordered_parameters()]
+        torch.cat(parts).numpy().astype('<f8').tofile(path)
 
 
 def load_weights(model, spec):
@@ -296,7 +320,39 @@ def blas_in_use():
     return info
 
 
-def train_epoch(model, opt, x, order, batch_size, record=True):
+class TfjsBiasCorrection:
+    """Makes torch.optim.Adam take TensorFlow.js's Adam step exactly (up to float32 rounding).
+
+    Both compute w -= lr * m_hat / (sqrt(v_hat) + eps) with the same float32 moments, but tfjs
+    bias-corrects with float32 scalars: accBeta = float32(beta) multiplied by float32(beta) once a
+    step, and 1 - accBeta in float32. float32(0.999) is 0.99900001287, so tfjs's 1 - beta2^t is
+    ~1.3e-5 (and its rounding up to ~3e-5) smaller than PyTorch's float64 one: every update is
+    ~1e-5 larger. That is a tiny, systematic difference that a deep ReLU model amplifies (see
+    bench/README.md, "The deep model"). This hook sets the group's lr and eps before each step so
+    that PyTorch's formula lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps) equals tfjs's with its B1, B2:
+    lr' = lr * bc1/B1 * sqrt(B2/bc2), eps' = eps * sqrt(B2/bc2). Costs two scalars a step.
+    """
+
+    def __init__(self, opt, lr, betas, eps):
+        self.opt, self.lr, self.eps = opt, lr, eps
+        self.betas = betas
+        self.beta32 = [np.float32(b) for b in betas]
+        self.acc = list(self.beta32)  # tfjs: accBeta = scalar(beta), multiplied by beta after each step
+        self.step = 0
+
+    def before_step(self):
+        self.step += 1
+        b1, b2 = self.betas
+        bc1, bc2 = 1 - b1 ** float(self.step), 1 - b2 ** float(self.step)  # as torch 1.13's single-tensor Adam
+        B1, B2 = float(np.float32(1) - self.acc[0]), float(np.float32(1) - self.acc[1])
+        scale = (B2 / bc2) ** 0.5
+        for group in self.opt.param_groups:
+            group['lr'] = self.lr * bc1 / B1 * scale
+            group['eps'] = self.eps * scale
+        self.acc = [np.float32(a * b) for a, b in zip(self.acc, self.beta32)]
+
+
+def train_epoch(model, opt, x, order, batch_size, record=True, hook=None):
     n = order.shape[0]
     losses = []
     total = 0.0
@@ -306,6 +362,8 @@ def train_epoch(model, opt, x, order, batch_size, record=True):
         opt.zero_grad(set_to_none=True)
         loss = bce(model(xb), xb)
         loss.backward()
+        if hook is not None:
+            hook.before_step()
         opt.step()
         value = loss.item()
         if record:
@@ -344,23 +402,41 @@ def main():
         model = SeedAutoencoder(spec['model'], spec['layers'], float(spec['alpha']), gen)
     if spec.get('weights'):
         load_weights(model, spec['weights'])
+    dtype = spec.get('dtype', 'float32')
+    if dtype not in ('float32', 'float64'):
+        raise ValueError(f'dtype must be float32 or float64, got {dtype!r}')
+    if dtype == 'float64':
+        # The same float32 initial weights and pixels, widened: a reference without float32 rounding.
+        model = model.double()
+        x = x.double()
 
     def adam(m):
         return torch.optim.Adam(m.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=EPSILON)
+
+    bias_correction = spec.get('adamBiasCorrection', 'tfjs')
+    if bias_correction not in ('tfjs', 'torch'):
+        raise ValueError(f'adamBiasCorrection must be tfjs or torch, got {bias_correction!r}')
+
+    def hook_for(o):
+        return TfjsBiasCorrection(o, 1e-3, (0.9, 0.999), EPSILON) if bias_correction == 'tfjs' else None
 
     initial_loss = probe_loss(model, x[:1024])
 
     warmup = int(spec.get('warmupBatches', 4))
     if warmup > 0:
         scratch = copy.deepcopy(model)
-        train_epoch(scratch, adam(scratch), x, order[:warmup * batch_size], batch_size, record=False)
+        scratch_opt = adam(scratch)
+        train_epoch(scratch, scratch_opt, x, order[:warmup * batch_size], batch_size, record=False, hook=hook_for(scratch_opt))
         del scratch
 
     opt = adam(model)
+    hook = hook_for(opt)
     t0 = time.perf_counter()
-    epoch_loss, losses = train_epoch(model, opt, x, order, batch_size)
+    epoch_loss, losses = train_epoch(model, opt, x, order, batch_size, hook=hook)
     seconds = time.perf_counter() - t0
     final_loss = probe_loss(model, x[:1024])
+    if spec.get('dumpWeights'):
+        dump_weights(model, spec['dumpWeights'])
 
     print(json.dumps({
         'peer': 'pytorch',
@@ -375,6 +451,8 @@ def main():
         'batchLosses': losses,
         'orderHead': order[:8].tolist(),
         'threads': torch.get_num_threads(),
+        'dtype': dtype,
+        'adamBiasCorrection': bias_correction,
         'cpuCount': os.cpu_count(),
         'torch': torch.__version__,
         'python': sys.version.split()[0],

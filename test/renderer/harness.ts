@@ -42,7 +42,8 @@ const THEME_VARS: Record<Theme, Record<string, string>> = {
     'editor-font-family': 'Menlo, Consolas, "DejaVu Sans Mono", monospace', 'editorWidget-border': '#6fc3df', 'editorWidget-background': '#0c141f', 'charts-lines': 'rgba(255, 255, 255, 0.5)',
     'charts-foreground': '#ffffff', 'charts-blue': '#3794ff', 'charts-orange': '#d18616', 'charts-green': '#89d185', 'charts-purple': '#b180d7', 'charts-red': '#f14c4c', 'charts-yellow': '#cca700',
     focusBorder: '#f38518', contrastBorder: '#6fc3df', contrastActiveBorder: '#f38518', 'button-background': '#000000', 'button-foreground': '#ffffff', 'button-border': '#6fc3df',
-    'button-secondaryBackground': '#000000', 'button-secondaryForeground': '#ffffff', 'dropdown-background': '#000000', 'dropdown-border': '#6fc3df', 'progressBar-background': '#6fc3df',
+    // as in VS Code's Dark High Contrast: no secondary button background, a white secondary foreground
+    'button-secondaryForeground': '#ffffff', 'dropdown-background': '#000000', 'dropdown-border': '#6fc3df', 'progressBar-background': '#6fc3df',
     errorForeground: '#f48771', 'editor-selectionBackground': '#ffffff', 'testing-iconPassed': '#89d185',
   },
 };

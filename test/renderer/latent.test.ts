@@ -190,6 +190,7 @@ describe('latent-space explorer', () => {
     await page.mouse.click(s.x, s.y);
     await frames();
     assert.equal(await attr('#map .aenb-latent-decoded', 'data-state'), 'decoded');
+    assert.equal(await attr('#map .aenb-latent-decoded', 'data-source'), 'output', 'a dense decoder decodes in the output');
     const code = JSON.parse((await attr('#map .aenb-latent-decoded', 'data-code'))!) as number[];
     const mx = Number(await attr('#map .aenb-latent-decoded', 'data-x'));
     const my = Number(await attr('#map .aenb-latent-decoded', 'data-y'));
@@ -418,6 +419,7 @@ describe('latent-space explorer', () => {
     );
     await page.waitForFunction(() => document.querySelector('#remote .aenb-latent-decoded')?.getAttribute('data-state') === 'decoded');
     assert.deepEqual(await canvasValues('#remote .aenb-latent-decoded canvas'), Array.from(expected));
+    assert.equal(await attr('#remote .aenb-latent-decoded', 'data-source'), 'kernel', 'the image is the kernel\'s answer');
     assert.doesNotMatch(await text('#remote .aenb-latent-status'), /not running/);
 
     // the kernel is gone: the host answers "unavailable", and the output says so
@@ -433,6 +435,7 @@ describe('latent-space explorer', () => {
       }
     }, sent2[0].id);
     await page.waitForFunction(() => document.querySelector('#remote .aenb-latent-decoded')?.getAttribute('data-state') === 'unavailable');
+    assert.equal(await attr('#remote .aenb-latent-decoded', 'data-source'), null, 'no source once the kernel is gone');
     assert.match(await text('#remote .aenb-latent-strip-title'), /From A to B: not decoded, the strip needs the kernel too/);
     assert.match(await text('#remote .aenb-latent-status[role="alert"]'), /The kernel is not running \(No kernel is running for this notebook: run a cell to start one\), so new points cannot be decoded/);
     await screenshot(page, '#remote', 'latent-kernel-gone-light');

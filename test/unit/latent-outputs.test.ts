@@ -269,6 +269,33 @@ describe('show.errors', () => {
     const classifier = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [28, 28] }), tf.layers.dense({ units: 10 })] });
     assert.throws(() => errorsOutput(classifier, x), /makes outputs of shape \[10\], not reconstructions of its inputs \[28, 28\]/);
   });
+
+  test('targets: a denoiser is scored against the clean images, which the examples show', () => {
+    const noisy = tf.tidy(() => tf.clipByValue(x.add(tf.randomNormal(x.shape, 0, 0.3, 'float32', 4)), 0, 1)) as tf.Tensor3D;
+    try {
+      const items = errorsOutput(ae, noisy, { targets: x, n: 200, k: 4, seed: 3 });
+      const p = json<ErrorsPayload>(items, ERRORS_MIME);
+      assert.equal(checkErrorsPayload(p), undefined);
+      assert.equal(p.against, 'targets');
+      const rows = p.worst.map((e) => e.index);
+      assert.equal(decodeFloat32(p.errors).length, 200);
+      const ref = tf.tidy(() => {
+        const out = ae.predict(tf.gather(noisy, rows)).reshape([rows.length, 784]);
+        return Array.from(tf.mean(tf.squaredDifference(out, tf.gather(x, rows).reshape([rows.length, 784])), 1).dataSync());
+      });
+      p.worst.forEach((e, i) => assert.ok(Math.abs(e.error - ref[i]) < 1e-6, `worst[${i}] against its clean image`));
+      const clean = tf.tidy(() => toPixels(tf.gather(x, [p.worst[0].index]).dataSync()));
+      assert.deepEqual(Array.from(base64ToBytes(p.worst[0].target!)), Array.from(clean));
+      const shown = tf.tidy(() => toPixels(tf.gather(noisy, [p.worst[0].index]).dataSync()));
+      assert.deepEqual(Array.from(base64ToBytes(p.worst[0].original)), Array.from(shown), 'the image shown is the input');
+      assert.match(text(items), /mean squared error per image, against the targets\) of 200 images/);
+      assert.equal(checkErrorsPayload({ ...p, worst: [{ ...p.worst[0], target: 'AAAA' }] }), 'worst[0].target must hold 784 bytes');
+      assert.throws(() => errorsOutput(ae, noisy, { targets: x.slice(0, 10) }), /show\.errors: targets has shape \[10, 28, 28\], but x has shape \[600, 28, 28\]; pass one target per row of x/);
+      assert.throws(() => errorsOutput(ae, noisy, { targets: [1, 2] as never }), /show\.errors: targets must be a tensor/);
+    } finally {
+      noisy.dispose();
+    }
+  });
 });
 
 describe('callbacks.latentView', () => {

@@ -2,7 +2,8 @@
  * The convolutional denoising sample, every cell through the headless runner
  * (dist must be built) on the wasm backend, with tiny parameters: data,
  * the noisy/clean grid, the summary, training on the fast path with a
- * validation curve, the noisy/denoised/clean grid and the error table.
+ * validation curve, the noisy/denoised/clean grid, the error table, the map
+ * of the codes (decoded in the kernel) and the errors against the clean images.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,18 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseNotebook, type AenbCodeCell, type AenbNotebook } from '../../src/common/aenb';
-import { IMAGES_MIME, SUMMARY_MIME, TRAINING_MIME, type ImagesPayload, type SummaryPayload, type TrainingPayload } from '../../src/outputs';
+import {
+  ERRORS_MIME,
+  IMAGES_MIME,
+  LATENT_MIME,
+  SUMMARY_MIME,
+  TRAINING_MIME,
+  type ErrorsPayload,
+  type ImagesPayload,
+  type LatentPayload,
+  type SummaryPayload,
+  type TrainingPayload,
+} from '../../src/outputs';
 
 const root = path.join(__dirname, '..', '..', '..');
 const sample = path.join(root, 'samples', 'denoising-conv-fashion-mnist.aenb');
@@ -97,5 +109,32 @@ describe('samples/denoising-conv-fashion-mnist.aenb through the headless runner'
     assert.ok(grid.rows[1].images.every((i) => /^mse \d\.\d{4}$/.test(i.caption ?? '')));
     const table = String(codeCell('const [noisyMse, denoisedMse]').outputs[0].items[0].data);
     assert.match(table, /\| noisy input \| 0\.\d{4} \|\n\| denoised \| 0\.\d{4} \|/);
+  });
+
+  test('the model cut at the code: 392-number codes, mapped by garment, decoded in the kernel (the decoder is convolutional)', () => {
+    const stdout = codeCell('const codeShape').outputs.flatMap((o) => o.items).map((i) => String(i.data)).join('');
+    assert.match(stdout, /each code: 7 x 7 x 8 = 392 numbers/);
+    const p = data<LatentPayload>(codeCell('show.latent(halves'), LATENT_MIME);
+    assert.equal(p.method, 'pca');
+    assert.equal(p.latentDim, 392);
+    assert.equal(p.count, 2000);
+    assert.equal(p.subject, 'noisy test pictures');
+    assert.deepEqual(p.classNames?.slice(0, 2), ['T-shirt/top', 'Trouser']);
+    assert.equal(p.labels?.length, 2000);
+    assert.equal(p.decoder, undefined, 'no dense decoder travels with the map');
+    assert.match(p.remote?.reason ?? '', /\(UpSampling2D\) is not a dense layer/);
+    assert.ok(p.reconstructions, 'the points carry their reconstructions from the kernel');
+    const explained = p.pca!.explained[0] + p.pca!.explained[1];
+    assert.ok(explained > 0 && explained < 1, `PCA keeps part of the variance: ${explained}`);
+  });
+
+  test('reconstruction errors of the noisy test pictures, scored against the clean ones', () => {
+    const p = data<ErrorsPayload>(codeCell('show.errors(denoiser'), ERRORS_MIME);
+    assert.equal(p.against, 'targets');
+    assert.equal(p.count, 10000);
+    assert.equal(p.classNames?.length, 10);
+    assert.equal(p.worst.length, 8);
+    assert.ok(p.worst.every((e) => typeof e.target === 'string'), 'each example shows its clean target');
+    assert.ok(p.worst[0].error >= p.best[0].error);
   });
 });

@@ -19,6 +19,8 @@ export interface ErrorExample {
   /** uint8 base64 of one image. */
   original: string;
   reconstruction: string;
+  /** uint8 base64 of the target the output was scored against (when it is not the input). */
+  target?: string;
 }
 
 export interface ErrorsPayload {
@@ -27,6 +29,8 @@ export interface ErrorsPayload {
   subject?: string;
   /** Per-image mean squared error between image and reconstruction. */
   metric: 'mse';
+  /** 'targets': the error is against given targets (a denoiser's clean images), not the input itself. */
+  against?: 'targets';
   count: number;
   /** One error per image, Float32 base64 [count]. */
   errors: string;
@@ -60,8 +64,10 @@ export function checkErrorsPayload(v: unknown): string | undefined {
       }
       if (e.original.length !== base64Length(bytes) || e.reconstruction.length !== base64Length(bytes)) return `${k}[${i}] images must hold ${bytes} bytes`;
       if (e.label !== undefined && !isCount(e.label)) return `${k}[${i}].label must be a class index`;
+      if (e.target !== undefined && (!isB64(e.target) || e.target.length !== base64Length(bytes))) return `${k}[${i}].target must hold ${bytes} bytes`;
     }
   }
+  if (v.against !== undefined && v.against !== 'targets') return 'against must be "targets" when given';
   if (v.colormap !== undefined && !COLORMAPS.includes(v.colormap as Colormap)) return 'colormap must be viridis or gray';
   return undefined;
 }
@@ -97,7 +103,7 @@ export function errorsText(p: ErrorsPayload, errors: ArrayLike<number> = decodeF
   const st = errorStats(errors);
   const name = (l: number | undefined) => (l !== undefined && p.classNames ? ` (${p.classNames[l]})` : '');
   const lines = [
-    `${p.title ? p.title + ': ' : ''}reconstruction error (mean squared error per image) of ${formatCount(p.count)} ${p.subject ?? 'images'}`,
+    `${p.title ? p.title + ': ' : ''}reconstruction error (mean squared error per image${p.against === 'targets' ? ', against the targets' : ''}) of ${formatCount(p.count)} ${p.subject ?? 'images'}`,
     `  mean ${formatMetric(st.mean)}, median ${formatMetric(st.median)}, 95th percentile ${formatMetric(st.p95)}, min ${formatMetric(st.min)}, max ${formatMetric(st.max)}`,
   ];
   if (p.worst.length) lines.push(`  worst: ${p.worst.map((e) => `#${e.index}${name(e.label)} ${formatMetric(e.error)}`).join(', ')}`);

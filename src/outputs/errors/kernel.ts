@@ -16,6 +16,11 @@ import { errorsOutputItems, type ErrorExample, type ErrorsPayload } from './cont
 
 export interface ErrorsOptions {
   labels?: Labels;
+  /**
+   * What each output should be, one row per row of x (default: x itself). For a denoiser, the clean
+   * images behind the noisy x: the error is then the distance to the clean picture.
+   */
+  targets?: tf.Tensor;
   classNames?: readonly string[];
   /** How many rows of x (default: all of them). */
   n?: number;
@@ -55,6 +60,13 @@ export function errorsOutput(model: unknown, x: unknown, opts: ErrorsOptions = {
   if (x.rank < 2 || x.size / x.shape[0] !== size) throw new Error(`${where}: x has shape [${x.shape.join(', ')}], but the model takes [N, ${r.inputShape.join(', ')}].`);
   if (r.outputShape.reduce((a, b) => a * b, 1) !== size) throw new Error(`${where}: model makes outputs of shape [${r.outputShape.join(', ')}], not reconstructions of its inputs [${r.inputShape.join(', ')}].`);
   const rows = x.shape[0];
+  const targets = opts.targets;
+  if (targets !== undefined) {
+    checkTensor(targets, where, 'targets');
+    if (targets.rank < 2 || targets.shape[0] !== rows || targets.size / rows !== size) {
+      throw new Error(`${where}: targets has shape [${targets.shape.join(', ')}], but x has shape [${x.shape.join(', ')}]; pass one target per row of x, of the same size (the clean images behind a noisy x).`);
+    }
+  }
   const n = opts.n === undefined ? rows : checkCount(opts.n, where, 'n', 1, Number.MAX_SAFE_INTEGER, rows, 'x');
   const k = opts.k ?? 8;
   if (!Number.isInteger(k) || k < 0 || k > 50) throw new RangeError(`${where}: k must be a whole number from 0 to 50, got ${describe(k)}.`);
@@ -70,10 +82,10 @@ export function errorsOutput(model: unknown, x: unknown, opts: ErrorsOptions = {
     const idx = picked.slice(start, start + BATCH);
     const e = valuesOf(() => {
       const xb = n === rows ? x.slice(start, idx.length) : tf.gather(x, tf.tensor1d(idx, 'int32'));
-      const flat = xb.reshape([idx.length, size]);
-      if (!range) range = detectRange(flat.max().dataSync());
+      if (!range) range = detectRange(xb.max().dataSync());
+      const tb = targets === undefined ? xb : n === rows ? targets.slice(start, idx.length) : tf.gather(targets, tf.tensor1d(idx, 'int32'));
       const out = r.predict(xb).reshape([idx.length, size]);
-      return tf.mean(tf.squaredDifference(out, flat), 1);
+      return tf.mean(tf.squaredDifference(out, tb.reshape([idx.length, size])), 1);
     });
     errors.set(e, start);
   }
@@ -86,12 +98,14 @@ export function errorsOutput(model: unknown, x: unknown, opts: ErrorsOptions = {
     const rowsOf = list.map((i) => picked[i]);
     const orig = valuesOf(() => tf.gather(x, tf.tensor1d(rowsOf, 'int32')));
     const rec = valuesOf(() => r.predict(tf.tensor(orig, [rowsOf.length, ...x.shape.slice(1)])));
+    const want = targets === undefined ? undefined : valuesOf(() => tf.gather(targets, tf.tensor1d(rowsOf, 'int32')));
     return list.map((i, j) => ({
       index: picked[i],
       error: errors[i],
       ...(classes ? { label: classes.labels[picked[i]] } : {}),
       original: bytesToBase64(toPixels(orig.subarray(j * size, (j + 1) * size), range ?? [0, 1])),
       reconstruction: bytesToBase64(toPixels(rec.subarray(j * size, (j + 1) * size), range ?? [0, 1])),
+      ...(want ? { target: bytesToBase64(toPixels(want.subarray(j * size, (j + 1) * size), range ?? [0, 1])) } : {}),
     }));
   };
   const payload: ErrorsPayload = {
@@ -99,6 +113,7 @@ export function errorsOutput(model: unknown, x: unknown, opts: ErrorsOptions = {
     title: opts.title ?? `Reconstruction errors of ${r.name}`,
     subject: opts.subject ?? 'images',
     metric: 'mse',
+    ...(targets !== undefined ? { against: 'targets' as const } : {}),
     count: n,
     errors: encodeFloat32(errors),
     ...(classes ? { labels: picked.map((row) => classes.labels[row]), classNames: classes.names } : {}),
@@ -115,7 +130,8 @@ export const kernel = {
     /**
      * Shows each image's reconstruction error (mean squared error) over `n` rows of `x` (default
      * all): a histogram with a movable threshold, the mean error by label, and the `k` worst and
-     * best rebuilt images (default 8).
+     * best rebuilt images (default 8). With `targets` (a denoiser's clean images behind a noisy `x`), the
+     * error is measured against them instead of `x`.
      */
     errors: errorsOutput,
   },

@@ -93,7 +93,7 @@ export class ErrorsView implements OutputView<ErrorsPayload> {
     for (const e of this.errors) if (!Number.isNaN(e)) this.counts[this.binOf(e)]++;
     if (!Number.isFinite(this.cut)) this.cut = st.p95;
     setText(this.titleEl, p.title ?? 'Reconstruction errors');
-    setText(this.info, `${formatCount(p.count)} ${p.subject ?? 'images'} · mean squared error: mean ${formatMetric(st.mean)}, median ${formatMetric(st.median)}, max ${formatMetric(st.max)}`);
+    setText(this.info, `${formatCount(p.count)} ${p.subject ?? 'images'} · mean squared error${p.against === 'targets' ? ' against the targets' : ''}: mean ${formatMetric(st.mean)}, median ${formatMetric(st.median)}, max ${formatMetric(st.max)}`);
     this.canvas.setAttribute(
       'aria-label',
       `Histogram of the reconstruction error of ${formatCount(p.count)} ${p.subject ?? 'images'}, from ${formatMetric(st.min)} to ${formatMetric(st.max)}; ` +
@@ -122,7 +122,8 @@ export class ErrorsView implements OutputView<ErrorsPayload> {
     for (const [title, list] of [['Worst', p.worst], ['Best', p.best]] as const) {
       if (!list.length) continue;
       rows.push({ title: `${title}: image`, images: list.map((e) => img(e.original, `#${e.index}${name(e.label)}`, `${title} image #${e.index}${name(e.label)}`)) });
-      rows.push({ title: `${title}: rebuilt`, images: list.map((e) => img(e.reconstruction, `mse ${formatMetric(e.error)}`, `Reconstruction of #${e.index}, error ${formatMetric(e.error)}`)) });
+      rows.push({ title: `${title}: rebuilt`, images: list.map((e) => img(e.reconstruction, `mse ${formatMetric(e.error)}`, `Reconstruction of #${e.index}, error ${formatMetric(e.error)}${e.target ? ' against its target' : ''}`)) });
+      if (list.every((e) => e.target)) rows.push({ title: `${title}: target`, images: list.map((e) => img(e.target!, `#${e.index}`, `Target of #${e.index}, the image the output is scored against`)) });
     }
     return { version: 1, title: `The ${p.worst.length} worst and ${p.best.length} best rebuilt ${p.subject ?? 'images'}`, rows, colormap: p.colormap ?? 'gray' };
   }

@@ -33,6 +33,9 @@ interface DenseInternals {
   activation: ActivationObject | null;
 }
 
+/** Layers a decoder of dense layers may hold (TransposedDense aside). */
+const CHAIN_LAYERS = new Set(['InputLayer', 'Dropout', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'SpatialDropout1D', 'Flatten', 'Reshape', 'Dense', 'Activation', 'LeakyReLU', 'ReLU', 'ELU']);
+
 /**
  * The decoder as a chain of dense layers (Dense, TransposedDense, activation
  * layers; Flatten, Reshape and Dropout pass through), with its weights; or
@@ -47,6 +50,8 @@ export function denseDecoderSpec(decoder: tf.LayersModel, maxWeights = TRAVELLIN
   for (const layer of decoder.layers) {
     const cls = layer.getClassName();
     const label = `layer ${layer.name} (${cls})`;
+    // the kind of layer first: a convolution is "not dense" wherever else it is used
+    if (!CHAIN_LAYERS.has(cls) && !(layer instanceof TransposedDense)) return { reason: `${label} is not a dense layer` };
     if (prev && layer.inboundNodes.length === 1) {
       const inbound = layer.inboundNodes[0].inboundLayers;
       if (inbound.length !== 1 || inbound[0] !== prev) return { reason: `${label} is not fed by the layer before it` };

@@ -520,6 +520,7 @@ export class LatentView implements OutputView<LatentPayload> {
       setText(this.decodedTitle, 'Click the map to decode a point');
       clearImage(this.decodedCanvas);
       this.decodedFigure.dataset.code = '';
+      delete this.decodedFigure.dataset.source;
       this.stripRow.replaceChildren();
       this.strip.hidden = true;
       return;
@@ -540,6 +541,7 @@ export class LatentView implements OutputView<LatentPayload> {
     if (this.decoder) {
       drawImage(this.decodedCanvas, p.image, this.decodePixels(last.code)!, this.colormap);
       this.decodedFigure.dataset.state = 'decoded';
+      this.decodedFigure.dataset.source = 'output';
       if (picks.length === 2) this.fillStrip(interpolateCodes(picks[0].code, picks[1].code, STRIP_STEPS).map((z) => this.decodePixels(z)!));
       return;
     }
@@ -584,10 +586,12 @@ export class LatentView implements OutputView<LatentPayload> {
     if (images) {
       drawImage(this.decodedCanvas, p.image, images[0], this.colormap);
       this.decodedFigure.dataset.state = 'decoded';
+      this.decodedFigure.dataset.source = 'kernel';
       if (picks.length === 2) this.fillStrip(images.slice(1));
     } else {
       clearImage(this.decodedCanvas);
       this.decodedFigure.dataset.state = 'unavailable';
+      delete this.decodedFigure.dataset.source;
       if (picks.length === 2) {
         this.stripRow.replaceChildren();
         setText(this.stripTitle, 'From A to B: not decoded, the strip needs the kernel too (see below).');

@@ -1,0 +1,262 @@
+// End-to-end: a latent map whose decoder is convolutional, in the packaged
+// extension (code-server, headless Chromium). Such a decoder cannot travel
+// with the output, so a click on the map goes renderer → extension host →
+// kernel (`latent.decode`) and back; the test checks that the decoded image
+// is the kernel's answer, and that once the kernel that drew the map is gone
+// (restarted, then killed) the map says so instead of showing an image.
+// The model trains one epoch on 256 random 12x12 images: no data download.
+// It also takes the explorer's pictures in the four kinds of theme, with the
+// keyboard focus on a point.
+//
+// Screenshots go to test-results/e2e/latent-kernel/.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FrameLocator, Locator, Page } from 'playwright-core';
+import { createCodeCell, createMarkdownCell, createNotebook, serializeNotebook } from '../../src/common/aenb';
+import { findRepoRoot, installCodeServer, installVsix, startCodeServer, type CodeServer } from '../support/code-server';
+import { processesIn, reapProcessesIn } from '../support/processes';
+import {
+  focusCell,
+  notebookToolbarButton,
+  openFile,
+  openWorkbench,
+  outputScreenshot,
+  outputsFrame,
+  runCommand,
+  scrollFocusedCellToTop,
+  waitForCommand,
+  waitForRunAllIdle,
+  waitForStableBox,
+  type Workbench,
+} from '../support/workbench';
+
+const ROOT = findRepoRoot();
+const RESULTS = join(ROOT, 'test-results', 'e2e', 'latent-kernel');
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+const VSIX = process.env.AENB_VSIX ?? join(ROOT, `${pkg.name}-${pkg.version}.vsix`);
+const KERNEL = /dist[\\/]kernel\.js/;
+
+const MODEL_CELL = `// A convolutional autoencoder of two nested models, on random 12x12 images.
+const x = tf.randomUniform([256, 12, 12, 1], 0, 1, 'float32', 3);
+const kinds = Array.from({ length: 256 }, (_, i) => ['dots', 'noise', 'grain', 'speckle'][i % 4]);
+const encoder = tf.sequential({ name: 'encoder', layers: [
+  tf.layers.conv2d({ inputShape: [12, 12, 1], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }),
+  tf.layers.maxPooling2d({ poolSize: 2 }),
+  tf.layers.flatten(),
+  tf.layers.dense({ units: 8 }),
+] });
+const decoder = tf.sequential({ name: 'decoder', layers: [
+  tf.layers.dense({ inputShape: [8], units: 6 * 6 * 4, activation: 'relu' }),
+  tf.layers.reshape({ targetShape: [6, 6, 4] }),
+  tf.layers.upSampling2d({ size: [2, 2] }),
+  tf.layers.conv2d({ filters: 1, kernelSize: 3, padding: 'same', activation: 'sigmoid' }),
+] });
+const convAe = tf.sequential({ name: 'ConvAE', layers: [encoder, decoder] });
+convAe.compile({ optimizer: 'adam', loss: 'meanSquaredError' });
+await convAe.fit(x, x, { epochs: 1, batchSize: 64 });`;
+const MAP_CELL = "show.latent(convAe, x, { labels: kinds, n: 256, subject: 'random images' });";
+
+let page: Page;
+let failed = false;
+
+function step(name: string, timeoutMs: number, fn: () => Promise<void>): void {
+  test(name, { timeout: timeoutMs }, async (t) => {
+    if (failed) {
+      t.skip('not run: an earlier step failed, and this one needs the state it leaves');
+      return;
+    }
+    try {
+      await fn();
+    } catch (e) {
+      failed = true;
+      if (page) await page.screenshot({ path: join(RESULTS, `FAILED-${name.replace(/[^\w]+/g, '-').slice(0, 60)}.png`) }).catch(() => undefined);
+      throw e;
+    }
+  });
+}
+
+async function poll<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs: number, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Waits until `locator`'s attribute `name` is `value` (or matches it), and returns it. */
+function attribute(locator: Locator, name: string, value: string | RegExp, what: string, timeoutMs = 60_000): Promise<string> {
+  return poll(
+    async () => {
+      const v = await locator.getAttribute(name, { timeout: 200 });
+      return v !== null && (typeof value === 'string' ? v === value : value.test(v)) ? v : undefined;
+    },
+    what,
+    timeoutMs,
+  );
+}
+
+/** Alpha of every pixel of a canvas: 255 everywhere once an image is drawn, 0 where it was cleared. */
+async function opaquePixels(canvas: Locator): Promise<{ opaque: number; total: number }> {
+  return canvas.evaluate((c) => {
+    const cv = c as HTMLCanvasElement;
+    const d = (cv.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, cv.width, cv.height).data;
+    let opaque = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] === 255) opaque++;
+    return { opaque, total: d.length / 4 };
+  });
+}
+
+async function setTheme(label: string, kind: string): Promise<void> {
+  await page.keyboard.press('Escape');
+  await runCommand(page, 'Preferences: Color Theme');
+  const input = page.locator('.quick-input-widget input.input');
+  await input.fill(label);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 10_000 });
+  await input.press('Enter');
+  await page.locator('.quick-input-widget').first().waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+  // The workbench's root element carries the theme's kind, and the webview's body gets it as a class.
+  await page.waitForFunction((k) => document.querySelector('.monaco-workbench')?.classList.contains(k) ?? false, kind, { timeout: 20_000 });
+}
+
+describe('a latent map with a convolutional decoder, decoded by the kernel', () => {
+  let workspace = '';
+  let stateDir = '';
+  let server: CodeServer | undefined;
+  let wb: Workbench | undefined;
+  let frame: FrameLocator;
+  let map: Locator;
+  let decoded: Locator;
+  let box: { width: number; height: number };
+
+  before(async () => {
+    rmSync(RESULTS, { recursive: true, force: true });
+    mkdirSync(RESULTS, { recursive: true });
+    if (!existsSync(VSIX)) throw new Error(`${VSIX} is missing: run npm run package first (npm run test:e2e does).`);
+    installCodeServer({ log: (l) => console.log(`[e2e] ${l}`) });
+    workspace = mkdtempSync(join(tmpdir(), 'aenb-e2e-latent-ws-'));
+    writeFileSync(
+      join(workspace, 'conv-map.aenb'),
+      serializeNotebook(
+        createNotebook([
+          createMarkdownCell('# A conv decoder\nIts map decodes new points in the kernel.'),
+          createCodeCell(MODEL_CELL),
+          createCodeCell(MAP_CELL),
+        ]),
+      ),
+    );
+    stateDir = mkdtempSync(join(tmpdir(), 'aenb-e2e-latent-state-'));
+    installVsix(VSIX, { stateDir, log: (l) => console.log(`[e2e] ${l}`) });
+    server = await startCodeServer({ workspace, stateDir, settings: { 'workbench.colorTheme': 'Default Light Modern' } });
+    wb = await openWorkbench(server.workbenchUrl(), { width: 1300, height: 1000 });
+    page = wb.page;
+    frame = outputsFrame(page);
+    // Readiness: the extension host has registered the extension's commands.
+    await waitForCommand(page, 'Autoencoder Notebooks: New Notebook from a Sample');
+  });
+
+  after(async () => {
+    await wb?.close().catch(() => undefined);
+    await server?.stop({ saveLogsTo: join(RESULTS, 'server') });
+    const left = workspace ? await reapProcessesIn(workspace, KERNEL) : [];
+    if (left.length) console.error(`[e2e] kernel processes outlived code-server and were killed: ${left.map((p) => p.pid).join(', ')}`);
+    if (workspace) rmSync(workspace, { recursive: true, force: true });
+    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+    console.log(`[e2e] ${failed ? 'FAILED: ' : ''}screenshots and server logs: ${RESULTS}`);
+  });
+
+  step('Run All draws the map; it says that the kernel decodes, since the decoder is convolutional', 300_000, async () => {
+    await openFile(page, 'conv-map.aenb');
+    await page.locator('.notebookOverlay .monaco-list-row.code-cell-row').first().waitFor({ timeout: 30_000 });
+    await notebookToolbarButton(page, 'Run All').click();
+    await page.mouse.move(2, 2);
+    await waitForRunAllIdle(page, 240_000);
+    await focusCell(page, 'show.latent(convAe');
+    await scrollFocusedCellToTop(page);
+    map = frame.locator('.aenb-latent').first();
+    await map.waitFor({ timeout: 60_000 });
+    await attribute(map, 'data-images', 'ready', 'the map to load its images', 30_000);
+    assert.equal(await map.locator('.aenb-scatter').getAttribute('data-points-drawn'), '256', 'all 256 images are drawn');
+    assert.deepEqual(await map.locator('.aenb-legend-name').allInnerTexts(), ['dots', 'grain', 'noise', 'speckle'], 'a legend entry per label, in order');
+    const status = (await map.locator('.aenb-latent-status').innerText()).trim();
+    assert.match(status, /^Decoding in the kernel \(the decoder cannot run here: layer up_sampling2d\w* \(UpSampling2D\) is not a dense layer\)\.$/, status);
+    decoded = map.locator('.aenb-latent-decoded');
+    assert.equal(await decoded.getAttribute('data-source'), null, 'nothing decoded before a click');
+  });
+
+  step('a click on the map shows the image the kernel decoded; a second click adds the strip, decoded by the kernel too', 120_000, async () => {
+    const overlay = map.locator('.aenb-scatter-overlay');
+    await overlay.scrollIntoViewIfNeeded();
+    await waitForStableBox(page, overlay);
+    const b = await overlay.boundingBox();
+    assert.ok(b, 'the map is on screen');
+    box = b;
+    await overlay.click({ position: { x: box.width * 0.4, y: box.height * 0.45 } });
+    await attribute(decoded, 'data-state', 'decoded', 'the decoded image', 60_000);
+    assert.equal(await decoded.getAttribute('data-source'), 'kernel', 'the image is the kernel\'s answer to latent.decode');
+    const px = await opaquePixels(decoded.locator('canvas'));
+    assert.equal(px.opaque, px.total, `the decoded image is drawn (${px.opaque} of ${px.total} pixels)`);
+    assert.doesNotMatch(await map.locator('.aenb-latent-status').innerText(), /not running|could not decode/);
+    await overlay.click({ position: { x: box.width * 0.65, y: box.height * 0.6 } });
+    await poll(async () => ((await map.locator('.aenb-latent-step').count()) >= 10 ? true : undefined), 'the interpolation strip from the kernel', 60_000);
+    assert.equal(await decoded.getAttribute('data-source'), 'kernel');
+    await outputScreenshot(page, '.aenb-latent', join(RESULTS, 'conv-map-decoded-light.png'));
+  });
+
+  step('the explorer in the dark, high-contrast dark and high-contrast light themes, with the keyboard focus on a point', 180_000, async () => {
+    const overlay = map.locator('.aenb-scatter-overlay');
+    for (const [label, kind, name] of [
+      ['Dark Modern', 'vs-dark', 'dark'],
+      ['Dark High Contrast', 'hc-black', 'hc-dark'],
+      ['Light High Contrast', 'hc-light', 'hc-light'],
+      ['Light Modern', 'vs', 'light'],
+    ] as const) {
+      await setTheme(label, kind);
+      await focusCell(page, 'show.latent(convAe');
+      await scrollFocusedCellToTop(page);
+      // The keyboard: focus the map (Tab order of the webview), then move to a point with an arrow key.
+      await overlay.focus();
+      await overlay.press('ArrowRight');
+      await attribute(map.locator('.aenb-latent-hover'), 'data-point', /^\d+$/, 'a point chosen with the keyboard', 10_000);
+      await outputScreenshot(page, '.aenb-latent', join(RESULTS, `conv-map-keyboard-${name}.png`));
+    }
+  });
+
+  step('after Restart Kernel, a click says the kernel that made the map has restarted (no image)', 120_000, async () => {
+    const before = processesIn(workspace, KERNEL).map((p) => p.pid);
+    assert.equal(before.length, 1, 'one kernel runs');
+    await runCommand(page, 'Autoencoder Notebooks: Restart Kernel');
+    await poll(async () => {
+      const now = processesIn(workspace, KERNEL).map((p) => p.pid);
+      return now.length === 1 && now[0] !== before[0] ? true : undefined;
+    }, 'a new kernel process', 60_000);
+    const overlay = map.locator('.aenb-scatter-overlay');
+    await overlay.click({ position: { x: box.width * 0.3, y: box.height * 0.3 } });
+    await attribute(decoded, 'data-state', 'unavailable', 'the map to give up on the decode', 60_000);
+    assert.equal(await decoded.getAttribute('data-source'), null, 'no image from any kernel');
+    const px = await opaquePixels(decoded.locator('canvas'));
+    assert.equal(px.opaque, 0, 'the decoded panel is empty');
+    const status = map.locator('.aenb-latent-status[role="alert"]');
+    assert.match(await status.innerText(), /The kernel could not decode: The kernel that made this map has restarted since; run the cell again to decode new points\./);
+    await outputScreenshot(page, '.aenb-latent', join(RESULTS, 'conv-map-kernel-restarted-light.png'));
+  });
+
+  step('with the kernel gone (its process killed), a click says the kernel is not running', 120_000, async () => {
+    const kernels = processesIn(workspace, KERNEL);
+    assert.equal(kernels.length, 1, 'one kernel runs');
+    process.kill(kernels[0].pid, 'SIGKILL');
+    await poll(async () => (processesIn(workspace, KERNEL).length === 0 ? true : undefined), 'the kernel process to end', 30_000);
+    const overlay = map.locator('.aenb-scatter-overlay');
+    await overlay.click({ position: { x: box.width * 0.7, y: box.height * 0.3 } });
+    const status = map.locator('.aenb-latent-status[role="alert"]');
+    await poll(async () => (/The kernel is not running/.test(await status.innerText({ timeout: 200 })) ? true : undefined), 'the map to say that the kernel is not running', 60_000);
+    assert.match(await status.innerText(), /The kernel is not running \(.+\), so new points cannot be decoded\. Run the cell again to explore this map/);
+    assert.equal(await decoded.getAttribute('data-state'), 'unavailable');
+    assert.equal(processesIn(workspace, KERNEL).length, 0, 'a decode request does not start a kernel');
+    await outputScreenshot(page, '.aenb-latent', join(RESULTS, 'conv-map-kernel-gone-light.png'));
+  });
+});
