@@ -210,8 +210,11 @@ export interface UmapOptions {
   neighbors?: number;
   minDist?: number;
   seed?: number;
-  /** Called as the optimisation runs: epochs done of the total. */
-  onProgress?: (done: number, total: number, phase: 'neighbors' | 'layout') => void;
+  /**
+   * Called as UMAP runs: steps done of the total, per phase (the exact nearest neighbours, the fuzzy
+   * graph built from them, which has no steps, and the layout epochs).
+   */
+  onProgress?: (done: number, total: number, phase: 'neighbors' | 'graph' | 'layout') => void;
   /** Checked between steps; true stops the run with an error. */
   shouldStop?: () => boolean;
 }
@@ -299,6 +302,10 @@ export async function umap2d(codes: Float32Array, count: number, dim: number, op
   await yieldToEventLoop();
   const knn = await exactKnn(codes, count, dim, neighbors, { onProgress: (done, total) => opts.onProgress?.(done, total, 'neighbors'), shouldStop: opts.shouldStop });
   umap.setPrecomputedKNN(knn.indices, knn.distances);
+  // umap-js builds its fuzzy graph in one synchronous call (about a second for 2,000 codes): say so first
+  opts.onProgress?.(0, 1, 'graph');
+  await yieldToEventLoop();
+  if (opts.shouldStop?.()) throw new UmapStopped();
   const epochs = umap.initializeFit(rows);
   let last = Date.now();
   for (let e = 0; e < epochs; e++) {

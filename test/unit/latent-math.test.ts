@@ -254,6 +254,8 @@ describe('UMAP through umap-js', () => {
     }
     assert.ok(same / n > 0.97, `cluster purity ${same / n}`);
     assert.equal(progress[0][2], 'neighbors');
+    const phases = progress.map((q) => q[2]).filter((ph, i, all) => ph !== all[i - 1]);
+    assert.deepEqual(phases, ['neighbors', 'graph', 'layout'], 'the graph phase is announced between the neighbours and the layout');
     const last = progress[progress.length - 1];
     assert.equal(last[0], last[1], 'progress reaches the total');
     assert.ok(last[1] >= 100, `epochs ${last[1]}`);

@@ -140,6 +140,7 @@ describe('show.latent', () => {
     assert.equal(payload.method, 'umap');
     assert.ok(payload.umap && payload.umap.blend === 8 && payload.umap.neighbors === 15);
     assert.match(progress[0], /finding nearest neighbours/);
+    assert.ok(progress.some((t) => /building the neighbour graph…$/.test(t)), progress.join(' | '));
     assert.match(progress[progress.length - 1], /layout 100%/);
     assert.ok(!payload.decoder && payload.remote && payload.reconstructions);
     assert.match(payload.remote.reason ?? '', /UpSampling2D\) is not a dense layer/);

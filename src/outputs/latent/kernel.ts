@@ -178,7 +178,9 @@ async function finishLatent(prep: Prepared): Promise<LatentBuild> {
           ctx.progress?.(
             phase === 'neighbors'
               ? `UMAP of ${formatCount(n)} codes: finding nearest neighbours…`
-              : `UMAP of ${formatCount(n)} codes: layout ${Math.round((100 * done) / total)}% (${done}/${total} epochs, ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+              : phase === 'graph'
+                ? `UMAP of ${formatCount(n)} codes: building the neighbour graph…`
+                : `UMAP of ${formatCount(n)} codes: layout ${Math.round((100 * done) / total)}% (${done}/${total} epochs, ${((Date.now() - started) / 1000).toFixed(1)} s)`,
           ),
       });
       points = u.points;

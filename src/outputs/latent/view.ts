@@ -88,6 +88,8 @@ export class LatentView implements OutputView<LatentPayload> {
   private extentScale = 1;
   /** Milliseconds the last pick took from the event to the decoded image on screen (local decoders). */
   lastDecodeMs = 0;
+  /** The strip's step figures, reused while the image geometry stays the same. */
+  private stripSteps: { geometry: string; figures: { figure: HTMLElement; canvas: HTMLCanvasElement; caption: HTMLElement }[] } = { geometry: '', figures: [] };
 
   constructor(private readonly host: ViewHost) {
     const titleId = uniqueId('latent');
@@ -612,11 +614,23 @@ export class LatentView implements OutputView<LatentPayload> {
       figures.push(h('figure', { class: 'aenb-latent-step aenb-latent-input' }, c, h('figcaption', { class: 'aenb-caption' }, `input ${name}`)));
     };
     input(a, 'A');
+    // The steps' figures are kept from one pick to the next (a drag redraws the strip at every move):
+    // new canvases, each with a new 2-D context, cost more than the decoding itself.
+    const geometry = `${p.image.width}x${p.image.height}x${scale}`;
+    if (this.stripSteps.geometry !== geometry) this.stripSteps = { geometry, figures: [] };
     images.forEach((px, s) => {
       const t = s / (images.length - 1);
-      const c = imageCanvas(p.image, scale, `Decoded at t = ${t.toFixed(2)} of the way from A to B`);
-      drawImage(c, p.image, px, this.colormap);
-      figures.push(h('figure', { class: 'aenb-latent-step' }, c, h('figcaption', { class: 'aenb-caption' }, s === 0 ? 'A' : s === images.length - 1 ? 'B' : `t ${t.toFixed(2)}`)));
+      let step = this.stripSteps.figures[s];
+      if (!step) {
+        const canvas = imageCanvas(p.image, scale, '');
+        const caption = h('figcaption', { class: 'aenb-caption' });
+        step = { figure: h('figure', { class: 'aenb-latent-step' }, canvas, caption), canvas, caption };
+        this.stripSteps.figures[s] = step;
+      }
+      step.canvas.setAttribute('aria-label', `Decoded at t = ${t.toFixed(2)} of the way from A to B`);
+      setText(step.caption, s === 0 ? 'A' : s === images.length - 1 ? 'B' : `t ${t.toFixed(2)}`);
+      drawImage(step.canvas, p.image, px, this.colormap);
+      figures.push(step.figure);
     });
     input(b, 'B');
     this.stripRow.replaceChildren(...figures);
