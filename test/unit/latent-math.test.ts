@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/lib/backend';
 import { Autoencoder, StackedAutoencoder } from '../../src/lib/models';
-import { latentModel, pca2d, umap2d, UmapStopped } from '../../src/lib/latent';
+import { fullEigenpairs, latentModel, pca2d, topEigenpairs, umap2d, UmapStopped } from '../../src/lib/latent';
 import { blendNearest, extent, interpolateCodes, nearestPoints, pcaInverse, pcaProject, toPixels } from '../../src/outputs/latent/inverse';
 import { DenseDecoder, checkDenseDecoderSpec } from '../../src/outputs/latent/dense';
 import { denseDecoderSpec } from '../../src/outputs/latent/kernel-decoder';
@@ -128,6 +128,55 @@ describe('PCA of latent codes', () => {
       assert.ok(Math.abs(Math.abs(dot(p.components.subarray(c * d, (c + 1) * d), ref.vectors[c])) - 1) < 1e-6);
     }
     assert.ok(p.explained[0] >= p.explained[1]);
+  });
+
+  test('wide codes (392-D, as a conv model with a 7x7x8 code): the top axes by subspace iteration equal the full decomposition', () => {
+    const n = 1200;
+    const d = 392;
+    const r = mulberry32(21);
+    const codes = new Float32Array(n * d);
+    // A spectrum that decays as a trained code's does, plus a flat floor, and an offset.
+    for (let k = 0; k < n; k++) for (let j = 0; j < d; j++) codes[k * d + j] = gauss(r) / Math.sqrt(1 + j) + 0.05 * gauss(r) + (j % 5) * 0.2;
+    const p = pca2d(codes, n, d);
+    const ref = referencePca(codes, n, d, 2);
+    assert.ok(Math.abs(p.totalVariance - ref.trace) / ref.trace < 1e-6, `total variance ${p.totalVariance} vs ${ref.trace}`);
+    for (let c = 0; c < 2; c++) {
+      assert.ok(Math.abs(p.explained[c] - ref.values[c] / ref.trace) < 1e-6, `PC${c + 1}: ${p.explained[c]} vs ${ref.values[c] / ref.trace}`);
+      assert.ok(Math.abs(Math.abs(dot(p.components.subarray(c * d, (c + 1) * d), ref.vectors[c])) - 1) < 1e-6, `PC${c + 1} direction`);
+    }
+    // The same covariance through both decompositions.
+    const cov = new Float64Array(d * d);
+    const mean = new Float64Array(d);
+    for (let k = 0; k < n; k++) for (let j = 0; j < d; j++) mean[j] += codes[k * d + j] / n;
+    for (let k = 0; k < n; k++)
+      for (let i = 0; i < d; i++) {
+        const a = codes[k * d + i] - mean[i];
+        for (let j = 0; j < d; j++) cov[i * d + j] += (a * (codes[k * d + j] - mean[j])) / (n - 1);
+      }
+    const top = topEigenpairs(cov, d);
+    assert.ok(top, 'the subspace iteration converges on this spectrum');
+    const full = fullEigenpairs(cov, d);
+    for (let c = 0; c < 2; c++) {
+      assert.ok(Math.abs(top.values[c] - full.values[c]) <= 1e-9 * full.values[0], `eigenvalue ${c}: ${top.values[c]} vs ${full.values[c]}`);
+      let overlap = 0;
+      for (let i = 0; i < d; i++) overlap += top.vectors[c][i] * full.vectors[c][i];
+      assert.ok(Math.abs(Math.abs(overlap) - 1) < 1e-9, `eigenvector ${c}: |overlap| ${Math.abs(overlap)}`);
+    }
+  });
+
+  test('the subspace iteration gives up (and the full decomposition answers) when the second axis is not defined', () => {
+    // Identity covariance: every direction is an axis; no top-2 subspace to converge to.
+    const d = 120;
+    const cov = new Float64Array(d * d);
+    for (let i = 0; i < d; i++) cov[i * d + i] = 1;
+    const top = topEigenpairs(cov, d);
+    if (top) for (const v of top.values) assert.ok(Math.abs(v - 1) < 1e-12);
+    const codes = new Float32Array(400 * d);
+    const r = mulberry32(4);
+    for (let i = 0; i < codes.length; i++) codes[i] = gauss(r);
+    const p = pca2d(codes, 400, d);
+    assert.ok(p.explained[0] >= p.explained[1] && p.explained[1] > 0);
+    assert.ok(Math.abs(p.explained[0] + p.explained[1] - (p.eigenvalues[0] + p.eigenvalues[1]) / p.totalVariance) < 1e-12);
   });
 
   test("agrees with numpy's eigh (LAPACK) on a stored reference", () => {
