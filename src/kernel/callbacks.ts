@@ -6,13 +6,19 @@
  * of their own (checkpoints, say) come from the library, listed in
  * LIBRARY_CALLBACKS below. A name is defined once.
  */
+import { callbacks as libraryCallbacks } from '../lib/callbacks';
 import type { KernelServices } from '../outputs/kind';
 import { OUTPUT_KINDS, type KindCallbacksApi } from '../outputs/registry';
 
 type CallbackFactory = (...args: any[]) => unknown;
 
 /** Callbacks from src/lib, by name: each makes a callback object for `fit`. */
-const LIBRARY_CALLBACKS = {} satisfies Readonly<Record<string, CallbackFactory>>;
+const LIBRARY_CALLBACKS = {
+  /** Writes a checkpoint (weights, optimizer state, epoch, shuffle state, history) after every epoch or every n epochs. */
+  modelCheckpoint: libraryCallbacks.modelCheckpoint,
+  /** Keeps a backup of the run after every epoch; a fit that finds one resumes with the next epoch; removed when training completes. */
+  backupAndRestore: libraryCallbacks.backupAndRestore,
+} satisfies Readonly<Record<string, CallbackFactory>>;
 
 /** `callbacks` as the cells see it (its type lists every callback, with its doc comment). */
 export type CallbacksApi = typeof LIBRARY_CALLBACKS & KindCallbacksApi;

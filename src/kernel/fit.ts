@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { AsyncLocalStorage } from 'node:async_hooks';
+import { CheckpointCallback } from '../lib/callbacks';
 import { fitDecision } from '../lib/lean/fit';
 import { AutoencoderModel } from '../lib/models';
 import { trainingRates, type TrainingProgress } from '../lib/training';
@@ -45,6 +46,10 @@ export function patchFitForKernel(kernel: FitKernel): void {
     const runId = `tfjs-${process.pid}-${Date.now().toString(36)}`;
     let epoch = 0;
     let samplesDone = 0;
+    // Checkpoint callbacks: a resumed run shows the restored epochs, and the checkpoints it writes.
+    const userCallbacks = args.callbacks === undefined ? [] : Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks];
+    const checkpoints = userCallbacks.filter((c): c is CheckpointCallback => c instanceof CheckpointCallback);
+    const events = () => checkpoints.flatMap((c) => c.events);
     let epochLoss = { sum: 0, count: 0 };
     const progress = (phase: TrainingProgress['phase'], batch: number, loss: number): TrainingProgress => {
       return {
@@ -53,6 +58,7 @@ export function patchFitForKernel(kernel: FitKernel): void {
         ...trainingRates(t0, samplesDone, split * epochs),
         history, batchLosses, stopped: phase === 'end' ? model.stopTraining : undefined,
         stopReason: phase === 'end' && model.stopTraining ? 'interrupted' : undefined,
+        events: events(),
       };
     };
     const report = args.verbose !== 0;
@@ -60,6 +66,12 @@ export function patchFitForKernel(kernel: FitKernel): void {
       onTrainBegin: async () => {
         const note = fitDecision(model)?.note;
         if (note && report) kernel.note(note);
+        const restored = checkpoints.find((c) => c.restored)?.restored;
+        if (!restored) return;
+        epoch = restored.epoch;
+        for (const [k, v] of Object.entries(restored.history)) history[k] = [...v];
+        batchLosses.push(...restored.batchLosses);
+        if (report) kernel.onTraining(progress('begin', 0, NaN));
       },
       onBatchEnd: async (batch: number, logs?: tf.Logs) => {
         const loss = Number(logs?.loss ?? NaN);
@@ -79,7 +91,6 @@ export function patchFitForKernel(kernel: FitKernel): void {
         epoch = e + 1;
       },
     };
-    const userCallbacks = args.callbacks ? (Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks]) : [];
     // tfjs hands the model and the run's parameters only to its own Callback
     // subclasses; plain callbacks that want them (callbacks.latentView) get them here.
     for (const c of userCallbacks as { setModel?: (m: unknown) => void; setParams?: (p: unknown) => void }[]) {

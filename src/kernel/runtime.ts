@@ -27,6 +27,7 @@ import { TransposedDense, LeakyReLUActivation } from '../lib/layers';
 import { Autoencoder, StackedAutoencoder } from '../lib/models';
 import { loadModel } from '../lib/model-io';
 import { addNoise } from '../lib/noise';
+import { loadCheckpoint } from '../lib/callbacks';
 import { addTrainingObserver, History, stopAllTraining, TrainingProgress } from '../lib/training';
 import { describeModel } from '../lib/summary';
 import type { RunningCell } from '../outputs/kind';
@@ -204,6 +205,7 @@ export class KernelRuntime {
       describeModel,
       show,
       callbacks,
+      loadCheckpoint,
       // Threads and fused multiply-add of the next training runs, and what runs now (compute.ts).
       computeStatus,
       setComputeOptions,
@@ -219,7 +221,7 @@ export class KernelRuntime {
       if (ALLOWED_MODULES.includes(specifier)) return tf;
       throw new Error(
         `Cannot import "${specifier}" in a notebook cell. Cells can import ${ALLOWED_MODULES.map((s) => `'${s}'`).join(', ')}; ` +
-          'tf, datasets, Autoencoder, StackedAutoencoder, TransposedDense, addNoise, show and callbacks are also available without importing.',
+          'tf, datasets, Autoencoder, StackedAutoencoder, TransposedDense, addNoise, show, callbacks and loadCheckpoint are also available without importing.',
       );
     };
     g.console = this.captureConsole();

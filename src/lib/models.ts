@@ -106,6 +106,11 @@ export abstract class AutoencoderModel implements Trainable {
     return this.lossName;
   }
 
+  /** The optimizer `compile` set up (undefined before), with its state: what checkpoints save. */
+  getOptimizer(): tf.Optimizer | undefined {
+    return this.optimizer;
+  }
+
   compile(args: CompileArgs = {}): void {
     const { fn, name } = resolveLoss(args.loss ?? 'binaryCrossentropy');
     this.lossFn = fn;

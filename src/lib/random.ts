@@ -5,15 +5,30 @@
  */
 export type Rng = () => number;
 
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
+/** A generator whose state can be read and set: what a training checkpoint saves to replay the same shuffles. */
+export interface StatefulRng extends Rng {
+  /** The 32-bit state; setting it makes the generator continue from there. */
+  state: number;
+}
+
+export function mulberry32(seed: number): StatefulRng {
+  const rng = (() => {
+    const a = (rng.state + 0x6d2b79f5) >>> 0;
+    rng.state = a;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  }) as StatefulRng;
+  rng.state = seed >>> 0;
+  return rng;
+}
+
+/** A seed for a generator, from `seed` when given (checked), else a random one. */
+export function seedOrRandom(seed: number | undefined): number {
+  if (seed === undefined) return Math.floor(Math.random() * 2 ** 32);
+  if (!Number.isFinite(seed)) throw new RangeError(`seed must be a finite number, got ${seed}.`);
+  return Math.trunc(seed);
 }
 
 /** A random generator: seeded when `seed` is given, else from Math.random. */

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LossFn } from './losses';
-import { makeRng, permutation } from './random';
+import { mulberry32, permutation, seedOrRandom } from './random';
 import { installWasmGatherFix, wasmMatMulFixInstalled } from './wasm-kernels';
 import { decideLeanStep, genericPathNote, type LeanStep } from './lean';
 
@@ -18,7 +18,50 @@ export interface EpochLogs {
   [metric: string]: number | undefined;
 }
 
+/** Something that happened to a run besides its batches: shown in the training output. */
+export interface TrainingEvent {
+  kind: 'checkpoint' | 'resumed' | 'note';
+  /** Epochs completed when it happened. */
+  epoch: number;
+  /** One line for the output, e.g. "Checkpoint after epoch 5: ckpt/epoch-0005.ckpt". */
+  message: string;
+  /** A file it concerns (the checkpoint written or resumed from). */
+  path?: string;
+}
+
+/** What a run resumes from (a checkpoint's state): the next epoch to run and what came before it. */
+export interface ResumeState {
+  /** Epochs completed: training continues with this (0-based) epoch. */
+  epoch: number;
+  /** State of the shuffle generator after the last completed epoch's order was drawn. */
+  rngState?: number;
+  /** Per-epoch values of the epochs completed. */
+  history?: Record<string, number[]>;
+  batchLosses?: ArrayLike<number>;
+  /** The event to show (where it resumed from). */
+  event?: TrainingEvent;
+}
+
+/**
+ * A run as callbacks see it before and during training (checkpoints use it):
+ * the model, its optimizer, the history so far and the shuffle generator.
+ */
+export interface TrainingRun {
+  readonly model: Trainable;
+  readonly optimizer: tf.Optimizer;
+  readonly history: History;
+  readonly epochs: number;
+  /** The shuffle generator's state now (at an epoch's end: after that epoch's order was drawn). */
+  rngState(): number;
+  /** Only in `onTrainSetup`: continue from a saved state instead of from `initialEpoch`. */
+  resume(state: ResumeState): void;
+  /** Shows an event in the training output (a checkpoint was written...). */
+  note(event: TrainingEvent): void;
+}
+
 export interface FitCallbacks {
+  /** Our `fit` only, before anything else: a callback may restore a saved state and `run.resume` from it. */
+  onTrainSetup?: (run: TrainingRun) => void | Promise<void>;
   /** Called before training with the model being trained (as tfjs's callbacks get it). */
   setModel?: (model: Trainable) => void;
   /** Called before training with the run's parameters (as tfjs's callbacks get them). */
@@ -89,6 +132,8 @@ export interface TrainingProgress {
    */
   path?: TrainingPath;
   note?: string;
+  /** Checkpoints written, resumes: what the output shows besides the curve. */
+  events?: TrainingEvent[];
 }
 
 /** What `fit` returns, shaped like Keras's History. */
@@ -106,6 +151,10 @@ export class History {
   /** True when the last recorded epoch ended early. */
   partialLastEpoch = false;
   durationMs = 0;
+  /** Checkpoints written and resumes, in order. */
+  events: TrainingEvent[] = [];
+  /** The epoch this run resumed at (epochs before it were restored from a checkpoint), if it did. */
+  resumedAt?: number;
 
   constructor(params: History['params']) {
     this.params = params;
@@ -274,8 +323,9 @@ export async function train(
   if (n === 0) throw new Error('fit: no training samples.');
   const batches = Math.ceil(n / batchSize);
   const callbacks = args.callbacks ? (Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks]) : [];
+  // Seeded even without a seed (a random one), so that a checkpoint can save the generator's state.
+  const rng = mulberry32(seedOrRandom(args.seed));
   const batchEndCallbacks = callbacks.some((c) => c.onBatchEnd);
-  const rng = makeRng(args.seed);
   const history = new History({ epochs, batchSize, samples: n, steps: batches, model: model.name });
   const runId = `${process.pid}-${++runCounter}-${Date.now().toString(36)}`;
   const interval = args.progressIntervalMs ?? 250;
@@ -297,7 +347,8 @@ export async function train(
   let samplesDone = 0;
   let lastReport = 0;
   let lastYield = t0;
-  const totalSamples = n * (epochs - initialEpoch);
+  let startEpoch = initialEpoch;
+  let totalSamples = n * (epochs - startEpoch);
 
   const progress = (phase: TrainingPhase, epoch: number, batch: number, epochLoss: number): TrainingProgress => {
     return {
@@ -316,6 +367,7 @@ export async function train(
       batchLosses: history.batchLosses,
       stopped: phase === 'end' ? history.stopped : undefined,
       stopReason: phase === 'end' ? history.stopReason : undefined,
+      events: history.events.slice(),
     };
   };
   // Observers (the kernel) see every batch and decide their own update rate;
@@ -333,6 +385,15 @@ export async function train(
 
   let lean: LeanStep | null = null;
   try {
+    if (callbacks.some((c) => c.onTrainSetup)) {
+      const run = trainingRun(model, optimizer, history, epochs, rng, (state) => {
+        startEpoch = resumeInto(history, rng, state, epochs);
+        totalSamples = n * (epochs - startEpoch);
+      });
+      for (const c of callbacks) await c.onTrainSetup?.(run);
+      run.close();
+    }
+    // After the setup: a restored optimizer has new slot variables, which the lean step takes over.
     const decided = leanStepFor(model, optimizer, loss, trainX, trainY, batchSize, variables);
     lean = decided.step;
     lastPath = lean ? 'lean-wasm' : 'generic';
@@ -342,8 +403,8 @@ export async function train(
       c.setParams?.({ epochs, batchSize, samples: n, steps: batches });
     }
     for (const c of callbacks) await c.onTrainBegin?.();
-    emit({ ...progress('begin', initialEpoch, 0, NaN), path: lastPath, ...(decided.reason ? { note: genericPathNote(decided.reason) } : {}) });
-    for (let epoch = initialEpoch; epoch < epochs; epoch++) {
+    emit({ ...progress('begin', startEpoch, 0, NaN), path: lastPath, ...(decided.reason ? { note: genericPathNote(decided.reason) } : {}) });
+    for (let epoch = startEpoch; epoch < epochs; epoch++) {
       for (const c of callbacks) await c.onEpochBegin?.(epoch);
       const order = args.shuffle === false ? null : permutation(n, rng);
       let lossSum = 0;
@@ -399,6 +460,11 @@ export async function train(
       lean?.flush();
       const logs = recordEpoch(history, epoch, lossSum / seen, valX && valY ? evaluateLoss(model, loss, valX, valY) : undefined);
       for (const c of callbacks) await c.onEpochEnd?.(epoch, logs);
+      // Set at an epoch's end (Keras's EarlyStopping way): stop before the next epoch.
+      if (model.stopTraining && !history.stopped && epoch + 1 < epochs) {
+        history.stopped = true;
+        history.stopReason = 'stopTraining was set';
+      }
       lastReport = performance.now();
       emit(progress('epoch', epoch, history.partialLastEpoch ? Math.ceil(seen / batchSize) : batches, logs.loss));
       if (history.stopped) break;
@@ -412,7 +478,7 @@ export async function train(
     history.durationMs = performance.now() - t0;
   }
   for (const c of callbacks) await c.onTrainEnd?.(history);
-  const last = history.epoch.length ? history.epoch[history.epoch.length - 1] : initialEpoch;
+  const last = history.epoch.length ? history.epoch[history.epoch.length - 1] : startEpoch;
   emit(progress('end', last, batches, history.last() ?? NaN));
   return history;
 }
@@ -426,4 +492,43 @@ function recordEpoch(history: History, epoch: number, loss: number, valLoss: num
     logs.val_loss = valLoss;
   }
   return logs;
+}
+
+/** The view of a run that callbacks get; `resume` works until `close` (the first epoch starts). */
+function trainingRun(
+  model: Trainable, optimizer: tf.Optimizer, history: History, epochs: number, rng: { state: number }, onResume: (s: ResumeState) => void,
+): TrainingRun & { close(): void } {
+  let open = true;
+  return {
+    model,
+    optimizer,
+    history,
+    epochs,
+    rngState: () => rng.state,
+    resume(state) {
+      if (!open) throw new Error('fit: a run can only resume before its first epoch (in onTrainSetup).');
+      onResume(state);
+    },
+    note(event) {
+      history.events.push(event);
+    },
+    close() {
+      open = false;
+    },
+  };
+}
+
+/** Puts a saved state into a fresh run; returns the epoch to start at. */
+function resumeInto(history: History, rng: { state: number }, state: ResumeState, epochs: number): number {
+  if (!Number.isInteger(state.epoch) || state.epoch < 0) throw new RangeError(`fit: cannot resume at epoch ${state.epoch}.`);
+  const epoch = Math.min(state.epoch, epochs);
+  if (state.rngState !== undefined) rng.state = state.rngState >>> 0;
+  history.epoch = [];
+  history.history = { loss: [] };
+  for (let e = 0; e < epoch; e++) history.epoch.push(e);
+  for (const [name, values] of Object.entries(state.history ?? {})) history.history[name] = values.slice(0, epoch);
+  history.batchLosses = state.batchLosses ? Array.from(state.batchLosses) : [];
+  history.resumedAt = epoch;
+  if (state.event) history.events.push(state.event);
+  return epoch;
 }

@@ -9,8 +9,9 @@ import { AenbOutput, CODE_LANGUAGES, CodeLanguage, NotebookErrorData } from '../
 import { cellNames } from '../common/cell-names';
 import { TRAINING_MIME } from '../outputs/training/contract';
 import type { RequestOptions, Result } from '../common/messages/envelope';
-import type { KernelBackendInfo, KernelMethods, ProgressMessage } from '../common/messages/kernel';
+import type { KernelBackendInfo, KernelMethods, ProgressMessage, QueuedCell, ReplayedExecution } from '../common/messages/kernel';
 import { ExecutionResult, KernelClient } from '../kernel/client';
+import type { Attached } from '../kernel/detached';
 import { errorCellOutput, outputToPlain } from './convert';
 import { LiveOutputs } from './live-outputs';
 import { toCellOutput } from './serializer';
@@ -24,6 +25,8 @@ export interface SessionHost {
   readonly kernelPath: string;
   /** Where downloaded data sets are cached. */
   readonly cacheDir: string;
+  /** The private folder of kernels that outlive their window (src/kernel/registry.ts). */
+  readonly kernelsDir: string;
   /** Current settings (read fresh each time a kernel starts). */
   settings(): KernelSettings;
   /** Something shown in the status bar changed. */
@@ -33,6 +36,8 @@ export interface SessionHost {
 interface Queued {
   cell: vscode.NotebookCell;
   exec: vscode.NotebookCellExecution;
+  /** A cell the kernel ran or runs since before a reload: its outputs so far, and its end if it has ended. */
+  replay?: ReplayedExecution;
 }
 
 /**
@@ -130,6 +135,11 @@ export class KernelSession implements vscode.Disposable {
       mirror: settings.mirror,
       cwd: this.kernelCwd(),
       interruptGraceMs: settings.interruptGraceMs,
+      graceMs: settings.kernelGraceMs,
+      // With a grace period the kernel outlives the window (a reload reattaches to it); without, it is a child of this host.
+      ...(settings.kernelGraceMs > 0
+        ? { detached: { dir: this.host.kernelsDir, notebook: this.notebook.uri.toString(), client: { pid: process.pid, name: `VS Code ${vscode.version}` } } }
+        : {}),
       threads: settings.threads,
       fma: settings.fma,
     });
@@ -139,6 +149,11 @@ export class KernelSession implements vscode.Disposable {
     client.on('state', () => this.changed());
     client.on('ready', (b: KernelBackendInfo) => {
       log.info(`[${this.name}] kernel ready (process ${client.pid}): backend ${b.name}${b.fellBack ? ` (asked for ${b.requested})` : ''}. ${b.reason}${b.compute ? ` Training on ${b.compute.description}.` : ''}`);
+    });
+    client.on('superseded', () => {
+      log.warn(`[${this.name}] another window attached to this notebook's kernel; this window no longer shows its cells`);
+      this.progress = undefined;
+      this.changed();
     });
     client.on('exit', (e: { code: number | null; signal: string | null; onPurpose: boolean }) => {
       if (e.onPurpose) log.info(`[${this.name}] kernel stopped`);
@@ -205,8 +220,15 @@ export class KernelSession implements vscode.Disposable {
       }
       this.queue.push({ cell, exec });
     }
+    this.queueChanged();
     this.changed();
     this.startLoop();
+  }
+
+  /** A kernel that outlives the window keeps the list of queued cells, so that a window reattaching after a reload can say which did not run. */
+  private queueChanged(): void {
+    const cells: QueuedCell[] = this.queue.filter((q) => !q.replay && q.cell.index >= 0).map((q) => ({ index: q.cell.index, cellName: `Cell ${q.cell.index + 1}` }));
+    if (this.client?.detachedKernel) this.client.setQueued(cells);
   }
 
   private startLoop(): void {
@@ -222,6 +244,7 @@ export class KernelSession implements vscode.Disposable {
     while (this.queue.length && !this.disposed) {
       const item = this.queue.shift() as Queued;
       this.running = item;
+      this.queueChanged();
       let ok = false;
       try {
         ok = await this.runCell(item);
@@ -249,6 +272,7 @@ export class KernelSession implements vscode.Disposable {
   /** Ends the executions of queued cells without running them. Returns how many. */
   cancelQueued(): number {
     const cancelled = this.queue.splice(0);
+    if (cancelled.length) this.queueChanged();
     for (const { exec } of cancelled) {
       try {
         exec.end(undefined);
@@ -270,23 +294,23 @@ export class KernelSession implements vscode.Disposable {
     }
   }
 
-  /** Runs one cell; true when it succeeded (the queue goes on). */
-  private async runCell({ cell, exec }: Queued): Promise<boolean> {
+  /** Runs one cell (or follows one the kernel runs since before a reload); true when it succeeded (the queue goes on). */
+  private async runCell({ cell, exec, replay }: Queued): Promise<boolean> {
     if (cell.index < 0 || cell.notebook.isClosed) {
       exec.end(undefined);
       return true;
     }
     const order = ++this.order;
     exec.executionOrder = order;
-    const startTime = Date.now();
+    const startTime = replay?.startedAt ?? Date.now();
     exec.start(startTime);
     await exec.clearOutput();
-    const cellName = cellNameOf(cell);
+    const cellName = replay?.cellName ?? cellNameOf(cell);
     let endTime = startTime;
     /** Errors that escaped the cell after the kernel said it finished, while its execution here is still open. */
     let lateErrors: NotebookErrorData[] | undefined = [];
     const language = cell.document.languageId;
-    if (!isCodeLanguage(language)) {
+    if (!replay && !isCodeLanguage(language)) {
       await exec.appendOutput(
         toCellOutput(outputToPlain(errorCellOutput({
           name: 'UnsupportedLanguage',
@@ -309,26 +333,40 @@ export class KernelSession implements vscode.Disposable {
       },
       { intervalMs: LIVE_INTERVAL_MS, onError: (e) => this.host.log.warn(`[${this.name}] ${cellName}: could not update an output: ${message(e)}`) },
     );
+    const handlers = {
+      onOutput: (o: AenbOutput, key?: string) => {
+        this.trackRuns(o);
+        live.add(o, key);
+      },
+      onProgress: (p: ProgressMessage) => {
+        this.progress = p;
+        this.changed();
+      },
+      onLateError: (error: NotebookErrorData) => {
+        if (lateErrors) lateErrors.push(error);
+        else void this.showLateError(cell, order, [startTime, endTime], error);
+      },
+    };
     let result: ExecutionResult;
     try {
-      const client = await this.ensureClient();
-      result = await client.execute(
-        { source: cell.document.getText(), language, cellName },
-        {
-          onOutput: (o, key) => {
-            this.trackRuns(o);
-            live.add(o, key);
-          },
-          onProgress: (p) => {
-            this.progress = p;
-            this.changed();
-          },
-          onLateError: (error) => {
-            if (lateErrors) lateErrors.push(error);
-            else void this.showLateError(cell, order, [startTime, endTime], error);
-          },
-        },
-      );
+      if (replay) {
+        // Everything it printed and drew so far, then live from here on (or its end, if it ended meanwhile).
+        for (const { output, key } of replay.outputs) handlers.onOutput(output, key);
+        if (replay.progress && !replay.done) handlers.onProgress(replay.progress);
+        const client = this.client;
+        if (replay.done) {
+          const d = replay.done;
+          result = { success: d.success, durationMs: d.durationMs, error: d.error, interrupted: d.interrupted, errorShown: d.errorShown };
+          client?.ack(replay.id);
+        } else if (client) {
+          result = await client.resume(replay.id, handlers, replay.startedAt);
+        } else {
+          result = { success: false, durationMs: Date.now() - startTime, error: { name: 'KernelStopped', message: 'The kernel was stopped.' } };
+        }
+      } else {
+        const client = await this.ensureClient();
+        result = await client.execute({ source: cell.document.getText(), language: language as CodeLanguage, cellName, cellIndex: cell.index }, handlers);
+      }
     } catch (e) {
       result = {
         success: false,
@@ -340,6 +378,11 @@ export class KernelSession implements vscode.Disposable {
       await live.drain();
     } finally {
       live.dispose();
+    }
+    if (result.detached) {
+      // The kernel goes on without this window (it closed, or another window took over): leave the cell as it is.
+      exec.end(undefined);
+      return false;
     }
     if (result.error && !result.errorShown) await exec.appendOutput(toCellOutput(outputToPlain(errorCellOutput(result.error))));
     let late = 0;
@@ -420,7 +463,109 @@ export class KernelSession implements vscode.Disposable {
     return this.start();
   }
 
-  /** Stops the kernel process for good (the notebook was closed). */
+  // -------------------------------------------------------------------------
+  // Kernels that outlive the window
+
+  /**
+   * Takes over a kernel found running for this notebook after a reload: the
+   * cell it runs shows as running again (a new execution) with its outputs
+   * so far and then live; cells that ended meanwhile get their results; the
+   * cells that were queued behind it are reported as not run.
+   */
+  async reattach(attached: Attached): Promise<void> {
+    const settings = this.host.settings();
+    const client = this.createClient(settings);
+    this.client?.removeAllListeners();
+    this.client = client;
+    this.clientSettings = settings;
+    const state = await client.attach(attached);
+    this.failure = undefined;
+    this.host.log.info(
+      `[${this.name}] reattached to kernel process ${state.pid} (backend ${state.backend.name}): ` +
+        `${state.executions.filter((e) => !e.done).length} cell running, ${state.executions.filter((e) => e.done).length} ended meanwhile, ${state.queued.length} were queued`,
+    );
+    const items: Queued[] = [];
+    for (const replay of state.executions) {
+      const cell = this.findCell(replay);
+      if (!cell) {
+        this.host.log.warn(`[${this.name}] the kernel ${replay.done ? 'ran' : 'runs'} ${replay.cellName}, which is no longer in the notebook; its outputs are not shown`);
+        if (replay.done) client.ack(replay.id);
+        else void client.resume(replay.id, {}, replay.startedAt);
+        continue;
+      }
+      let exec: vscode.NotebookCellExecution;
+      try {
+        exec = this.host.controller.createNotebookCellExecution(cell);
+      } catch (e) {
+        this.host.log.warn(`[${this.name}] ${replay.cellName} could not be shown as running: ${message(e)}`);
+        continue;
+      }
+      items.push({ cell, exec, replay });
+    }
+    // Ahead of anything queued since: they ran (or run) first.
+    this.queue.unshift(...items);
+    this.changed();
+    this.startLoop();
+    if (state.queued.length) this.reportNotRun(state.queued);
+  }
+
+  /** The cell a replayed execution belongs to: at its index if its text is the same, else the cell with that text, else the one at its index. */
+  private findCell(r: ReplayedExecution): vscode.NotebookCell | undefined {
+    const cells = this.notebook.getCells().filter((c) => c.kind === vscode.NotebookCellKind.Code);
+    const at = r.cellIndex !== undefined && r.cellIndex < this.notebook.cellCount ? this.notebook.cellAt(r.cellIndex) : undefined;
+    if (at && at.kind === vscode.NotebookCellKind.Code && at.document.getText() === r.source) return at;
+    return cells.find((c) => c.document.getText() === r.source) ?? (at?.kind === vscode.NotebookCellKind.Code ? at : undefined);
+  }
+
+  private reportNotRun(queued: QueuedCell[]): void {
+    const names = queued.map((q) => q.cellName);
+    const list = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+    const text = `${this.name}: ${list} ${names.length === 1 ? 'was' : 'were'} waiting to run when the window reloaded, and did not run.`;
+    this.host.log.warn(`[${this.name}] ${list} did not run: ${names.length === 1 ? 'it was' : 'they were'} queued when the window reloaded`);
+    const runThem = names.length === 1 ? 'Run It' : 'Run Them';
+    void vscode.window.showWarningMessage(text, runThem).then((pick) => {
+      if (pick !== runThem || this.disposed) return;
+      const cells = queued.map((q) => (q.index < this.notebook.cellCount ? this.notebook.cellAt(q.index) : undefined)).filter((c): c is vscode.NotebookCell => !!c && c.kind === vscode.NotebookCellKind.Code);
+      this.enqueue(cells);
+    });
+  }
+
+  /** The window is going away (reload, quit): a kernel that outlives it goes on; a child kernel is stopped. */
+  async detach(): Promise<void> {
+    this.disposed = true;
+    const client = this.client;
+    this.client = undefined;
+    if (client) {
+      await client.detach();
+      client.removeAllListeners();
+    }
+  }
+
+  /** The notebook was closed: the kernel finishes its running cell (within its grace period) and ends; a child kernel is stopped now. */
+  async release(): Promise<void> {
+    this.cancelQueued();
+    this.disposed = true;
+    const client = this.client;
+    this.client = undefined;
+    if (client) {
+      if (client.detachedKernel && client.state !== 'stopped') {
+        this.host.log.info(`[${this.name}] notebook closed: its kernel ends once idle (a running cell may finish within the grace period)`);
+      }
+      await client.release();
+      client.removeAllListeners();
+    }
+  }
+
+  /** New settings: a kernel that outlives the window takes its new grace period at once. */
+  settingsChanged(): void {
+    const s = this.host.settings();
+    if (this.client?.detachedKernel && s.kernelGraceMs > 0 && s.kernelGraceMs !== this.client.graceMs) {
+      this.host.log.info(`[${this.name}] the kernel now lives on ${s.kernelGraceMs / 1000} s without its window`);
+      this.client.setGrace(s.kernelGraceMs);
+    }
+  }
+
+  /** Stops the kernel process for good. */
   async shutdown(): Promise<void> {
     this.cancelQueued();
     this.disposed = true;

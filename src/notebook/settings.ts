@@ -15,6 +15,7 @@ export const SETTING = {
   dataFolder: 'dataFolder',
   downloadMirror: 'downloadMirror',
   interruptGracePeriod: 'interruptGracePeriod',
+  kernelGracePeriod: 'kernelGracePeriod',
   threads: 'threads',
   fusedMultiplyAdd: 'fusedMultiplyAdd',
 } as const;
@@ -31,6 +32,9 @@ export const BACKEND_DESCRIPTIONS: Record<BackendChoiceName, string> = {
 };
 
 export const DEFAULT_INTERRUPT_GRACE_SECONDS = 3;
+/** How long a kernel lives on without its window (reload, quit, closed notebook with a running cell). */
+export const DEFAULT_KERNEL_GRACE_SECONDS = 300;
+export const MAX_KERNEL_GRACE_SECONDS = 7 * 24 * 3600;
 
 /** The most training threads the setting accepts (the engine's limit). */
 export const MAX_THREADS = 64;
@@ -41,6 +45,8 @@ export interface KernelSettings {
   dataDir?: string;
   mirror?: string;
   interruptGraceMs: number;
+  /** 0: the kernel ends with its window (a child process); more: it outlives it that long (see src/kernel/lifetime.ts). */
+  kernelGraceMs: number;
   /** Training threads: 'auto' (one per core) or a count. */
   threads: number | 'auto';
   /** Fused multiply-add for training on several threads ('auto': where the runtime has it). */
@@ -119,6 +125,15 @@ export function readKernelSettings(get: (name: string) => unknown, ctx: Settings
       );
     } else interruptGraceMs = Math.round(rawGrace * 1000);
   }
+  let kernelGraceMs = DEFAULT_KERNEL_GRACE_SECONDS * 1000;
+  const rawKernelGrace = get(SETTING.kernelGracePeriod);
+  if (rawKernelGrace !== undefined && rawKernelGrace !== null) {
+    if (typeof rawKernelGrace !== 'number' || !Number.isFinite(rawKernelGrace) || rawKernelGrace < 0 || rawKernelGrace > MAX_KERNEL_GRACE_SECONDS) {
+      problems.push(
+        `${key(SETTING.kernelGracePeriod)}: ${JSON.stringify(rawKernelGrace)} is not a number of seconds between 0 and ${MAX_KERNEL_GRACE_SECONDS}; using ${DEFAULT_KERNEL_GRACE_SECONDS}.`,
+      );
+    } else kernelGraceMs = Math.round(rawKernelGrace * 1000);
+  }
   let threads: number | 'auto' = 'auto';
   const rawThreads = get(SETTING.threads);
   if (rawThreads !== undefined && rawThreads !== null && rawThreads !== 0) {
@@ -131,17 +146,17 @@ export function readKernelSettings(get: (name: string) => unknown, ctx: Settings
   const rawFma = get(SETTING.fusedMultiplyAdd);
   if (rawFma === false) fma = false;
   else if (rawFma !== undefined && rawFma !== null && rawFma !== true) problems.push(`${key(SETTING.fusedMultiplyAdd)} must be true or false; using true.`);
-  return { backend, dataDir, mirror, interruptGraceMs, threads, fma, problems };
+  return { backend, dataDir, mirror, interruptGraceMs, kernelGraceMs, threads, fma, problems };
 }
 
 /**
  * Whether two settings need a different kernel process: the backend and the
- * compute engine's threads and fused multiply-add do (a running kernel takes
- * new data settings, see {@link dataSettingsDiffer}, and the grace period is
- * the host's).
+ * compute engine's threads and fused multiply-add do, and whether it outlives
+ * its window (a running kernel takes new data settings, see
+ * {@link dataSettingsDiffer}, and new grace periods).
  */
 export function kernelSettingsDiffer(a: KernelSettings, b: KernelSettings): boolean {
-  return a.backend !== b.backend || a.threads !== b.threads || a.fma !== b.fma;
+  return a.backend !== b.backend || a.threads !== b.threads || a.fma !== b.fma || (a.kernelGraceMs > 0) !== (b.kernelGraceMs > 0);
 }
 
 /** Whether the data folder or the mirror changed: a running kernel is told, and its next `loadData()` uses them. */

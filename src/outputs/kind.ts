@@ -129,6 +129,12 @@ export interface OutputKind<P = unknown, K extends KernelPart | undefined = Kern
   check?(value: unknown): string | undefined;
   /** The text/plain fallback of a payload. */
   text?(payload: P): string;
+  /**
+   * The payload as it is shown with no kernel behind it (the HTML report), the
+   * same object when nothing changes: a training output that says "running"
+   * becomes interrupted (see training/stale.ts, which the .aenb writer uses too).
+   */
+  stored?(payload: P): P;
   /** The report's static HTML for this output, or undefined to let the next representation try. */
   report?(item: ReportItem, ctx: ReportContext): string | undefined;
   /** Kernel side (undefined outside the kernel bundle). */

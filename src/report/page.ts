@@ -69,9 +69,18 @@ function renderOutput(items: ReportItem[], id: string, rich: RichOutput[]): stri
         } catch {
           continue; // bad JSON: fall back to the other representations
         }
-        rich.push({ id, mime, json });
         const plain = ctx.item('text/plain');
-        const fallback = plain ? `<pre class="out-text">${escapeHtml(stripAnsi(textOf(plain.data)))}</pre>` : '';
+        let fallbackText = plain ? textOf(plain.data) : undefined;
+        if (kind.stored && kind.check?.(json) === undefined) {
+          // A report has no live kernel behind it: a running training shows as interrupted.
+          const stored = kind.stored(json);
+          if (stored !== json) {
+            json = stored;
+            fallbackText = kind.text?.(stored) ?? fallbackText;
+          }
+        }
+        rich.push({ id, mime, json });
+        const fallback = fallbackText !== undefined ? `<pre class="out-text">${escapeHtml(stripAnsi(fallbackText))}</pre>` : '';
         return `<div class="output output-rich" id="${id}" data-mime="${escapeHtml(mime)}">${fallback}</div>`;
       }
       const html = kind.report?.(it, ctx);

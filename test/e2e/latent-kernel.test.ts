@@ -151,7 +151,15 @@ describe('a latent map with a convolutional decoder, decoded by the kernel', () 
     );
     stateDir = mkdtempSync(join(tmpdir(), 'aenb-e2e-latent-state-'));
     installVsix(VSIX, { stateDir, log: (l) => console.log(`[e2e] ${l}`) });
-    server = await startCodeServer({ workspace, stateDir, settings: { 'workbench.colorTheme': 'Default Light Modern' } });
+    server = await startCodeServer({
+      workspace,
+      stateDir,
+      settings: {
+        'workbench.colorTheme': 'Default Light Modern',
+        // Kernels outlive their window (test/e2e/reload.test.ts); here they should end soon after the server stops.
+        'autoencoderNotebooks.kernelGracePeriod': 3,
+      },
+    });
     wb = await openWorkbench(server.workbenchUrl(), { width: 1300, height: 1000 });
     page = wb.page;
     frame = outputsFrame(page);
@@ -162,7 +170,8 @@ describe('a latent map with a convolutional decoder, decoded by the kernel', () 
   after(async () => {
     await wb?.close().catch(() => undefined);
     await server?.stop({ saveLogsTo: join(RESULTS, 'server') });
-    const left = workspace ? await reapProcessesIn(workspace, KERNEL) : [];
+    // A kernel still running ends within its 3 s grace, then removes its files from the server's storage.
+    const left = workspace ? await reapProcessesIn(workspace, KERNEL, 60_000) : [];
     if (left.length) console.error(`[e2e] kernel processes outlived code-server and were killed: ${left.map((p) => p.pid).join(', ')}`);
     if (workspace) rmSync(workspace, { recursive: true, force: true });
     if (stateDir) rmSync(stateDir, { recursive: true, force: true });

@@ -7,6 +7,7 @@ import type { Page } from 'playwright-core';
 import * as tf from '@tensorflow/tfjs';
 import { ERRORS_MIME, IMAGES_MIME, SUMMARY_MIME, TRAINING_MIME, base64ToBytes, bytesToBase64, imageToRgba, type ImagesPayload, type TrainingPayload } from '../../src/outputs';
 import { OUTPUT_KINDS } from '../../src/outputs/registry';
+import { settleTrainingPayload } from '../../src/outputs/training/stale';
 import { type Harness, type Theme, messages, render, screenshot, setTheme, startHarness } from './harness';
 import { imagesFixture, summaryFixture, trainingFixture } from './fixtures';
 import { digits } from './latent-fixtures';
@@ -191,6 +192,21 @@ describe('training output', () => {
     // without renderer messaging the button cannot work, so it is disabled
     await render(page, 'nomsg', 'o-nomsg', TRAINING_MIME, trainingFixture({ runId: 'x', epochs: 10, done: 2, batch: 3, batchesPerEpoch: 200 }), { noMessaging: true });
     assert.equal(await page.locator('#nomsg .aenb-stop').isDisabled(), true);
+  });
+
+  test('a run saved while it was live shows as interrupted, with no Stop button; checkpoints and resumes are listed', async () => {
+    const live = trainingFixture({ runId: 'saved', epochs: 20, done: 2, batch: 700, batchesPerEpoch: 1875 });
+    live.events = [
+      { kind: 'resumed', epoch: 1, message: 'Resumed at epoch 2 of 20 from the backup backup/backup.ckpt (1 epoch restored)' },
+      { kind: 'checkpoint', epoch: 2, message: 'Backup after epoch 2: backup/backup.ckpt' },
+    ];
+    await render(page, 'saved', 'o-saved', TRAINING_MIME, settleTrainingPayload(live));
+    assert.equal(await text('#saved .aenb-badge'), 'Interrupted');
+    assert.equal(await page.locator('#saved .aenb-stop').isVisible(), false, 'nothing to stop');
+    assert.match(await text('#saved .aenb-status-line'), /^Interrupted at epoch 3 of 20 \(the notebook was saved during training\)/);
+    assert.equal(await text('#saved .aenb-events'), 'Resumed at epoch 2 of 20 from the backup backup/backup.ckpt (1 epoch restored) · Backup after epoch 2: backup/backup.ckpt');
+    assert.equal(await text('#saved .aenb-stat-epoch .aenb-stat-value'), '2/20');
+    await shootAll('saved', 'training-interrupted');
   });
 
   test('first epoch: per-batch points only, then val_loss appears in the same chart', async () => {

@@ -4,6 +4,8 @@
  */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { AenbOutput } from '../../src/common/aenb';
 import { TRAINING_MIME, SUMMARY_MIME, IMAGES_MIME, type TrainingPayload, type SummaryPayload, type ImagesPayload } from '../../src/outputs';
@@ -208,6 +210,31 @@ describe('kernel process', () => {
     assert.equal(p.state, 'stopped');
     const after = await run(client, 'h2.stopped && h2.batchLosses.length > 0');
     assert.deepEqual(texts(after), ['true'], 'state survives an interrupt');
+  });
+
+  test('cells have `callbacks`: the training output shows each checkpoint written; loadCheckpoint reads one back', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'aenb-kernel-ckpt-'));
+    try {
+      const source = (epochs: number) =>
+        `await m.fit(data.slice(0, 64), data.slice(0, 64), { epochs: ${epochs}, batchSize: 16, seed: 1, callbacks: [callbacks.modelCheckpoint({ dir: ${JSON.stringify(path.join(dir, 'ckpt'))}, keep: 1 }), callbacks.backupAndRestore({ dir: ${JSON.stringify(path.join(dir, 'backup'))} })] });`;
+      const first = await run(client, `${source(2)}\nm.stopTraining = false;`);
+      assert.ok(first.result.success, JSON.stringify(first.result.error));
+      const p = item(first.outputs[0], TRAINING_MIME) as unknown as TrainingPayload;
+      assert.equal(p.state, 'done');
+      assert.deepEqual(p.events?.map((e) => e.message.replace(dir, '<dir>')), [
+        'Checkpoint after epoch 1: <dir>/ckpt/epoch-0001.ckpt',
+        'Backup after epoch 1: <dir>/backup/backup.ckpt',
+        'Checkpoint after epoch 2: <dir>/ckpt/epoch-0002.ckpt',
+        'Backup after epoch 2: <dir>/backup/backup.ckpt',
+      ]);
+      assert.match(item(first.outputs[0], 'text/plain') as string, /\nBackup after epoch 2: .*backup\.ckpt\nDone: 2 epochs/, 'the text fallback names the last checkpoint');
+      assert.deepEqual(readdirSync(dir).sort(), ['ckpt'], 'the backup is gone once training completed');
+      assert.deepEqual(readdirSync(path.join(dir, 'ckpt')), ['epoch-0002.ckpt'], 'keep: 1');
+      const loaded = await run(client, `(await loadCheckpoint(m, ${JSON.stringify(path.join(dir, 'ckpt'))})).epoch`);
+      assert.deepEqual(texts(loaded), ['2']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('an endless loop is ended by killing the kernel, and the next cell gets a fresh one', async () => {

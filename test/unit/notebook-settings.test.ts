@@ -11,18 +11,22 @@ const read = (values: Record<string, unknown>, c = ctx) => readKernelSettings((k
 
 describe('kernel settings', () => {
   test('defaults', () => {
-    assert.deepEqual(read({}), { backend: 'auto', dataDir: undefined, mirror: undefined, interruptGraceMs: 3000, threads: 'auto', fma: 'auto', problems: [] });
+    assert.deepEqual(read({}), { backend: 'auto', dataDir: undefined, mirror: undefined, interruptGraceMs: 3000, kernelGraceMs: 300_000, threads: 'auto', fma: 'auto', problems: [] });
   });
 
   test('valid values', () => {
-    const s = read({ backend: 'wasm', dataFolder: '~/data', downloadMirror: 'https://mirror.example/ds/', interruptGracePeriod: 0.5, threads: 3, fusedMultiplyAdd: false });
-    assert.deepEqual(s, { backend: 'wasm', dataDir: join('/home/u', 'data'), mirror: 'https://mirror.example/ds/', interruptGraceMs: 500, threads: 3, fma: false, problems: [] });
+    const s = read({ backend: 'wasm', dataFolder: '~/data', downloadMirror: 'https://mirror.example/ds/', interruptGracePeriod: 0.5, kernelGracePeriod: 0, threads: 3, fusedMultiplyAdd: false });
+    assert.deepEqual(s, { backend: 'wasm', dataDir: join('/home/u', 'data'), mirror: 'https://mirror.example/ds/', interruptGraceMs: 500, kernelGraceMs: 0, threads: 3, fma: false, problems: [] });
+    assert.equal(read({ kernelGracePeriod: 12.5 }).kernelGraceMs, 12_500);
     assert.equal(read({ threads: 0, fusedMultiplyAdd: true }).threads, 'auto', '0 is one thread per core');
     assert.equal(read({ threads: 1 }).threads, 1);
   });
 
   test('invalid values fall back, each with a problem that names the setting', () => {
     const s = read({ backend: 'gpu', dataFolder: 42, downloadMirror: 'ftp://x', interruptGracePeriod: -1, threads: 2.5, fusedMultiplyAdd: 'yes' });
+    const g = read({ kernelGracePeriod: -5 });
+    assert.equal(g.kernelGraceMs, 300_000);
+    assert.match(g.problems[0], /autoencoderNotebooks\.kernelGracePeriod: -5 is not a number of seconds between 0 and 604800; using 300/);
     assert.equal(s.backend, 'auto');
     assert.equal(s.dataDir, undefined);
     assert.equal(s.mirror, undefined);
@@ -54,9 +58,11 @@ describe('kernel settings', () => {
     assert.match(read({ dataFolder: 'rel' }, { home: '/h' } as typeof ctx).problems[0], /dataFolder: "rel" is a relative path/);
   });
 
-  test('backend, threads and FMA need a new kernel process; data folder and mirror go to the running one', () => {
+  test('backend, threads, FMA and whether the kernel outlives its window need a new kernel process; data folder and mirror go to the running one', () => {
     const a = read({ backend: 'wasm' });
     assert.equal(kernelSettingsDiffer(a, read({ backend: 'wasm', interruptGracePeriod: 10 })), false);
+    assert.equal(kernelSettingsDiffer(a, read({ backend: 'wasm', kernelGracePeriod: 20 })), false);
+    assert.equal(kernelSettingsDiffer(a, read({ backend: 'wasm', kernelGracePeriod: 0 })), true);
     assert.equal(kernelSettingsDiffer(a, read({ backend: 'cpu' })), true);
     assert.equal(kernelSettingsDiffer(a, read({ backend: 'wasm', threads: 1 })), true);
     assert.equal(kernelSettingsDiffer(a, read({ backend: 'wasm', fusedMultiplyAdd: false })), true);

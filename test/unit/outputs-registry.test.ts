@@ -56,7 +56,7 @@ describe('output kinds', () => {
 
   test('the callbacks API is the union of the kinds\' and the library\'s callbacks, each name once', () => {
     const none = { cell: () => undefined };
-    assert.deepEqual(Object.keys(callbacksApi(none)).sort(), ['latentView']);
+    assert.deepEqual(Object.keys(callbacksApi(none)).sort(), ['backupAndRestore', 'latentView', 'modelCheckpoint'], 'the library\'s checkpoint callbacks beside the kinds\'');
     const made = callbacksApi(none, { modelCheckpoint: (a: unknown) => ({ a }) });
     assert.deepEqual(Object.keys(made).sort(), ['latentView', 'modelCheckpoint']);
     assert.deepEqual((made as unknown as Record<string, (a: unknown) => unknown>).modelCheckpoint(1), { a: 1 });

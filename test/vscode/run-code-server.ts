@@ -90,7 +90,11 @@ async function main(): Promise<number> {
       trustWorkspace: !restricted,
       // Interrupts end training at the next batch; on a loaded machine that batch can
       // take seconds, and the kernel must not be killed meanwhile for being late.
-      settings: { 'autoencoderNotebooks.interruptGracePeriod': 120 },
+      settings: {
+        'autoencoderNotebooks.interruptGracePeriod': 120,
+        // Kernels outlive their window; here they should end soon after the server stops (its runner checks that none is left).
+        'autoencoderNotebooks.kernelGracePeriod': 3,
+      },
       args: process.env.AENB_CODE_SERVER_ARGS ? process.env.AENB_CODE_SERVER_ARGS.split(' ') : [],
       env: {
         AENB_VSCODE_SUITE: suite,

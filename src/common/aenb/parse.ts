@@ -3,6 +3,7 @@
 // path of the bad field), unknown fields kept. Pure: no Node, no DOM.
 import { type Node, type ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
 import { isBase64 } from '../base64';
+import { settleNotebook } from '../../outputs/training/stale';
 import { decodeUtf8Strict, MAX_NESTING, offsetToLineColumn, tooDeepAt } from './text';
 import {
   AENB_FORMAT,
@@ -255,7 +256,8 @@ export function parseNotebook(text: string, fileName?: string): AenbNotebook {
     const { line, column } = offsetToLineColumn(text, offset);
     throw new AenbFormatError(`the file is not valid JSON: ${reason}`, line, column, '', fileName);
   }
-  return new Validator(text, fileName).notebook(root);
+  // A training output saved while its run was live is shown as interrupted (src/outputs/training/stale.ts).
+  return settleNotebook(new Validator(text, fileName).notebook(root));
 }
 
 /** Decodes a file's bytes strictly (./text.ts) and parses them: the one way a file is read, in VS Code and the runner. */

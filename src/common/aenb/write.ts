@@ -1,5 +1,6 @@
 // Writing `.aenb` text: the canonical form (fixed key order, sorted unknown
 // keys, 2-space indent, one trailing newline; see ./types.ts). Pure.
+import { settleNotebook } from '../../outputs/training/stale';
 import { MAX_NESTING } from './text';
 import { AENB_FORMAT, AENB_FORMAT_VERSION, CODE_LANGUAGES, formatJsonPath, mimeDataKind, splitSourceLines } from './types';
 import type { AenbCell, AenbCellMetadata, AenbExecution, AenbNotebook, AenbOutput, AenbOutputItem, JsonObject, JsonPath, JsonValue } from './types';
@@ -172,6 +173,7 @@ function writeCell(cell: AenbCell, path: JsonPath, indent: string): string {
  * @throws TypeError naming the path of a value that cannot be saved.
  */
 export function serializeNotebook(nb: AenbNotebook): string {
+  nb = settleNotebook(nb); // no "running" training output is stored (src/outputs/training/stale.ts)
   const text = writeStructure(
     [
       ['format', () => JSON.stringify(AENB_FORMAT)],

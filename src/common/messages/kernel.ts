@@ -1,10 +1,11 @@
 /**
  * The message protocol between a kernel process and whoever drives it (the
- * VS Code extension host or the headless runner). Messages travel over the
- * Node IPC channel of `child_process.fork`, as JSON: one-way messages (a
- * discriminated union on `type`, below) for running cells and streaming their
- * outputs, and requests with replies (./envelope.ts) for questions anyone may
- * ask the kernel: `KernelMethods`.
+ * VS Code extension host or the headless runner). Messages are JSON and
+ * travel over a channel (src/kernel/transport): the Node IPC channel of
+ * `child_process.fork`, or the local socket of a kernel that outlives its
+ * window. One-way messages (a discriminated union on `type`, below) run cells
+ * and stream their outputs; requests with replies (./envelope.ts) are for
+ * questions anyone may ask the kernel: `KernelMethods`.
  */
 import type { AenbOutput, CodeLanguage, NotebookErrorData } from '../aenb';
 import { isEnvelope, type EnvelopeMessage } from './envelope';
@@ -40,6 +41,8 @@ export interface KernelOptions {
   cwd?: string;
   /** Minimum milliseconds between two live-progress updates of one output. */
   progressIntervalMs?: number;
+  /** Socket kernels: how long the kernel lives on without a host (see LifetimeRequest). */
+  graceMs?: number;
 }
 
 // ---------------------------------------------------------------------------
@@ -58,6 +61,8 @@ export interface ExecuteRequest {
   language: CodeLanguage;
   /** Shown in stack traces, e.g. "Cell 3". */
   cellName: string;
+  /** The cell's index in the notebook, so that a host reattaching after a reload finds it. */
+  cellIndex?: number;
 }
 
 export interface InterruptRequest {
@@ -68,7 +73,36 @@ export interface ShutdownRequest {
   type: 'shutdown';
 }
 
-export type HostMessage = InitRequest | ExecuteRequest | InterruptRequest | ShutdownRequest | EnvelopeMessage;
+/** A cell the host has queued behind the running one (not sent to the kernel yet). */
+export interface QueuedCell {
+  index: number;
+  cellName: string;
+}
+
+/** The host's queue changed: kept by a socket kernel, so that a host reattaching after a reload can say which cells did not run. */
+export interface QueueRequest {
+  type: 'queue';
+  cells: QueuedCell[];
+}
+
+/** The host has the result of an execution: a socket kernel stops keeping it for a reattaching host. */
+export interface AckRequest {
+  type: 'ack';
+  id: string;
+}
+
+/** How long a socket kernel lives on once no host is attached: it ends `graceMs` after its host left (at once for 0). */
+export interface LifetimeRequest {
+  type: 'lifetime';
+  graceMs: number;
+}
+
+/** The notebook was closed: the kernel ends once its running cell is done (or the grace period ends), or now when idle. */
+export interface ReleaseRequest {
+  type: 'release';
+}
+
+export type HostMessage = InitRequest | ExecuteRequest | InterruptRequest | ShutdownRequest | QueueRequest | AckRequest | LifetimeRequest | ReleaseRequest | EnvelopeMessage;
 
 // ---------------------------------------------------------------------------
 // Requests the kernel answers (host -> kernel; the renderer's reach the kernel
@@ -195,10 +229,38 @@ export interface ProgressMessage {
   state: 'running' | 'done' | 'stopped';
 }
 
-export type KernelMessage = ReadyMessage | InitFailedMessage | OutputMessage | DoneMessage | LogMessage | ProgressMessage | LateErrorMessage | EnvelopeMessage;
+/** An execution as a reattaching host gets it: what ran (or runs), its outputs so far, and its end if it has ended. */
+export interface ReplayedExecution {
+  id: string;
+  cellName: string;
+  cellIndex?: number;
+  source: string;
+  /** When it started (ms since the epoch). */
+  startedAt: number;
+  /** Its outputs in order; keyed ones (live progress) as they are now. */
+  outputs: { output: AenbOutput; key?: string }[];
+  progress?: ProgressMessage;
+  /** Set when it has finished. */
+  done?: DoneMessage;
+}
 
-const KERNEL_TYPES: readonly string[] = ['ready', 'init-failed', 'output', 'done', 'log', 'progress', 'late-error'] satisfies KernelMessage['type'][];
-const HOST_TYPES: readonly string[] = ['init', 'execute', 'interrupt', 'shutdown'] satisfies HostMessage['type'][];
+/** Sent by a socket kernel to a host that attached to it after the kernel had been initialized (a reload). */
+export interface ReattachedMessage {
+  type: 'reattached';
+  pid: number;
+  backend: KernelBackendInfo;
+  /** The running execution and those that ended without a host to receive them, oldest first. */
+  executions: ReplayedExecution[];
+  /** Cells the previous host had queued and not sent: they did not run. */
+  queued: QueuedCell[];
+  /** What the kernel logged while no host was attached. */
+  logs: LogMessage[];
+}
+
+export type KernelMessage = ReadyMessage | InitFailedMessage | OutputMessage | DoneMessage | LogMessage | ProgressMessage | LateErrorMessage | ReattachedMessage | EnvelopeMessage;
+
+const KERNEL_TYPES: readonly string[] = ['ready', 'init-failed', 'output', 'done', 'log', 'progress', 'late-error', 'reattached'] satisfies KernelMessage['type'][];
+const HOST_TYPES: readonly string[] = ['init', 'execute', 'interrupt', 'shutdown', 'queue', 'ack', 'lifetime', 'release'] satisfies HostMessage['type'][];
 
 function typeOf(value: unknown): string | undefined {
   return typeof value === 'object' && value !== null ? ((value as { type?: unknown }).type as string | undefined) : undefined;

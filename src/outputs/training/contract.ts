@@ -63,6 +63,21 @@ export interface TrainingPayload {
   /** Optional per-batch loss (name of the metric in `batchMetric`, default "loss"). */
   batches?: BatchSeries;
   batchMetric?: string;
+  /** Checkpoints written and resumes, in order (shown under the chart). */
+  events?: TrainingEventInfo[];
+  /**
+   * Set on a run that was still going when the notebook was saved, and is
+   * stored as interrupted (state "stopped"): the saved file has no live run
+   * behind it. `epoch` is the epoch that was in progress (1-based).
+   */
+  interrupted?: { reason: 'saved-during-training'; epoch: number };
+}
+
+export interface TrainingEventInfo {
+  kind: 'checkpoint' | 'resumed' | 'note';
+  /** Epochs completed when it happened. */
+  epoch: number;
+  message: string;
 }
 
 /** Returns a problem description, or undefined when `v` is a valid TrainingPayload. */
@@ -73,6 +88,9 @@ export function checkTrainingPayload(v: unknown): string | undefined {
   for (const k of ['epochs', 'epoch', 'batch', 'batchesPerEpoch'] as const) if (!isCount(v[k])) return `${k} must be a non-negative integer`;
   for (const k of ['samplesPerSecond', 'etaSeconds', 'elapsedSeconds', 'samples', 'batchSize'] as const) if (!isOptNumber(v[k])) return `${k} must be a number`;
   if (!isObject(v.history)) return 'history must be an object of arrays';
+  if (v.events !== undefined && (!Array.isArray(v.events) || !v.events.every((e) => isObject(e) && typeof e.message === 'string' && isCount(e.epoch)))) {
+    return 'events must be an array of { kind, epoch, message }';
+  }
   for (const [k, s] of Object.entries(v.history)) {
     if (!Array.isArray(s) || !s.every((x) => x === null || typeof x === 'number')) return `history.${k} must be an array of numbers`;
   }
@@ -183,10 +201,17 @@ function progressBar(done: number, total: number, width = 30): string {
   return '[' + '='.repeat(full) + (full < width ? '>' + '.'.repeat(width - full - 1) : '') + ']';
 }
 
+/** "Interrupted at epoch 3 of 20 (the notebook was saved during training)". */
+export function interruptedText(p: TrainingPayload): string {
+  const at = p.interrupted?.epoch ?? Math.min(p.epoch + 1, Math.max(1, p.epochs));
+  return `Interrupted at epoch ${at} of ${p.epochs} (the notebook was saved during training)`;
+}
+
 /** Keras-like log: one line per finished epoch, plus the progress line while running. */
 export function historyText(p: TrainingPayload): string {
   const lines: string[] = [];
   if (p.title) lines.push(p.title);
+  for (const e of p.events ?? []) if (e.kind === 'resumed') lines.push(e.message);
   const names = seriesNames(p.history);
   const n = historyLength(p.history);
   const w = String(p.epochs || n).length;
@@ -194,12 +219,16 @@ export function historyText(p: TrainingPayload): string {
     const metrics = names.map((k) => (p.history[k][e] !== undefined ? `${k}: ${formatMetric(p.history[k][e])}` : '')).filter(Boolean);
     lines.push(`Epoch ${String(e + 1).padStart(w)}/${p.epochs} - ${metrics.join(' - ')}`);
   }
+  const saved = [...(p.events ?? [])].reverse().find((e) => e.kind === 'checkpoint');
+  if (saved) lines.push(saved.message);
   if (p.state === 'running') {
     const cur = Math.min(p.epoch + 1, Math.max(1, p.epochs));
     const parts = [`Epoch ${cur}/${p.epochs} ${progressBar(p.batch, p.batchesPerEpoch)} ${p.batch}/${p.batchesPerEpoch}`];
     if (p.samplesPerSecond !== undefined) parts.push(`${formatCount(p.samplesPerSecond)} samples/s`);
     parts.push(`ETA ${formatDuration(p.etaSeconds)}`);
     lines.push(parts.join(' - '));
+  } else if (p.state === 'stopped' && p.interrupted) {
+    lines.push(interruptedText(p));
   } else if (p.state === 'stopped') {
     lines.push(`Stopped after ${p.epoch} of ${p.epochs} epochs${p.message ? ': ' + p.message : ''}`);
   } else if (p.state === 'error') {

@@ -3,6 +3,7 @@
 import type { OutputKind } from '../kind';
 import { checkTrainingPayload, historyText, TRAINING_MIME, type TrainingPayload } from './contract';
 import { kernel } from './kernel';
+import { settleTrainingPayload } from './stale';
 import { view } from './view';
 
 export const training: OutputKind<TrainingPayload, typeof kernel> = {
@@ -11,6 +12,7 @@ export const training: OutputKind<TrainingPayload, typeof kernel> = {
   rendered: true,
   check: checkTrainingPayload,
   text: historyText,
+  stored: settleTrainingPayload,
   kernel,
   view,
 };

@@ -2,9 +2,9 @@
 // histories (ours and tfjs's), `show.history`, and a History as a cell's value.
 import * as tf from '@tensorflow/tfjs';
 import type { AenbOutput, JsonValue } from '../../common/aenb';
-import { History, type TrainingProgress } from '../../lib/training';
+import { History, type TrainingEvent, type TrainingProgress } from '../../lib/training';
 import type { KernelPart } from '../kind';
-import { batchSeries, BatchSeriesEncoder, historyFromKeras, historyText, jsonNumber, newTrainingPayload, TRAINING_MIME, type TrainingPayload } from './contract';
+import { batchSeries, BatchSeriesEncoder, historyFromKeras, historyText, jsonNumber, newTrainingPayload, TRAINING_MIME, type TrainingEventInfo, type TrainingPayload } from './contract';
 
 /** The training payload for a live progress event. */
 export function progressPayload(
@@ -30,7 +30,13 @@ export function progressPayload(
   payload.history = historyFromKeras(p.history);
   if (p.batchLosses.length) payload.batches = encoder ? encoder.series(p.batchLosses) : batchSeries(p.batchLosses);
   if (p.stopReason) payload.message = p.stopReason;
+  if (p.events?.length) payload.events = eventInfo(p.events);
   return payload;
+}
+
+/** Checkpoints written and resumes, as the payload carries them. */
+function eventInfo(events: TrainingEvent[]): TrainingEventInfo[] {
+  return events.map((e) => ({ kind: e.kind, epoch: e.epoch, message: e.message }));
 }
 
 /** The training payload of a finished History (ours or tfjs's). */
@@ -50,6 +56,7 @@ export function historyPayload(h: History | tf.History, title?: string): Trainin
     payload.elapsedSeconds = h.durationMs / 1000;
     if (h.batchLosses.length) payload.batches = batchSeries(h.batchLosses);
     if (h.stopReason) payload.message = h.stopReason;
+    if (h.events.length) payload.events = eventInfo(h.events);
     return payload;
   }
   // tf.History from tfjs's own model.fit

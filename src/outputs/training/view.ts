@@ -11,7 +11,7 @@ import uPlot from 'uplot';
 import { formatCount, formatDuration, formatMetric } from '../../common/formatting';
 import { cssColor, cssVar, h, setAttr, setText, uniqueId } from '../../../renderers/dom';
 import type { OutputView, ViewHost, ViewPart } from '../kind';
-import { type TrainingPayload, decodeBatchSeries, historyLength, seriesNames } from './contract';
+import { type TrainingPayload, decodeBatchSeries, historyLength, interruptedText, seriesNames } from './contract';
 import { decimateForView } from './decimate';
 
 interface Palette {
@@ -90,6 +90,8 @@ export class TrainingView implements OutputView<TrainingPayload> {
   private readonly stopBtn: HTMLButtonElement;
   private readonly stopLabel: HTMLElement;
   private readonly statusLine: HTMLElement;
+  /** Where the run resumed from and the last checkpoint written. */
+  private readonly eventsLine: HTMLElement;
   private readonly errorBox: HTMLElement;
   /** Stable element that hosts the uPlot instance. */
   readonly chartEl: HTMLElement;
@@ -153,8 +155,9 @@ export class TrainingView implements OutputView<TrainingPayload> {
       h('div', { class: 'aenb-stats' }, sEpoch.el, sBatch.el, sSpeed.el, sEta.el, sElapsed.el, h('span', { class: 'aenb-spacer' }), this.stopBtn),
     );
     this.statusLine = h('p', { class: 'aenb-status-line' });
+    this.eventsLine = h('p', { class: 'aenb-events', hidden: true });
     this.errorBox = h('p', { class: 'aenb-error', role: 'alert', hidden: true });
-    this.root.append(this.progress, this.statusLine, this.errorBox);
+    this.root.append(this.progress, this.statusLine, this.eventsLine, this.errorBox);
 
     this.chartEl = h('div', { class: 'aenb-chart', tabindex: 0, role: 'img', 'aria-roledescription': 'chart' });
     this.empty = h('p', { class: 'aenb-empty' }, 'Waiting for the first batch…');
@@ -245,9 +248,9 @@ export class TrainingView implements OutputView<TrainingPayload> {
 
   private updateHeader(p: TrainingPayload): void {
     setText(this.titleEl, p.title ? p.title : 'Training');
-    const label = { running: 'Training', done: 'Done', stopped: 'Stopped', error: 'Error' }[p.state];
+    const label = p.state === 'stopped' && p.interrupted ? 'Interrupted' : { running: 'Training', done: 'Done', stopped: 'Stopped', error: 'Error' }[p.state];
     setText(this.badge, label);
-    this.badge.className = `aenb-badge aenb-badge-${p.state}`;
+    this.badge.className = `aenb-badge aenb-badge-${p.state}${p.state === 'stopped' && p.interrupted ? ' aenb-badge-interrupted' : ''}`;
   }
 
   private updateProgress(p: TrainingPayload): void {
@@ -282,6 +285,11 @@ export class TrainingView implements OutputView<TrainingPayload> {
     if (p.state === 'error') setText(this.errorBox, `Training failed${p.message ? ': ' + p.message : '.'}`);
     setText(this.statusLine, this.statusText(p));
     this.statusLine.hidden = this.statusLine.textContent === '';
+    const events = p.events ?? [];
+    const resumed = events.filter((e) => e.kind === 'resumed').pop();
+    const saved = events.filter((e) => e.kind === 'checkpoint').pop();
+    setText(this.eventsLine, [resumed?.message, saved?.message].filter(Boolean).join(' · '));
+    this.eventsLine.hidden = this.eventsLine.textContent === '';
   }
 
   private statusText(p: TrainingPayload): string {
@@ -289,7 +297,8 @@ export class TrainingView implements OutputView<TrainingPayload> {
     const n = historyLength(p.history);
     const parts: string[] = [];
     if (p.state === 'done') parts.push(`${n} epoch${n === 1 ? '' : 's'}`);
-    if (p.state === 'stopped') parts.push(`Stopped after ${p.epoch} of ${p.epochs} epochs${p.message ? ` (${p.message})` : ''}`);
+    if (p.state === 'stopped' && p.interrupted) parts.push(interruptedText(p));
+    else if (p.state === 'stopped') parts.push(`Stopped after ${p.epoch} of ${p.epochs} epochs${p.message ? ` (${p.message})` : ''}`);
     if (p.elapsedSeconds !== undefined) parts.push(formatDuration(p.elapsedSeconds));
     for (const k of seriesNames(p.history)) {
       const s = p.history[k];

@@ -1,0 +1,365 @@
+// End-to-end: nothing is lost when the window reloads. The packaged
+// extension in code-server, driven in Chromium:
+//  - "Developer: Reload Window" during training: the kernel lives on, the
+//    window reattaches, the cell runs again with its chart, the chart keeps
+//    advancing and ends Done with every epoch's loss; the cell queued behind
+//    it is reported as not run;
+//  - unsaved edits made 2 s before a reload are back after it (an .ipynb
+//    edited the same way in the same window is checked beside it);
+//  - the kernel's socket refuses a client without its token; its token file
+//    and socket are owner-only;
+//  - the notebook closed during training: the kernel is told, finishes the
+//    cell without a window, then ends, and leaves no process and no files
+//    (the end of the grace period with a cell still running is in
+//    test/unit/kernel-socket.test.ts, on a real kernel process).
+//
+// The training cell waits at a fixed batch for a file the test writes (a
+// readiness signal, not a timer), so that the reload always happens while it
+// runs, however loaded the machine is.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FrameLocator, Page } from 'playwright-core';
+import { createCodeCell, createNotebook, serializeNotebook } from '../../src/common/aenb';
+import { findRepoRoot, installCodeServer, installVsix, startCodeServer, type CodeServer } from '../support/code-server';
+import { processesIn, reapProcessesIn } from '../support/processes';
+import {
+  notebookToolbarButton,
+  openFile,
+  openWorkbench,
+  outputsFrame,
+  runCommand,
+  takeNotification,
+  waitForCommand,
+  type Workbench,
+} from '../support/workbench';
+
+/**
+ * The code cells of the notebook editor in front: with an .aenb and an .ipynb
+ * open, the hidden one's editor stays in the page (inert), and may come first.
+ */
+function codeCells(page: Page) {
+  return page.locator('.notebookOverlay:visible .monaco-list-row.code-cell-row');
+}
+
+const ROOT = findRepoRoot();
+const RESULTS = join(ROOT, 'test-results', 'e2e-reload');
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; publisher: string; version: string };
+const VSIX = process.env.AENB_VSIX ?? join(ROOT, `${pkg.name}-${pkg.version}.vsix`);
+/** For working on this test: load the extension from this folder (development build) instead of installing the VSIX. */
+const DEV_EXTENSION = process.env.AENB_E2E_EXTENSION_DIR;
+const KERNEL = /dist[\\/]kernel\.js/;
+const EPOCHS = 6;
+
+/**
+ * The test notebook: set-up, a training that holds at epoch 3 (writing the
+ * file `held` when it gets there) until the file `go` appears, and again at
+ * epoch 5 (`held-2`, until `go-2`), and a cell after it.
+ */
+function notebookText(dir: string): string {
+  const inDir = JSON.stringify(join(dir, '/'));
+  const cells = [
+    createCodeCell(
+      [
+        '// set-up',
+        'const fs = (process as any).mainModule.require("fs");',
+        'const x = tf.randomUniform([2048, 8, 8], 0, 1, "float32", 1);',
+        'const model = new Autoencoder({ inputShape: [8, 8], latentDim: 4, seed: 1 });',
+        'model.compile();',
+      ].join('\n'),
+    ),
+    createCodeCell(
+      [
+        '// training',
+        'let epochNow = 0;',
+        'const hold = {',
+        '  onEpochBegin: (e: number) => { epochNow = e; },',
+        '  // Waits at epoch 3, batch 41, and at epoch 5, batch 21, until the test says go.',
+        '  onBatchEnd: async (b: number) => {',
+        '    const [held, go] = epochNow === 2 && b === 40 ? ["held", "go"] : epochNow === 4 && b === 20 ? ["held-2", "go-2"] : [];',
+        '    if (!held) return;',
+        `    fs.writeFileSync(${inDir} + held, String(Date.now()));`,
+        `    while (!fs.existsSync(${inDir} + go)) await new Promise((r) => setTimeout(r, 50));`,
+        '  },',
+        '};',
+        `const history = await model.fit(x, x, { epochs: ${EPOCHS}, batchSize: 16, seed: 1, callbacks: [hold] });`,
+      ].join('\n'),
+    ),
+    createCodeCell('// after training\nhistory.epoch.length'),
+  ];
+  return serializeNotebook(createNotebook(cells));
+}
+
+const IPYNB = JSON.stringify({ cells: [{ cell_type: 'code', source: ['x = 1'], metadata: {}, outputs: [], execution_count: null }], metadata: {}, nbformat: 4, nbformat_minor: 5 }, null, 1);
+
+let failed = false;
+let workspace = '';
+let page: Page;
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(RESULTS, `${name}.png`) }).catch(() => undefined);
+}
+
+async function poll<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs: number, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await Promise.resolve()
+      .then(probe)
+      .catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+function story() {
+  let broken: string | undefined;
+  return (name: string, timeoutMs: number, fn: () => Promise<void>): void => {
+    test(name, { timeout: timeoutMs }, async (t) => {
+      if (broken) {
+        t.skip(`not run: the step "${broken}" failed, and this one needs the state it leaves`);
+        return;
+      }
+      try {
+        await fn();
+      } catch (e) {
+        failed = true;
+        broken ??= name;
+        if (page) await shot(`FAILED-${name.replace(/[^\w]+/g, '-').slice(0, 60)}`);
+        throw e;
+      }
+    });
+  };
+}
+
+before(() => {
+  rmSync(RESULTS, { recursive: true, force: true });
+  mkdirSync(RESULTS, { recursive: true });
+  if (!DEV_EXTENSION) {
+    if (!existsSync(VSIX)) throw new Error(`${VSIX} is missing: run npm run package first (npm run test:e2e does).`);
+    const newest = Math.max(...['extension.js', 'kernel.js', 'renderer.js'].map((f) => statSync(join(ROOT, 'dist', f)).mtimeMs));
+    if (statSync(VSIX).mtimeMs < newest - 60_000) throw new Error(`${VSIX} is older than dist/: run npm run package again.`);
+  }
+  installCodeServer({ log: (l) => console.log(`[e2e] ${l}`) });
+  workspace = mkdtempSync(join(tmpdir(), 'aenb-e2e-reload-'));
+  writeFileSync(join(workspace, 'train.aenb'), notebookText(workspace));
+  writeFileSync(join(workspace, 'compare.ipynb'), IPYNB);
+});
+
+after(async () => {
+  const left = workspace ? await reapProcessesIn(workspace, KERNEL) : [];
+  if (workspace) rmSync(workspace, { recursive: true, force: true });
+  if (left.length) console.error(`[e2e] kernel processes outlived code-server and were killed: ${left.map((p) => p.pid).join(', ')}`);
+  if (failed || left.length) console.error(`[e2e] FAILED: screenshots and server logs are in ${RESULTS}`);
+  else console.log(`[e2e] screenshots and server logs: ${RESULTS}`);
+});
+
+describe('a window reload in code-server: the kernel lives on, nothing is lost', () => {
+  const step = story();
+  let stateDir = '';
+  let server: CodeServer | undefined;
+  let wb: Workbench | undefined;
+  let frame: FrameLocator;
+  let kernelPid = 0;
+  let kernelsDir = '';
+  let dialogs = 0;
+
+  before(async () => {
+    stateDir = mkdtempSync(join(tmpdir(), 'aenb-e2e-state-'));
+    const settings = {
+      'autoencoderNotebooks.interruptGracePeriod': 120,
+      'autoencoderNotebooks.kernelGracePeriod': 600,
+      'autoencoderNotebooks.backend': 'wasm',
+    };
+    if (DEV_EXTENSION) server = await startCodeServer({ workspace, stateDir, settings, extensions: [DEV_EXTENSION] });
+    else {
+      installVsix(VSIX, { stateDir, log: (l) => console.log(`[e2e] ${l}`) });
+      server = await startCodeServer({ workspace, stateDir, settings });
+    }
+    kernelsDir = join(server.userDataDir, 'User', 'globalStorage', `${pkg.publisher}.${pkg.name}`, 'kernels');
+    wb = await openWorkbench(server.workbenchUrl(), { width: 1400, height: 1000 });
+    page = wb.page;
+    // A window with unsaved (not yet backed-up) changes asks before it unloads; the user says Reload.
+    page.on('dialog', (d) => {
+      dialogs++;
+      void d.accept();
+    });
+    frame = outputsFrame(page);
+    await waitForCommand(page, 'Autoencoder Notebooks: Show Log');
+  });
+
+  after(async () => {
+    await wb?.close().catch(() => undefined);
+    await server?.stop({ saveLogsTo: join(RESULTS, 'server') });
+    // The kernels' own logs (what they were told, and why they ended).
+    if (kernelsDir && existsSync(kernelsDir)) {
+      mkdirSync(join(RESULTS, 'kernels'), { recursive: true });
+      for (const f of readdirSync(kernelsDir).filter((n) => n.endsWith('.log'))) copyFileSync(join(kernelsDir, f), join(RESULTS, 'kernels', f));
+    }
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  /** Opens a file with Quick Open and waits until its editor is the active tab (a click on a row that re-renders may be lost). */
+  async function open(name: string): Promise<void> {
+    await openFile(page, name);
+    const activeTab = page.locator('.tabs-container .tab.active', { hasText: name });
+    await poll(async () => {
+      if ((await activeTab.count()) > 0) return true;
+      if (await page.locator('.quick-input-widget input.input').isVisible()) await page.keyboard.press('Enter');
+      return undefined;
+    }, `${name} to be the active editor`, 60_000, 500);
+  }
+
+  /** What the running kernels wrote to their logs (what they were told, and why they ended). */
+  const readKernelLog = () =>
+    existsSync(kernelsDir)
+      ? readdirSync(kernelsDir)
+          .filter((n) => n.endsWith('.log'))
+          .map((n) => readFileSync(join(kernelsDir, n), 'utf8'))
+          .join('\n')
+      : '';
+  const trainingOutput = () => frame.locator('.aenb-training').first();
+  const progressText = async () => (await trainingOutput().locator('.aenb-bar').getAttribute('aria-valuetext', { timeout: 500 })) ?? '';
+  const badge = async () => ((await trainingOutput().locator('.aenb-badge').textContent({ timeout: 500 })) ?? '').trim();
+
+  async function reload(): Promise<void> {
+    await runCommand(page, 'Developer: Reload Window');
+    await page.waitForEvent('framenavigated', { timeout: 60_000 }).catch(() => undefined);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
+    await waitForCommand(page, 'Autoencoder Notebooks: Show Log');
+  }
+
+  async function appendToFirstCell(text: string): Promise<void> {
+    const cell = codeCells(page).first();
+    await cell.waitFor({ timeout: 30_000 });
+    await cell.locator('.view-lines').click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.insertText(text);
+    await page.keyboard.press('Escape');
+  }
+
+  /** The training cell (the second code cell). */
+  const trainingCell = () => codeCells(page).nth(1);
+
+  const firstCellText = async () => ((await codeCells(page).first().locator('.view-lines').innerText({ timeout: 5000 })) ?? '').replace(/\u00a0/g, ' ');
+
+  step('Run All: training runs and holds at epoch 3 (the cell after it is queued)', 240_000, async () => {
+    await open('train.aenb');
+    await codeCells(page).first().waitFor({ timeout: 60_000 });
+    await notebookToolbarButton(page, 'Run All').click();
+    await poll(() => (existsSync(join(workspace, 'held')) ? true : undefined), 'training to reach its hold at epoch 3', 180_000);
+    // Polled, not read once: the webview may be redrawing the output at that moment.
+    await poll(async () => (/epoch 3 of 6/.test(await progressText()) && (await badge()) === 'Training' ? true : undefined), 'the chart to show epoch 3, training', 30_000);
+    const kernels = processesIn(workspace, KERNEL);
+    assert.equal(kernels.length, 1, 'one kernel');
+    kernelPid = kernels[0].pid;
+    assert.match(kernels[0].cmdline, /--serve/, 'a kernel that outlives its window');
+    await shot('01-training-held');
+  });
+
+  step('the kernel: owner-only token file and socket; a client without the token is refused', 30_000, async () => {
+    const records = readdirSync(kernelsDir).filter((n) => n.endsWith('.json'));
+    assert.equal(records.length, 1);
+    const record = JSON.parse(readFileSync(join(kernelsDir, records[0]), 'utf8')) as { pid: number; socket: string; tokenFile: string; notebook: string };
+    assert.equal(record.pid, kernelPid);
+    assert.match(record.notebook, /train\.aenb$/);
+    const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
+    assert.equal(mode(kernelsDir), '700');
+    assert.equal(mode(record.tokenFile), '600');
+    assert.equal(mode(record.socket), '600');
+    const answer = await new Promise<string>((resolve) => {
+      const s = net.connect(record.socket);
+      let got = '';
+      s.on('data', (d) => (got += d));
+      s.on('close', () => resolve(got));
+      s.on('error', () => resolve(got));
+      s.on('connect', () => s.write(JSON.stringify({ $transport: 'hello', token: 'guess', client: { pid: 1 } }) + '\n' + JSON.stringify({ type: 'interrupt' }) + '\n'));
+    });
+    assert.deepEqual(JSON.parse(answer), { $transport: 'refused', reason: 'wrong or missing token' });
+    // A poll, not one read: the webview may be redrawing the output at that moment.
+    await poll(async () => (/epoch 3 of 6/.test(await progressText().catch(() => '')) ? true : undefined), 'the chart to still show epoch 3 (the refused client changed nothing)', 30_000);
+  });
+
+  step('an edit made 2 s before "Developer: Reload Window" during training is there after it; the cell runs again, at epoch 3', 240_000, async () => {
+    await appendToFirstCell('\n// edited 2 s before the reload');
+    await page.waitForTimeout(2000); // the point of the test: the edit is this fresh when the window goes
+    const dialogsBefore = dialogs;
+    await reload();
+    console.log(`[e2e] beforeunload dialogs on this reload: ${dialogs - dialogsBefore}`);
+    await open('train.aenb');
+    await poll(async () => ((await firstCellText()).includes('// edited 2 s before the reload') ? true : undefined), 'the unsaved edit to be back', 60_000);
+    assert.equal(await page.locator('.tabs-container .tab.dirty', { hasText: 'train.aenb' }).count(), 1, 'the notebook is open with unsaved changes, as before the reload');
+    // The same kernel, reattached: its cell shows as running again.
+    assert.deepEqual(processesIn(workspace, KERNEL).map((p) => p.pid), [kernelPid], 'the kernel process survived the reload');
+    await poll(async () => ((await badge()) === 'Training' && /epoch 3 of 6/.test(await progressText()) ? true : undefined), 'the training chart, live again at epoch 3', 60_000);
+    await notebookToolbarButton(page, 'Interrupt').waitFor({ timeout: 30_000 });
+    await poll(async () => ((await trainingCell().locator('.codicon-notebook-state-executing').count()) > 0 ? true : undefined), 'the training cell to show as running', 30_000);
+    await shot('02-after-reload-running');
+  });
+
+  step('the cell that was queued behind it is reported as not run', 60_000, async () => {
+    const message = await takeNotification(page, 'did not run', 60_000);
+    assert.match(message, /train\.aenb: Cell 3 was waiting to run when the window reloaded, and did not run\./);
+  });
+
+  step('the chart keeps advancing and ends Done with every epoch’s loss', 300_000, async () => {
+    writeFileSync(join(workspace, 'go'), 'go');
+    // It trains on, live in this window, to its second hold at epoch 5.
+    await poll(() => (existsSync(join(workspace, 'held-2')) ? true : undefined), 'training to go on to epoch 5', 120_000);
+    await poll(async () => (/epoch 5 of 6/.test(await progressText()) && (await badge()) === 'Training' ? true : undefined), 'the chart to advance to epoch 5', 60_000);
+    await shot('03-after-reload-advanced');
+    writeFileSync(join(workspace, 'go-2'), 'go');
+    await poll(async () => ((await badge()) === 'Done' ? true : undefined), 'training to end', 240_000);
+    const status = ((await trainingOutput().locator('.aenb-status-line').textContent()) ?? '').trim();
+    assert.match(status, new RegExp(`^${EPOCHS} epochs · .*loss 0\\.\\d{4}`), status);
+    assert.match((await trainingOutput().locator('.aenb-chart').getAttribute('aria-label')) ?? '', new RegExp(`${EPOCHS} of ${EPOCHS} epochs`));
+    await poll(async () => ((await notebookToolbarButton(page, 'Run All').count()) > 0 ? true : undefined), 'the notebook to be idle', 60_000);
+    await poll(async () => ((await trainingCell().locator('.codicon-notebook-state-success').count()) > 0 ? true : undefined), 'the cell to end as succeeded', 30_000);
+    await shot('04-after-reload-done');
+  });
+
+  step('unsaved edits made 2 s before a reload, in .aenb and .ipynb side by side: ours are kept', 240_000, async () => {
+    await open('compare.ipynb');
+    await codeCells(page).first().waitFor({ timeout: 60_000 });
+    await appendToFirstCell('\n# ipynb edit');
+    await open('train.aenb');
+    await codeCells(page).first().waitFor({ timeout: 60_000 });
+    await appendToFirstCell('\n// second edit');
+    await page.waitForTimeout(2000); // both edits are 2 s old when the window reloads
+    await reload();
+    await open('train.aenb');
+    const aenb = await poll(async () => ((await firstCellText()).includes('// second edit') ? true : undefined), 'the .aenb edit to be back', 60_000).catch(() => false);
+    await open('compare.ipynb');
+    await codeCells(page).first().waitFor({ timeout: 60_000 });
+    const ipynb = (await firstCellText()).includes('# ipynb edit');
+    console.log(`[e2e] edits 2 s before a reload: .aenb ${aenb ? 'kept' : 'lost'}, .ipynb ${ipynb ? 'kept' : 'lost'} (VS Code backs up remote notebooks 10 s after their last change)`);
+    assert.equal(aenb, true, 'the .aenb edit survived the reload');
+    await shot('05-edits-after-reload');
+  });
+
+  step('the notebook closed during training: its kernel finishes the cell, then ends, leaving no process and no files', 300_000, async () => {
+    // Run the training again: without its go file it holds at epoch 3 until something ends it.
+    for (const f of ['go', 'held', 'go-2', 'held-2']) rmSync(join(workspace, f), { force: true });
+    await open('train.aenb');
+    await trainingCell().locator('.view-lines').click();
+    await trainingCell().locator('a.action-label.codicon-notebook-execute').first().click();
+    await poll(() => (existsSync(join(workspace, 'held')) ? true : undefined), 'the training to hold again', 180_000);
+    const pid = processesIn(workspace, KERNEL)[0]?.pid;
+    assert.equal(pid, kernelPid, 'the same kernel as before the reloads');
+    await runCommand(page, 'View: Revert and Close Editor');
+    await poll(async () => ((await page.locator('.tabs-container .tab', { hasText: 'train.aenb' }).count()) === 0 ? true : undefined), 'the notebook to close', 30_000);
+    // The window lets go of it (the notebook is closed), but its running cell keeps it until the cell is done.
+    await poll(() => (readKernelLog().includes('the notebook was closed') ? true : undefined), 'the kernel to be told that its notebook was closed', 30_000, 250);
+    assert.ok(processesIn(workspace, KERNEL).length === 1, 'its running cell keeps the kernel for now');
+    writeFileSync(join(workspace, 'go'), 'go');
+    await poll(() => (existsSync(join(workspace, 'held-2')) ? true : undefined), 'the training to go on to epoch 5 without a window', 120_000);
+    writeFileSync(join(workspace, 'go-2'), 'go');
+    await poll(() => (processesIn(workspace, KERNEL).length === 0 ? true : undefined), 'the kernel to end once its cell is done', 240_000, 250);
+    const left = readdirSync(kernelsDir).filter((n) => /\.(json|token|sock|log)$/.test(n));
+    assert.deepEqual(left, [], 'no record, token, socket or log left behind');
+    await shot('06-closed-no-kernel');
+  });
+});
