@@ -225,8 +225,16 @@ describe('a latent map with a convolutional decoder, decoded by the kernel', () 
       ['Light Modern', 'vs', 'light'],
     ] as const) {
       await setTheme(label, kind);
-      await focusCell(page, 'show.latent(convAe');
-      await scrollFocusedCellToTop(page);
+      await focusCell(page, 'show.latent(convAe').then(
+        () => scrollFocusedCellToTop(page),
+        async (e: Error) => {
+          // focusCell clicks into a code cell's editor; an output's webview can lie over that spot and keep
+          // the click and the keyboard (seen once in CI). The map is then brought on screen directly.
+          console.log(`[e2e] ${e.message} The map is brought on screen directly.`);
+          await overlay.scrollIntoViewIfNeeded();
+        },
+      );
+      await waitForStableBox(page, overlay);
       // The keyboard: focus the map (Tab order of the webview), then move to a point with an arrow key.
       await overlay.focus();
       await overlay.press('ArrowRight');
