@@ -109,11 +109,35 @@ async function setTheme(label: string): Promise<void> {
 async function hoverWord(cellText: string, word: string, expect: RegExp): Promise<string> {
   await focusCell(page, cellText);
   await page.keyboard.press('Escape');
-  const token = page.locator('.notebookOverlay .monaco-list-row.code-cell-row .view-line span', { hasText: new RegExp(`^${word}$`) }).first();
-  await token.waitFor({ timeout: 30_000 });
-  const box = await token.boundingBox();
-  assert.ok(box, `${word} is on screen`);
-  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  // Where the word is drawn, found in the text itself: the editor splits a line
+  // into spans by token colour, and those spans depend on when highlighting
+  // (TextMate, then semantic) has finished, so a span that holds exactly the
+  // word is not a signal to wait for.
+  const handle = await page.waitForFunction(
+    ({ cellText, word }) => {
+      const rows = [...document.querySelectorAll('.notebookOverlay .monaco-list-row.code-cell-row')];
+      const row = rows.find((r) => (r.querySelector('.view-lines')?.textContent ?? '').replace(/\u00a0/g, ' ').includes(cellText));
+      if (!row) return null;
+      for (const line of row.querySelectorAll('.view-line')) {
+        const walker = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+          const text = node.textContent ?? '';
+          const at = text.search(new RegExp(`\\b${word}\\b`));
+          if (at < 0) continue;
+          const range = document.createRange();
+          range.setStart(node, at);
+          range.setEnd(node, at + word.length);
+          const r = range.getBoundingClientRect();
+          if (r.width > 0 && r.height > 0) return { x: r.x + r.width / 2, y: r.y + r.height / 2 };
+        }
+      }
+      return null;
+    },
+    { cellText, word },
+    { timeout: 30_000 },
+  );
+  const point = (await handle.jsonValue()) as { x: number; y: number };
+  await page.mouse.move(point.x, point.y);
   const hover = page.locator('.monaco-hover:not(.hidden)', { hasText: expect }).first();
   await hover.waitFor({ timeout: 30_000 });
   return (await hover.innerText()).replace(/\u00a0/g, ' ');
