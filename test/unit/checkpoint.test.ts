@@ -246,7 +246,7 @@ if (!CHILD) {
         assert.deepEqual(c.header.history.loss, [0.5]);
         const tmp = readdirSync(dir).filter((n) => n !== 'backup.ckpt');
         assert.equal(tmp.length, 1, 'the cut temporary file is left behind');
-        assert.match(tmp[0], /^backup\.ckpt\.tmp-\d+-[0-9a-f]+$/);
+        assert.match(tmp[0], /^backup\.ckpt\.aenb-tmp-\d+-\d+@.+$/);
         assert.ok(readFileSync(join(dir, tmp[0])).length < readFileSync(file).length, 'it is incomplete');
         assert.deepEqual(await removeStaleTemporaries(dir), tmp, 'the dead writer’s temporary file is removed');
         assert.deepEqual(readdirSync(dir), ['backup.ckpt']);
