@@ -1,21 +1,14 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { removeStaleTempFiles, tempFileFor, writeFileAtomic } from '../../src/lib/atomic-file';
+import { withTempDir } from '../support/temp-dir';
 
-function withDir(fn: (dir: string) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'aenb-atomic-'));
-    try {
-      await fn(dir);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  };
-}
+/** A test body that gets a fresh folder, removed afterwards. */
+const withDir = (fn: (dir: string) => Promise<void>) => () => withTempDir('aenb-atomic-', fn);
 
 describe('writeFileAtomic', () => {
   test('text and chunks reach the file whole; nothing else is left in the folder', withDir(async (dir) => {
