@@ -26,6 +26,9 @@ export interface FitKernel {
   note(text: string): void;
 }
 
+/** The Sequential each inner model trains for (its name is the one a user gave). */
+const trainedBy = new WeakMap<tf.LayersModel, tf.LayersModel>();
+
 /** tfjs's own `model.fit` (for models built by hand in a cell): live progress and interrupts too. */
 export function patchFitForKernel(kernel: FitKernel): void {
   const proto = tf.LayersModel.prototype as unknown as { fit: tf.LayersModel['fit']; __aenbPatched?: boolean };
@@ -54,7 +57,7 @@ export function patchFitForKernel(kernel: FitKernel): void {
     const progress = (phase: TrainingProgress['phase'], batch: number, loss: number): TrainingProgress => {
       return {
         // At the end, the epochs run (not one past them), as our own fit reports it.
-        runId, phase, model: model.name, epoch: phase === 'end' ? Math.max(1, epoch) : epoch + 1, epochs, batch, batchesPerEpoch: batches, batchSize, samples: split, loss,
+        runId, phase, model: (trainedBy.get(model) ?? model).name, epoch: phase === 'end' ? Math.max(1, epoch) : epoch + 1, epochs, batch, batchesPerEpoch: batches, batchSize, samples: split, loss,
         ...trainingRates(t0, samplesDone, split * epochs),
         history, batchLosses, stopped: phase === 'end' ? model.stopTraining : undefined,
         stopReason: phase === 'end' && model.stopTraining ? 'interrupted' : undefined,
@@ -117,6 +120,9 @@ export function patchFitForKernel(kernel: FitKernel): void {
   const seq = tf.Sequential.prototype as unknown as { fit: tf.Sequential['fit'] };
   const seqFit = seq.fit;
   seq.fit = function (this: tf.Sequential, x, y, args = {}) {
+    // The inner model is named `<name>_model`: the training output shows the Sequential's own name.
+    const inner = (this as unknown as { model?: tf.LayersModel }).model;
+    if (inner) trainedBy.set(inner, this);
     const list = args.callbacks ? (Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks]) : [];
     for (const c of list as { setModel?: (m: unknown) => void }[]) if (!(c instanceof tf.Callback)) c.setModel?.(this);
     return seqFit.call(this, x, y, args);

@@ -159,7 +159,7 @@ export function renderHtmlReport(notebook: ReportNotebook, assets: { rendererJs:
     const failed = cell.execution?.success === false;
     const gutter = `<div class="gutter${failed ? ' failed' : ''}" aria-label="${order !== undefined ? `Execution ${order}` : 'Not executed'}">[${order !== undefined ? order : ' '}]</div>`;
     const lang = cell.language ? `<span class="lang">${escapeHtml(cell.language)}</span>` : '';
-    const source = `<pre class="source">${lang}<code>${escapeHtml(cell.source)}</code></pre>`;
+    const source = `<div class="source-box"><pre class="source"><code>${escapeHtml(cell.source)}</code></pre>${lang}</div>`;
     const outputs = (cell.outputs ?? []).map((o, oi) => {
       outputCount++;
       return renderOutput(o.items, `out-${ci}-${oi}`, rich);

@@ -56,9 +56,10 @@ main { max-width: 1040px; margin: 0 auto; padding: 28px 24px 64px; }
 .code-cell { display: grid; grid-template-columns: 3.6em minmax(0, 1fr); column-gap: 6px; }
 .gutter { color: var(--vscode-descriptionForeground); font-family: var(--vscode-editor-font-family); font-size: 0.85em; text-align: right; padding-top: 9px; }
 .gutter.failed { color: var(--vscode-errorForeground); }
-.source { position: relative; margin: 0; background: var(--report-code-bg); border: 1px solid var(--report-cell-border); border-radius: 4px; padding: 8px 7em 8px 12px;
+.source { margin: 0; background: var(--report-code-bg); border: 1px solid var(--report-cell-border); border-radius: 4px; padding: 8px 12px;
   font-family: var(--vscode-editor-font-family); font-size: 0.88em; line-height: 1.5; overflow-x: auto; tab-size: 2; }
-.source .lang { position: absolute; top: 8px; right: 12px; color: var(--vscode-descriptionForeground); font-size: 0.85em; font-family: var(--vscode-font-family); }
+/* Under the code, as VS Code shows it in a cell's status bar: never over a long line. */
+.source-box .lang { display: block; text-align: right; padding: 1px 12px 0; color: var(--vscode-descriptionForeground); font-size: 0.8em; font-family: var(--vscode-font-family); }
 .outputs { grid-column: 2; padding: 6px 0 0 2px; }
 .output { margin: 4px 0 8px; }
 .output pre { margin: 0; font-family: var(--vscode-editor-font-family); font-size: 0.86em; white-space: pre-wrap; overflow-wrap: anywhere; }

@@ -157,6 +157,7 @@ describe('payloads and text fallbacks', () => {
     assert.match(lines[0], /^Epoch 1\/5 - loss: 0\.\d{4} - val_loss: 0\.\d{4}$/);
     assert.match(lines[2], /^Epoch 3\/5 \[=*>\.*\] 3\/10 - 5,321 samples\/s - ETA \d+s$/);
     assert.match(historyText(trainingFixture({ epochs: 2 })), /Done: 2 epochs in \d+s$/);
+    assert.match(historyText(trainingFixture({ epochs: 1 })), /Done: 1 epoch in \d+s$/);
   });
 
   test('summary totals count tied weights once; summaryText prints the Keras table', () => {

@@ -51,6 +51,7 @@ function notebook(): AenbNotebook {
     },
   ];
   library.execution = { order: 5, success: false, durationMs: 3 };
+  const wide = createCodeCell(`const settings = { ${Array.from({ length: 16 }, (_, i) => `option${i}: ${i}`).join(', ')} };`);
   return createNotebook([
     createMarkdownCell(
       '# Compressing Data with Vanilla Autoencoders\n\n' +
@@ -63,6 +64,7 @@ function notebook(): AenbNotebook {
     grid,
     misc,
     library,
+    wide,
   ]);
 }
 
@@ -128,7 +130,17 @@ test('the HTML report is self-contained and shows chart, grid, summary and markd
     await libraryError.locator('summary').click();
     assert.match(await libraryError.locator('details pre').innerText(), /at Object\.assert \(kernel\.js:27813:15\)\n\s+at matMul_/);
     assert.match(await page.locator('.output-missing').innerText(), /text\/html is not shown/);
-    assert.deepEqual(await page.locator('.gutter').allInnerTexts(), ['[2]', '[3]', '[ ]', '[4]', '[5]']);
+    assert.deepEqual(await page.locator('.gutter').allInnerTexts(), ['[2]', '[3]', '[ ]', '[4]', '[5]', '[ ]']);
+    // The language label never lies over the code, however long its lines.
+    const overlaps = await page.evaluate(() =>
+      [...document.querySelectorAll('.source-box')].map((box) => {
+        const lang = box.querySelector('.lang')!.getBoundingClientRect();
+        const range = document.createRange();
+        range.selectNodeContents(box.querySelector('.source code')!);
+        return [...range.getClientRects()].some((r) => r.right > lang.left && r.left < lang.right && r.bottom > lang.top && r.top < lang.bottom);
+      }),
+    );
+    assert.deepEqual(overlaps, [false, false, false, false, false, false]);
     await page.screenshot({ path: join(SHOTS, `report-${scheme}.png`), fullPage: true });
     await page.close();
   }

@@ -47,6 +47,16 @@ describe('a training history as the last expression', () => {
     assert.equal(shown[0].history.loss?.length ?? shown[0].epoch, 3);
   });
 
+  test('a tf.sequential is titled with its own name, not that of the model tfjs trains inside it', async () => {
+    const { outputs } = await run(
+      client,
+      'const named = tf.sequential({ name: "Tiny", layers: [tf.layers.dense({ units: 3, inputShape: [8] }), tf.layers.dense({ units: 8 })] });\nnamed.compile({ loss: "meanSquaredError", optimizer: "sgd" });\nawait named.fit(xs, xs, { epochs: 1, batchSize: 32 })',
+    );
+    const shown = charts(outputs);
+    assert.equal(shown.length, 1);
+    assert.equal(shown[0].title, 'Tiny');
+  });
+
   test('our Autoencoder: `await a.fit(...)` shows one chart too', async () => {
     const { outputs } = await run(client, 'const a = ours();\nawait a.fit(xs, xs, { epochs: 2, batchSize: 16 })');
     assert.equal(charts(outputs).length, 1);

@@ -234,7 +234,7 @@ export function historyText(p: TrainingPayload): string {
   } else if (p.state === 'error') {
     lines.push(`Error${p.message ? ': ' + p.message : ''}`);
   } else {
-    lines.push(`Done: ${p.epoch} epochs${p.elapsedSeconds !== undefined ? ' in ' + formatDuration(p.elapsedSeconds) : ''}`);
+    lines.push(`Done: ${p.epoch} ${p.epoch === 1 ? 'epoch' : 'epochs'}${p.elapsedSeconds !== undefined ? ' in ' + formatDuration(p.elapsedSeconds) : ''}`);
   }
   return lines.join('\n');
 }
