@@ -19,7 +19,9 @@
  *    step vs the generic path (tensors + optimizer.minimize) and vs tfjs's own
  *    LayersModel.fit; the epoch losses each reports agree within 1e-3
  *    (tfjs's are float32 means of 200,000 terms per batch);
- *  - the batch losses of the first STEPS_COMPARED steps agree step by step (relative ≤ 1e-5), same pairs;
+ *  - the batch losses of the first STEPS_COMPARED steps agree step by step, same pairs, each summed in float64
+ *    from the step's float32 predictions, within twice PyTorch's own float32-vs-float64 drift over those steps
+ *    (an untimed PyTorch float64 run of those steps, same bench) plus the float32 rounding of a reported loss;
  *  - a model that is chaotic in float32 (the deep one: bench/README.md) gets full-epoch tolerances of
  *    twice PyTorch's spread against itself (its float32 runs vs a float64 run, same bench);
  *  - repeated runs give identical losses;
@@ -64,14 +66,17 @@ const WARMUP_BATCHES = 4;
  * before and after the epoch (compares weights). `epoch`: the mean of the per-batch losses each library
  * reports; tfjs sums a batch's 200,000 terms in float32, so those carry ~1e-4 of summation error.
  */
-const TOL = { initial: 1e-6, final: 1e-4, epoch: 1e-3, step: 1e-5, stepGeneric: 1e-4 };
+const TOL = { initial: 1e-6, final: 1e-4, epoch: 1e-3, step: 1e-5, stepReport: 2 ** -23 };
 /**
- * Per-step check: the batch losses of the first STEPS_COMPARED steps, relative ≤ TOL.step. Over those
- * steps every model, even the chaotic deep one, agrees to float32 rounding (≤ 4e-7 measured with
- * `--trace`, bench/README.md): a wrong gradient or optimizer shows here at once, long before chaos.
- * Against the generic path, TOL.stepGeneric: its batch losses come from tfjs's own loss formulas in float32
- * (Keras's BCE through log(p / (1 - p)) and a sigmoid cross-entropy), ~1e-5 off per batch (measured up to
- * 4e-5 on the conv model) while its weights agree with ours to 1e-8 (the trained model's loss).
+ * Per-step check: the batch losses of the first STEPS_COMPARED steps, step by step. Every side reports the same
+ * quantity: the batch's cross-entropy summed in float64 from the step's float32 predictions (the lean step's loss
+ * kernel sums in float64; the generic path's is recomputed from its predictions, `recordingLoss`; the peer's from
+ * copies of its predictions, `stepLosses`), so what remains is the float32 drift of training itself. Tolerance
+ * (bench/README.md, "Per-step checks"): CHAOS_MARGIN × PyTorch's own drift over those steps (its float32 runs vs
+ * a float64 run from the same weights on the same batches, measured in the same bench), plus TOL.stepReport
+ * (2^-23: a loss reported in float32 on either side is rounded once, ≤ 2^-24 relative each); TOL.step without a
+ * PyTorch float64 run (--no-torch). Over those steps every model, even the chaotic deep one, agrees to float32
+ * rounding: a wrong gradient or optimizer shows here at once, long before chaos.
  */
 const STEPS_COMPARED = 100;
 /** A chaotic model's full-epoch tolerance: this many times PyTorch's spread against itself (float32 vs float64). */
@@ -245,6 +250,12 @@ interface TrainResult {
   /** Float64 loss of the trained model on the first 1,024 samples. */
   finalLoss: number;
   batchLosses: number[];
+  /**
+   * The per-step check's quantity for the first steps: each batch's loss summed in float64 from the step's
+   * float32 predictions. The lean step reports exactly that (its loss kernel sums in float64), so for it these
+   * are its batch losses; the generic path's are recomputed from its predictions (see `recordingLoss`).
+   */
+  stepLosses: number[];
   orderHead: number[];
   path: string;
   weightsSha256: string;
@@ -273,6 +284,8 @@ interface ChildArgs {
   fma?: boolean;
   /** Write the trained weights (float32, the peer's order) here after the epoch (`--trace`). */
   dumpWeights?: string;
+  /** How many first steps' float64 losses to record (`stepLosses`; default STEPS_COMPARED). */
+  stepLossSteps?: number;
 }
 
 async function startBackend(name: BackendName): Promise<void> {
@@ -345,8 +358,32 @@ async function childExport(kind: ModelKind, file: string): Promise<ExportResult>
  */
 function bceFloat64(model: AutoencoderModel | tf.LayersModel, x: tf.Tensor): number {
   const pred = model.predict(x) as tf.Tensor;
-  const p = pred.dataSync();
-  const t = x.dataSync();
+  const loss = bceOf(pred.dataSync(), x.dataSync());
+  tf.dispose([pred, x]);
+  return loss;
+}
+
+/**
+ * The generic path's loss, unchanged, with a recorder: for the first `steps` calls while `on`, the batch's
+ * cross-entropy summed in float64 from the float32 predictions the step computed (clipped as Keras clips),
+ * the same quantity the lean step and the peer report for the per-step check. tfjs's own batch loss is a
+ * float32 mean: tf.mean on wasm adds a batch's 25,088 to 200,704 terms one by one in float32, which is off by
+ * 1e-5 to 2e-4 (measured: bench/README.md, "Per-step checks"), while the weights agree to 1e-9.
+ */
+function recordingLoss(inner: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor, steps: number): { fn: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor; losses: number[]; on: boolean } {
+  const rec = {
+    losses: [] as number[],
+    on: false,
+    fn: (yTrue: tf.Tensor, yPred: tf.Tensor) => {
+      if (rec.on && rec.losses.length < steps) rec.losses.push(bceOf(yPred.dataSync() as Float32Array, yTrue.dataSync() as Float32Array));
+      return inner(yTrue, yPred);
+    },
+  };
+  return rec;
+}
+
+/** Binary cross-entropy of float32 predictions against targets, clipped to [float32(1e-7), float32(1-1e-7)], summed in float64. */
+function bceOf(p: ArrayLike<number>, t: ArrayLike<number>): number {
   const lo = Math.fround(1e-7);
   const hi = Math.fround(1 - 1e-7);
   let sum = 0;
@@ -354,14 +391,13 @@ function bceFloat64(model: AutoencoderModel | tf.LayersModel, x: tf.Tensor): num
     const q = Math.min(Math.max(p[i], lo), hi);
     sum += t[i] * Math.log(q) + (1 - t[i]) * Math.log(1 - q);
   }
-  tf.dispose([pred, x]);
   return -sum / p.length;
 }
 
 /** Keras's Adam: learning rate 1e-3, betas 0.9 / 0.999, epsilon 1e-7 (the peer's too). */
 const kerasAdam = () => tf.train.adam(0.001, 0.9, 0.999, 1e-7);
 
-async function childTrain(args: Required<Pick<ChildArgs, 'backend' | 'model' | 'batch' | 'samples' | 'variant'>> & Pick<ChildArgs, 'dumpWeights'>): Promise<TrainResult> {
+async function childTrain(args: Required<Pick<ChildArgs, 'backend' | 'model' | 'batch' | 'samples' | 'variant'>> & Pick<ChildArgs, 'dumpWeights' | 'stepLossSteps'>): Promise<TrainResult> {
   const { backend, model: kind, batch, variant } = args;
   const def = MODELS[kind];
   await startBackend(backend);
@@ -378,7 +414,12 @@ async function childTrain(args: Required<Pick<ChildArgs, 'backend' | 'model' | '
       callbacks: onBatch ? { onBatchEnd: async (_b, logs) => onBatch(logs?.loss as number) } : undefined,
     });
   };
-  const compileLayers = (m: tf.LayersModel) => m.compile({ optimizer: kerasAdam(), loss: def.api === 'layers' ? 'binaryCrossentropy' : binaryCrossentropy });
+  // The loss each side trains with: tfjs-layers' Keras cross-entropy for tfjs models, ours for our classes.
+  const baseLoss = def.api === 'layers' ? (tf.metrics.binaryCrossentropy as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor) : binaryCrossentropy;
+  // The generic path's measured run records its per-step losses in float64 (recordingLoss); the lean step reports them itself.
+  const recorder = variant === 'generic' ? recordingLoss(baseLoss, args.stepLossSteps ?? STEPS_COMPARED) : null;
+  const compileLayers = (m: tf.LayersModel, loss: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = baseLoss) =>
+    m.compile({ optimizer: kerasAdam(), loss: def.api === 'layers' && loss === baseLoss ? 'binaryCrossentropy' : loss });
 
   // Warm-up on a separate instance: compiles code paths, sizes the heap; the measured model starts untouched.
   const warm = makeModel(kind);
@@ -394,7 +435,7 @@ async function childTrain(args: Required<Pick<ChildArgs, 'backend' | 'model' | '
   warm.dispose();
 
   const m = makeModel(kind);
-  if (!(m instanceof tf.LayersModel)) m.compile({ loss: 'binaryCrossentropy', optimizer: 'adam' });
+  if (!(m instanceof tf.LayersModel)) m.compile({ loss: recorder ? (recorder.fn as (a: tf.Tensor, b: tf.Tensor) => tf.Scalar) : 'binaryCrossentropy', optimizer: 'adam' });
   const vars = weightVariables(m);
   const weightsSha256 = sha256(vars.map((v) => v.dataSync() as Float32Array));
   const trainable = m instanceof tf.LayersModel ? m.trainableWeights.length : m.trainableVariables().length;
@@ -404,11 +445,12 @@ async function childTrain(args: Required<Pick<ChildArgs, 'backend' | 'model' | '
   const viaLayersFit = m instanceof tf.LayersModel || variant === 'layers-fit';
   const lm = m instanceof tf.LayersModel ? m : m.model;
   const xs = viaLayersFit ? tf.tidy(() => tf.gather(x, tf.tensor1d(order, 'int32'))) : null;
-  if (viaLayersFit) compileLayers(lm);
+  if (viaLayersFit) compileLayers(lm, recorder?.fn);
   let peakRss = process.memoryUsage().rss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
   sampler.unref();
   const beforeEpoch = tf.memory().numTensors;
+  if (recorder) recorder.on = true;
   let seconds: number;
   let loss: number;
   let batchLosses: number[] = [];
@@ -428,6 +470,8 @@ async function childTrain(args: Required<Pick<ChildArgs, 'backend' | 'model' | '
     trainingPath = lastTrainingPath() ?? 'unknown';
   }
   const afterEpoch = tf.memory().numTensors;
+  if (recorder) recorder.on = false;
+  const stepLosses = recorder ? recorder.losses : batchLosses.slice(0, args.stepLossSteps ?? STEPS_COMPARED);
   if (args.dumpWeights) {
     const trained = weightVariables(m).map((v) => v.dataSync() as Float32Array);
     writeFileSync(args.dumpWeights, Buffer.concat(trained.map((v) => Buffer.from(v.buffer, v.byteOffset, v.byteLength))));
@@ -448,7 +492,7 @@ async function childTrain(args: Required<Pick<ChildArgs, 'backend' | 'model' | '
   const heap = wasmInternals()?.wasm.asm.memory.buffer.byteLength;
   return {
     kind: 'train', variant, backend, model: kind, batch, samples: count, seconds, samplesPerSecond: count / seconds,
-    loss, initialLoss, finalLoss, batchLosses, orderHead, path: trainingPath, weightsSha256,
+    loss, initialLoss, finalLoss, batchLosses, stepLosses, orderHead, path: trainingPath, weightsSha256,
     tensors: { beforeEpoch, afterEpoch, adamSlots: 2 * trainable, beforeLeakCheck, afterLeakCheck },
     peakRssMB: peakRss / 2 ** 20, wasmHeapMB: heap === undefined ? undefined : heap / 2 ** 20,
     compute: { ...computeSettings(), text: describeCompute() },
@@ -588,6 +632,8 @@ interface TorchResult {
   initialLoss: number;
   finalLoss: number;
   batchLosses: number[];
+  /** The first steps' batch losses summed in float64 from the step's predictions (the per-step check's quantity). */
+  stepLosses: number[];
   orderHead: number[];
   threads: number;
   torch: string;
@@ -657,6 +703,8 @@ interface Row {
   configs: TrainResult[];
   /** A chaotic model's PyTorch run in float64 (1 thread, untimed): PyTorch's spread against itself. */
   torch64?: TorchResult;
+  /** PyTorch in float64 over the first STEPS_COMPARED steps only (untimed), when there is no full one: the per-step tolerance's basis. */
+  torch64Steps?: TorchResult;
 }
 
 interface Check { ok: boolean; text: string }
@@ -695,16 +743,16 @@ async function trace(opts: Options, blas: KernelChoice): Promise<void> {
         const readF64 = (f: string) => new Float64Array(new Uint8Array(readFileSync(f)).buffer);
         const peer = (name: string, threads: number, dtype: 'float32' | 'float64', adamBiasCorrection: 'tfjs' | 'torch' = 'tfjs') => {
           const file = path.join(tmp, `w-${runs.length}.f64`);
-          const spec = { ...MODELS[kind].peer, images: prep.images, count: samples, batchSize: batch, seed: SEED, warmupBatches: 0, weights: { path: prep.export.file, tensors: prep.export.tensors }, dtype, adamBiasCorrection, dumpWeights: file };
+          const spec = { ...MODELS[kind].peer, images: prep.images, count: samples, batchSize: batch, seed: SEED, warmupBatches: 0, weights: { path: prep.export.file, tensors: prep.export.tensors }, dtype, adamBiasCorrection, dumpWeights: file, stepLossSteps: opts.steps };
           const r = runTorch(opts, spec, threads, blas);
           if ('kind' in r) throw new Error(`${name}: ${r.message}`);
-          runs.push({ name, losses: r.batchLosses, weights: readF64(file), loss: r.loss, finalLoss: r.finalLoss });
+          runs.push({ name, losses: r.stepLosses, weights: readF64(file), loss: r.loss, finalLoss: r.finalLoss });
         };
         const ours = (name: string, backend: BackendName, variant: Variant, c: { threads?: number; fma?: boolean }) => {
           const file = path.join(tmp, `w-${runs.length}.f32`);
-          const r = runChild({ what: 'train', backend, model: kind, batch, samples, variant, dumpWeights: file, ...c });
+          const r = runChild({ what: 'train', backend, model: kind, batch, samples, variant, dumpWeights: file, stepLossSteps: opts.steps, ...c });
           if (r.kind !== 'train') throw new Error(`${name}: ${r.kind === 'error' ? r.message : 'no result'}`);
-          runs.push({ name: `${name} [${backend}, ${r.path}${variant === 'ours' ? `, ${r.compute.text}` : ''}]`, losses: r.batchLosses, weights: readF32(file), loss: r.loss, finalLoss: r.finalLoss });
+          runs.push({ name: `${name} [${backend}, ${r.path}${variant === 'ours' ? `, ${r.compute.text}` : ''}]`, losses: r.stepLosses, weights: readF32(file), loss: r.loss, finalLoss: r.finalLoss });
         };
         const cores = Math.max(2, os.availableParallelism());
         peer('PyTorch float64, 1 thread', 1, 'float64');
@@ -847,6 +895,14 @@ async function main(): Promise<void> {
                 progress(`${backend} ${kind} b${batch} PyTorch ${who} thread(s), OpenBLAS ${res.blas.openblasCore ?? '?'}: ${fmt(res.samplesPerSecond)} samples/s, loss ${res.loss.toFixed(5)}`);
               }
             }
+          }
+          if (opts.checks && withTorch && !MODELS[kind].chaotic) {
+            // The per-step tolerance's basis: PyTorch against itself (float32 vs float64) over the steps compared.
+            const steps = Math.min(samples, STEPS_COMPARED * batch);
+            const res = runTorch(opts, { ...torchSpec(kind, batch, steps), warmupBatches: 0, dtype: 'float64' }, 1, blas);
+            if ('kind' in res) throw new Error(res.message);
+            row.torch64Steps = res;
+            progress(`${backend} ${kind} b${batch} PyTorch float64, first ${Math.ceil(steps / batch)} steps (the per-step tolerance's basis)`);
           }
           if (opts.checks && withTorch && MODELS[kind].chaotic) {
             const res = runTorch(opts, { ...torchSpec(kind, batch, samples), warmupBatches: 0, dtype: 'float64' }, 1, blas);
@@ -1002,6 +1058,23 @@ async function main(): Promise<void> {
       checks.push({ ok, text: `${name}: every PyTorch run used OpenBLAS's ${blas.core} kernel (reported: ${cores.join(', ')})` });
     }
     const tr = [...r.torch.values()].find((x) => x.length)?.[0];
+    // The per-step tolerance: CHAOS_MARGIN × PyTorch's own float32 drift over the steps compared (its float32 runs
+    // against a float64 run from the same weights on the same batches), plus TOL.stepReport for the float32 rounding
+    // of a reported loss on each side; without a PyTorch float64 run, TOL.step.
+    let stepTol: number = TOL.step;
+    const steps64 = r.torch64 ?? r.torch64Steps;
+    const torch32 = [...r.torch.values()].map((x) => x[0]).filter((x): x is TorchResult => !!x);
+    if (steps64 && torch32.length) {
+      const spreads = torch32.map((x) => ({ x, d: stepDiff(x.stepLosses, steps64.stepLosses, Infinity) }));
+      const worst = spreads.reduce((a, b) => (b.d.worst > a.d.worst ? b : a));
+      stepTol = CHAOS_MARGIN * worst.d.worst + TOL.stepReport;
+      const sameStart = !!tr && rel(steps64.initialLoss, tr.initialLoss) <= TOL.initial && steps64.orderHead.every((v, i) => v === tr.orderHead[i]);
+      const complete = spreads.every((s) => s.d.steps === Math.min(STEPS_COMPARED, s.x.batchLosses.length));
+      checks.push({
+        ok: sameStart && complete,
+        text: `${name}: per-step tolerance from PyTorch against itself: float32 (${spreads.map((s) => `${s.x.threads} thread${s.x.threads > 1 ? 's' : ''} ${s.d.worst.toExponential(1)}`).join(', ')}) vs float64 over the first ${worst.d.steps} steps, largest at step ${worst.d.at}; tolerance ${CHAOS_MARGIN} × ${worst.d.worst.toExponential(1)} + 2^-23 (a loss reported in float32 on each side) = ${stepTol.toExponential(1)}; float64 run started where the others did: ${sameStart ? 'yes' : 'NO'}`,
+      });
+    }
     // A chaotic model's full-epoch tolerances: CHAOS_MARGIN × PyTorch's own spread (float32 runs vs float64), never below TOL.
     const tol = { final: TOL.final, epoch: TOL.epoch };
     let spreadNote = '';
@@ -1032,8 +1105,8 @@ async function main(): Promise<void> {
       checks.push({ ok: de <= tol.epoch, text: `${name}: epoch loss ${first.loss.toFixed(6)} vs PyTorch ${tr.loss.toFixed(6)} (relative ${de.toExponential(1)} ≤ ${fmtTol(tol.epoch)})` });
     }
     if (tr) {
-      const d = stepDiff(first.batchLosses, tr.batchLosses);
-      checks.push({ ok: d.ok, text: `${name}: batch losses of the first ${d.steps} steps vs PyTorch: largest relative difference ${d.worst.toExponential(1)} (step ${d.at}; ≤ ${TOL.step})` });
+      const d = stepDiff(first.stepLosses, tr.stepLosses, stepTol);
+      checks.push({ ok: d.ok, text: `${name}: batch losses of the first ${d.steps} steps vs PyTorch: largest relative difference ${d.worst.toExponential(1)} (step ${d.at}; ≤ ${stepTol.toExponential(1)})` });
     }
     const leanPath = (p: string) => p === 'lean-wasm' || p === 'model.fit: lean-wasm';
     // (tfjs's LayersModel.fit takes the lean step too now, so the 'tfjs LayersModel.fit' reference checks tfjs's loop around it.)
@@ -1045,10 +1118,10 @@ async function main(): Promise<void> {
       const df = rel(mine.finalLoss, ref.finalLoss);
       const de = rel(mine.loss, ref.loss);
       const pathOk = label !== 'generic path' || ref.path === 'generic' || ref.path === 'model.fit: generic';
-      const sd = stepDiff(mine.batchLosses, ref.batchLosses, label === 'generic path' ? TOL.stepGeneric : TOL.step);
+      const sd = stepDiff(mine.stepLosses, ref.stepLosses, stepTol);
       checks.push({
         ok: df <= tol.final && de <= tol.epoch && pathOk && sd.ok,
-        text: `${name}: ${mine.path} (${mine.compute.text}) vs ${label}${mine.samples < r.samples ? ` (both on ${fmt(mine.samples)} samples)` : ''}: trained model's loss ${mine.finalLoss.toFixed(6)} vs ${ref.finalLoss.toFixed(6)} (relative ${df.toExponential(1)} ≤ ${fmtTol(tol.final)}), epoch loss ${mine.loss.toFixed(6)} vs ${ref.loss.toFixed(6)} (${de.toExponential(1)} ≤ ${fmtTol(tol.epoch)}), first ${sd.steps} steps ${sd.worst.toExponential(1)} (≤ ${sd.tol}); it runs at ${fmt(ref.samplesPerSecond)}/s`,
+        text: `${name}: ${mine.path} (${mine.compute.text}) vs ${label}${mine.samples < r.samples ? ` (both on ${fmt(mine.samples)} samples)` : ''}: trained model's loss ${mine.finalLoss.toFixed(6)} vs ${ref.finalLoss.toFixed(6)} (relative ${df.toExponential(1)} ≤ ${fmtTol(tol.final)}), epoch loss ${mine.loss.toFixed(6)} vs ${ref.loss.toFixed(6)} (${de.toExponential(1)} ≤ ${fmtTol(tol.epoch)}), first ${sd.steps} steps ${sd.worst.toExponential(1)} (step ${sd.at}; ≤ ${sd.tol.toExponential(1)}); it runs at ${fmt(ref.samplesPerSecond)}/s`,
       });
     }
     // Ours in every other configuration (threads on/off, FMA on/off): the same checks, one run each.
@@ -1065,9 +1138,9 @@ async function main(): Promise<void> {
         if (!ref || ('samples' in ref && ref.samples !== c.samples)) continue;
         const df = rel(c.finalLoss, ref.finalLoss);
         const de = rel(c.loss, ref.loss);
-        const sd = stepDiff(c.batchLosses, ref.batchLosses, what === 'generic path' ? TOL.stepGeneric : TOL.step);
+        const sd = stepDiff(c.stepLosses, ref.stepLosses, stepTol);
         ok &&= df <= tol.final && de <= tol.epoch && sd.ok;
-        parts.push(`vs ${what}: trained ${df.toExponential(1)}, epoch ${de.toExponential(1)}, first ${sd.steps} steps ${sd.worst.toExponential(1)}`);
+        parts.push(`vs ${what}: trained ${df.toExponential(1)}, epoch ${de.toExponential(1)}, first ${sd.steps} steps ${sd.worst.toExponential(1)} (≤ ${sd.tol.toExponential(1)})`);
       }
       checks.push({ ok, text: `${label}: ${fmt(c.samplesPerSecond)}/s; ${parts.join('; ')}` });
     }
@@ -1097,6 +1170,7 @@ async function main(): Promise<void> {
       layersFit: r.layersFit && { ...r.layersFit, batchLosses: undefined },
       refOurs: r.refOurs && { ...r.refOurs, batchLosses: undefined },
       torch64: r.torch64 && { ...r.torch64, batchLosses: undefined },
+      torch64Steps: r.torch64Steps && { ...r.torch64Steps, batchLosses: undefined },
       configs: r.configs.map(({ batchLosses, ...x }) => ({ ...x, batchLossesHead: batchLosses.slice(0, 10) })),
     })),
   }, null, 2) + '\n');

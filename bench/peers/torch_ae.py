@@ -41,6 +41,10 @@ bench/vs-torch.ts:
                computes them, in float32; see TfjsBiasCorrection) or "torch" (PyTorch's own)
   dumpWeights  optional path: after training, the parameters in our order and
                layout (tfjs's [h, w, in, out] for convolutions), float64 little-endian
+  stepLossSteps optional (default 100): for this many first steps, also the batch
+               loss summed in float64 from the step's float32 predictions
+               (`stepLosses`, the quantity every side of the per-step check reports;
+               the predictions are copied in the loop and reduced after the timing)
 
 `torch_ae.py --blas` prints only the BLAS PyTorch uses here and, for
 OpenBLAS, the kernel set it runs (`openblasCore`).
@@ -243,13 +247,18 @@ def bce(pred, target):
     return -(target * torch.log(p) + (1 - target) * torch.log(1 - p)).mean()
 
 
+def bce64(pred, target):
+    """Cross-entropy of float32 predictions, clipped at float32(eps) and float32(1 - eps), summed in float64."""
+    lo, hi = float(np.float32(EPSILON)), float(np.float32(1 - EPSILON))
+    p = pred.double().clamp(lo, hi)
+    t = target.double()
+    return -(t * torch.log(p) + (1 - t) * torch.log(1 - p)).mean().item()
+
+
 def probe_loss(model, x):
     """Cross-entropy of the model on x, summed in float64 from its float32 predictions (as our side does)."""
     with torch.no_grad():
-        lo, hi = float(np.float32(EPSILON)), float(np.float32(1 - EPSILON))
-        p = model(x.to(dtype_of(model))).double().clamp(lo, hi)
-        t = x.double()
-        return -(t * torch.log(p) + (1 - t) * torch.log(1 - p)).mean().item()
+        return bce64(model(x.to(dtype_of(model))), x)
 
 
 def dtype_of(model):
@@ -352,15 +361,20 @@ class TfjsBiasCorrection:
         self.acc = [np.float32(a * b) for a, b in zip(self.acc, self.beta32)]
 
 
-def train_epoch(model, opt, x, order, batch_size, record=True, hook=None):
+def train_epoch(model, opt, x, order, batch_size, record=True, hook=None, keep=0):
+    """One epoch; returns the mean loss, the batch losses, and the first `keep` steps' predictions (copies)."""
     n = order.shape[0]
     losses = []
+    kept = []
     total = 0.0
     for start in range(0, n, batch_size):
         idx = order[start:start + batch_size]
         xb = x[idx]
         opt.zero_grad(set_to_none=True)
-        loss = bce(model(xb), xb)
+        pred = model(xb)
+        if len(kept) < keep:
+            kept.append((pred.detach().clone(), idx))
+        loss = bce(pred, xb)
         loss.backward()
         if hook is not None:
             hook.before_step()
@@ -369,7 +383,7 @@ def train_epoch(model, opt, x, order, batch_size, record=True, hook=None):
         if record:
             losses.append(value)
         total += value * idx.shape[0]
-    return total / n, losses
+    return total / n, losses, kept
 
 
 def main():
@@ -432,8 +446,10 @@ def main():
     opt = adam(model)
     hook = hook_for(opt)
     t0 = time.perf_counter()
-    epoch_loss, losses = train_epoch(model, opt, x, order, batch_size, hook=hook)
+    epoch_loss, losses, kept = train_epoch(model, opt, x, order, batch_size, hook=hook, keep=int(spec.get('stepLossSteps', 100)))
     seconds = time.perf_counter() - t0
+    # The per-step check's quantity, from the copies of the first steps' predictions, outside the timing.
+    step_losses = [bce64(pred, x[idx]) for pred, idx in kept]
     final_loss = probe_loss(model, x[:1024])
     if spec.get('dumpWeights'):
         dump_weights(model, spec['dumpWeights'])
@@ -449,6 +465,7 @@ def main():
         'initialLoss': initial_loss,
         'finalLoss': final_loss,
         'batchLosses': losses,
+        'stepLosses': step_losses,
         'orderHead': order[:8].tolist(),
         'threads': torch.get_num_threads(),
         'dtype': dtype,

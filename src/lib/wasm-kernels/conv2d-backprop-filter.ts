@@ -5,23 +5,13 @@
  * im2col in cache-sized panels). NCHW inputs are transposed to NHWC first.
  */
 import * as tf from '@tensorflow/tfjs';
-import { convInfoWords } from './conv-geometry';
+import { conv2DGradInfo, convInfoWords } from './conv-geometry';
 import { addressOf, cOf, sizeOf, wasmBackend, withGeometry, withScratch, zeroData, type TensorInfo } from './common';
-
-interface Attrs {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  filterShape: [number, number, number, number];
-}
 
 function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: tf.NamedAttrMap }): TensorInfo {
   const backend = wasmBackend(args.backend);
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as Attrs;
-  const format = tf.backend_util.convertConv2DDataFormat(dataFormat);
-  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, format);
+  const { format, info } = conv2DGradInfo(args.attrs, x.shape, args.attrs.filterShape as number[]);
   const out = backend.makeOutput(info.filterShape, 'float32');
   const size = sizeOf(info.filterShape);
   if (size === 0) return out;

@@ -6,23 +6,14 @@
  * 14x14: 74 ms).
  */
 import * as tf from '@tensorflow/tfjs';
-import { convInfoWords } from './conv-geometry';
+import { conv2DGradInfo, convInfoWords } from './conv-geometry';
 import { addressOf, cOf, sizeOf, transposeChannels, wasmBackend, withGeometry, withScratch, zeroData, type TensorInfo } from './common';
-
-interface Attrs {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  inputShape: [number, number, number, number];
-}
 
 function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: tf.NamedAttrMap }): TensorInfo {
   const backend = wasmBackend(args.backend);
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
-  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as Attrs;
-  const format = tf.backend_util.convertConv2DDataFormat(dataFormat);
-  const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false, format);
+  const inputShape = args.attrs.inputShape as [number, number, number, number];
+  const { format, info } = conv2DGradInfo(args.attrs, inputShape, filter.shape);
   const nhwc = [info.batchSize, info.inHeight, info.inWidth, info.inChannels];
   return withScratch(backend, (scratch) => {
     let dys = scratch.float(dy);
