@@ -73,7 +73,7 @@ function report(r: ChildResult): void {
   const byLabel = new Map(r.entries);
   const step = byLabel.get('step (all)')?.ms ?? NaN;
   const load = byLabel.get('load batch')?.ms ?? 0;
-  const outside = ['building the step', 'weights written back (flush)', 'end of training (threads ended)'];
+  const outside = ['building the step', 'weights written back (flush)', 'end of training (threads ended)', 'training loop: yields to the event loop', 'fit: range check of the targets', 'fit: set-up before the first batch'];
   const outsideMs = outside.reduce((s, l) => s + (byLabel.get(l)?.ms ?? 0), 0);
   const jobs = r.entries.filter(([l]) => l !== 'step (all)' && l !== 'load batch' && !outside.includes(l));
   const jobMs = jobs.reduce((s, [, e]) => s + e.ms, 0);

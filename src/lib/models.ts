@@ -11,6 +11,7 @@ import { activation, activationName, ActivationSpec, TransposedDense } from './l
 import { LossFn, LossSpec, OptimizerSpec, resolveLoss, resolveOptimizer } from './losses';
 import { deriveSeed } from './random';
 import { tensorRange } from './lean/heap';
+import { profiling, recordProfile } from './engine';
 import { describeModel, ModelSummary } from './summary';
 import { evaluateLoss, FitArgs, History, train, Trainable } from './training';
 import { saveModel } from './model-file';
@@ -177,7 +178,9 @@ export abstract class AutoencoderModel implements Trainable {
     this.checkInput(x, 'x');
     if (!(y instanceof tf.Tensor)) throw new TypeError(`${this.name}.fit(x, y): y must be a tensor (for an autoencoder, usually x itself).`);
     if (this.lossName === 'binary_crossentropy') {
+      const r0 = profiling() ? performance.now() : 0;
       const [lo, hi] = tensorRange(y);
+      if (r0) recordProfile('fit: range check of the targets', performance.now() - r0);
       if (lo < 0 || hi > 1) {
         throw new Error(
           `${this.name}.fit: binary cross-entropy needs targets in [0, 1], but y ranges over [${lo}, ${hi}]. ` +

@@ -9,6 +9,7 @@ import type { LossFn } from './losses';
 import { mulberry32, permutation, seedOrRandom } from './random';
 import { installWasmGatherFix, wasmMatMulFixInstalled } from './wasm-kernels';
 import { decideLeanStep, genericPathNote, type LeanStep } from './lean';
+import { profiling, recordProfile } from './engine';
 
 export { setLeanTraining, leanTrainingEnabled } from './lean';
 
@@ -404,6 +405,7 @@ export async function train(
     }
     for (const c of callbacks) await c.onTrainBegin?.();
     emit({ ...progress('begin', startEpoch, 0, NaN), path: lastPath, ...(decided.reason ? { note: genericPathNote(decided.reason) } : {}) });
+    if (profiling()) recordProfile('fit: set-up before the first batch', performance.now() - t0);
     for (let epoch = startEpoch; epoch < epochs; epoch++) {
       for (const c of callbacks) await c.onEpochBegin?.(epoch);
       const order = args.shuffle === false ? null : permutation(n, rng);
@@ -447,7 +449,9 @@ export async function train(
           lastYield = now;
           // Anything may run while we yield (a cell that did not await this fit): the weights are made current first.
           lean?.flush();
+          const y0 = profiling() ? performance.now() : 0;
           await tick();
+          if (y0) recordProfile('training loop: yields to the event loop', performance.now() - y0);
         }
         if (model.stopTraining) handle.stop('stopTraining was set');
         if (stopReason !== undefined && (b + 1 < batches || epoch + 1 < epochs)) {

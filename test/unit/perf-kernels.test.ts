@@ -69,6 +69,18 @@ describe('SIMD element-wise kernels', () => {
     }
     put(64, Float32Array.from([0, 1, NaN, 2, 3, 4, 5, 6, 7]));
     assert.ok(simd.range(64, 9, 0).every(Number.isNaN), 'a NaN anywhere makes both NaN');
+    // The kernel reads 16 floats a step, then 4, then the caller the last 0-3: a NaN, the minimum and the maximum in each part.
+    const n = 16 * 5 + 4 * 2 + 3;
+    for (let at = 0; at < n; at++) {
+      const v = rand(n, () => Math.random() * 2 - 1);
+      v[at] = -7;
+      v[(at + 37) % n] = 9;
+      put(64, v);
+      assert.deepEqual(simd.range(64, n, 0), [-7, 9], `minimum at ${at}`);
+      v[at] = NaN;
+      put(64, v);
+      assert.ok(simd.range(64, n, 0).every(Number.isNaN), `a NaN at ${at}`);
+    }
   });
 
   test('the module validates and this engine runs it', () => {
