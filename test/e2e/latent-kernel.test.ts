@@ -27,6 +27,8 @@ import {
   outputsFrame,
   runCommand,
   scrollFocusedCellToTop,
+  setColorTheme,
+  statusBarText,
   waitForCommand,
   waitForRunAllIdle,
   waitForStableBox,
@@ -35,8 +37,9 @@ import {
 
 const ROOT = findRepoRoot();
 const RESULTS = join(ROOT, 'test-results', 'e2e', 'latent-kernel');
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; publisher: string; version: string };
 const VSIX = process.env.AENB_VSIX ?? join(ROOT, `${pkg.name}-${pkg.version}.vsix`);
+const STATUS_ITEM = `${pkg.publisher}.${pkg.name}.autoencoderNotebooks.kernel`;
 const KERNEL = /dist[\\/]kernel\.js/;
 
 const MODEL_CELL = `// A convolutional autoencoder of two nested models, on random 12x12 images.
@@ -111,18 +114,6 @@ async function opaquePixels(canvas: Locator): Promise<{ opaque: number; total: n
   });
 }
 
-async function setTheme(label: string, kind: string): Promise<void> {
-  await page.keyboard.press('Escape');
-  await runCommand(page, 'Preferences: Color Theme');
-  const input = page.locator('.quick-input-widget input.input');
-  await input.fill(label);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 10_000 });
-  await input.press('Enter');
-  await page.locator('.quick-input-widget').first().waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
-  // The workbench's root element carries the theme's kind, and the webview's body gets it as a class.
-  await page.waitForFunction((k) => document.querySelector('.monaco-workbench')?.classList.contains(k) ?? false, kind, { timeout: 20_000 });
-}
-
 describe('a latent map with a convolutional decoder, decoded by the kernel', () => {
   let workspace = '';
   let stateDir = '';
@@ -183,12 +174,15 @@ describe('a latent map with a convolutional decoder, decoded by the kernel', () 
     await page.locator('.notebookOverlay .monaco-list-row.code-cell-row').first().waitFor({ timeout: 30_000 });
     await notebookToolbarButton(page, 'Run All').click();
     await page.mouse.move(2, 2);
-    await waitForRunAllIdle(page, 240_000);
+    // The toolbar shows Run All again once every cell has run, but also before the run has started: the
+    // kernel's status item is the signal (it says idle only once the kernel has started and nothing is queued).
+    await poll(async () => (/· idle/.test((await statusBarText(page, STATUS_ITEM)) ?? '') ? true : undefined), 'the kernel to be idle after Run All', 240_000, 250);
+    await waitForRunAllIdle(page, 30_000);
     await focusCell(page, 'show.latent(convAe');
     await scrollFocusedCellToTop(page);
     map = frame.locator('.aenb-latent').first();
     await map.waitFor({ timeout: 60_000 });
-    await attribute(map, 'data-images', 'ready', 'the map to load its images', 30_000);
+    await attribute(map, 'data-images', 'ready', 'the map to load its images', 60_000);
     assert.equal(await map.locator('.aenb-scatter').getAttribute('data-points-drawn'), '256', 'all 256 images are drawn');
     assert.deepEqual(await map.locator('.aenb-legend-name').allInnerTexts(), ['dots', 'grain', 'noise', 'speckle'], 'a legend entry per label, in order');
     const status = (await map.locator('.aenb-latent-status').innerText()).trim();
@@ -218,27 +212,31 @@ describe('a latent map with a convolutional decoder, decoded by the kernel', () 
 
   step('the explorer in the dark, high-contrast dark and high-contrast light themes, with the keyboard focus on a point', 180_000, async () => {
     const overlay = map.locator('.aenb-scatter-overlay');
-    for (const [label, kind, name] of [
-      ['Dark Modern', 'vs-dark', 'dark'],
-      ['Dark High Contrast', 'hc-black', 'hc-dark'],
-      ['Light High Contrast', 'hc-light', 'hc-light'],
-      ['Light Modern', 'vs', 'light'],
+    const hover = map.locator('.aenb-latent-hover');
+    // Right, left, right, left: each key moves to another point (there is one on that side of the last), so
+    // each round's point differs from the one the round before left in the hover panel.
+    for (const [theme, name, key] of [
+      ['Dark Modern', 'dark', 'ArrowRight'],
+      ['Dark High Contrast', 'hc-dark', 'ArrowLeft'],
+      ['Light High Contrast', 'hc-light', 'ArrowRight'],
+      ['Light Modern', 'light', 'ArrowLeft'],
     ] as const) {
-      await setTheme(label, kind);
-      await focusCell(page, 'show.latent(convAe').then(
-        () => scrollFocusedCellToTop(page),
-        async (e: Error) => {
-          // focusCell clicks into a code cell's editor; an output's webview can lie over that spot and keep
-          // the click and the keyboard (seen once in CI). The map is then brought on screen directly.
-          console.log(`[e2e] ${e.message} The map is brought on screen directly.`);
-          await overlay.scrollIntoViewIfNeeded();
-        },
-      );
+      await setColorTheme(page, theme);
+      await focusCell(page, 'show.latent(convAe');
+      await scrollFocusedCellToTop(page);
       await waitForStableBox(page, overlay);
       // The keyboard: focus the map (Tab order of the webview), then move to a point with an arrow key.
+      const before = await hover.getAttribute('data-point');
       await overlay.focus();
-      await overlay.press('ArrowRight');
-      await attribute(map.locator('.aenb-latent-hover'), 'data-point', /^\d+$/, 'a point chosen with the keyboard', 10_000);
+      await overlay.press(key);
+      await poll(
+        async () => {
+          const v = await hover.getAttribute('data-point', { timeout: 200 });
+          return v !== null && /^\d+$/.test(v) && v !== before ? v : undefined;
+        },
+        `a point chosen with the keyboard (${key}; the point before: ${before || 'none'})`,
+        30_000,
+      );
       await outputScreenshot(page, '.aenb-latent', join(RESULTS, `conv-map-keyboard-${name}.png`));
     }
   });
