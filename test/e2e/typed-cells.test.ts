@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { createCodeCell, createMarkdownCell, createNotebook, serializeNotebook } from '../../src/common/aenb';
 import { findRepoRoot, installCodeServer, installVsix, startCodeServer, type CodeServer } from '../support/code-server';
-import { focusCell, openFile, openWorkbench, runCommand, type Workbench } from '../support/workbench';
+import { editFocusedCell, focusCell, openFile, openWorkbench, runCommand, setColorTheme, type Workbench } from '../support/workbench';
 
 const ROOT = findRepoRoot();
 const RESULTS = join(ROOT, 'test-results', 'e2e', 'typed-cells');
@@ -55,6 +55,7 @@ async function hoverError(): Promise<string> {
   await squiggle.waitFor({ timeout: 90_000 });
   await focusCell(page, 'autoencoder.fitt');
   await page.keyboard.press('Escape');
+  await noHover();
   const box = await squiggle.boundingBox();
   assert.ok(box, 'the squiggle is on screen');
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
@@ -66,7 +67,7 @@ async function hoverError(): Promise<string> {
 /** Types `autoencoder.` into the probe cell, as a user would, and returns the suggest widget's labels. */
 async function suggestAfterDot(): Promise<string[]> {
   await focusCell(page, PROBE);
-  await page.keyboard.press('Enter');
+  await editFocusedCell(page);
   await page.keyboard.press('Control+End');
   await page.keyboard.press('Enter');
   await page.keyboard.type('autoencoder.', { delay: 40 });
@@ -91,24 +92,32 @@ async function clearTypedLine(): Promise<void> {
   await page.keyboard.press('Escape');
 }
 
-async function setTheme(label: string): Promise<void> {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('Escape');
-  await runCommand(page, 'Preferences: Color Theme');
-  const input = page.locator('.quick-input-widget input.input');
-  await input.fill(label);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 10_000 });
-  await input.press('Enter');
-  await page.locator('.quick-input-widget').first().waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
-  // The workbench's root element carries the theme's kind: vs (light) or vs-dark.
-  const kind = /light/i.test(label) ? 'vs' : 'vs-dark';
-  await page.waitForFunction((k) => document.querySelector('.monaco-workbench')?.classList.contains(k) ?? false, kind, { timeout: 20_000 });
+/**
+ * Moves the pointer off the notebook and waits until no editor hover shows: a
+ * hover left open can lie over the next word to hover, and would keep the pointer.
+ */
+async function noHover(): Promise<void> {
+  await page.mouse.move(2, 2);
+  // Hovers over the notebook (a tooltip of the workbench's corner, where the pointer is now, does not count).
+  await page.waitForFunction(
+    () => {
+      const list = document.querySelector('.notebookOverlay .cell-list-container')?.getBoundingClientRect();
+      if (!list) return false;
+      return ![...document.querySelectorAll('.monaco-hover:not(.hidden)')].some((h) => {
+        const r = h.getBoundingClientRect();
+        return (h as HTMLElement).checkVisibility() && r.width > 0 && r.right > list.left && r.left < list.right && r.bottom > list.top && r.top < list.bottom;
+      });
+    },
+    undefined,
+    { timeout: 30_000 },
+  );
 }
 
 /** Hovers `word` in the cell containing `cellText` and waits for a hover that contains `expect`. */
 async function hoverWord(cellText: string, word: string, expect: RegExp): Promise<string> {
   await focusCell(page, cellText);
   await page.keyboard.press('Escape');
+  await noHover();
   // Where the word is drawn, found in the text itself: the editor splits a line
   // into spans by token colour, and those spans depend on when highlighting
   // (TextMate, then semantic) has finished, so a span that holds exactly the
@@ -162,7 +171,7 @@ async function panelBox(): Promise<{ x: number; y: number; width: number; height
 /** Hides the panel again (Problems is a toggle). */
 async function closePanel(): Promise<void> {
   await runCommand(page, 'View: Hide Panel');
-  await page.locator('.part.panel').first().waitFor({ state: 'hidden', timeout: 10_000 });
+  await page.locator('.part.panel').first().waitFor({ state: 'hidden', timeout: 30_000 });
 }
 
 describe('typed cells in the packaged extension', () => {
@@ -252,7 +261,7 @@ describe('typed cells in the packaged extension', () => {
   });
 
   step('the same in the light theme', 150_000, async () => {
-    await setTheme('Light Modern');
+    await setColorTheme(page, 'Light Modern');
     const text = await hoverError();
     assert.match(text, /Property 'fitt' does not exist/);
     await shot('error-light', await around('.monaco-hover:not(.hidden)', { above: 200, below: 120 }));
