@@ -23,6 +23,7 @@ import {
   answerDialog,
   focusCell,
   focusedCell,
+  focusNotebookList,
   notebookToolbarButton,
   openFile,
   openWorkbench,
@@ -302,16 +303,18 @@ describe('the packaged extension in code-server, trusted workspace', () => {
     await focusCell(page, 'show.latent(autoencoder');
     const map = frame.locator('.aenb-latent').first();
     await map.waitFor({ timeout: 60_000 });
-    await poll(async () => ((await map.getAttribute('data-images', { timeout: 200 })) === 'ready' ? true : undefined), 'the map to load its images', 30_000);
+    await poll(async () => ((await map.getAttribute('data-images', { timeout: 200 })) === 'ready' ? true : undefined), 'the map to load its images', 60_000);
     assert.equal(await map.locator('.aenb-scatter').getAttribute('data-points-drawn'), '2000', 'all 2,000 test digits are drawn');
     assert.equal(await map.locator('.aenb-legend-item').count(), 10, 'a legend entry per digit');
     const overlay = map.locator('.aenb-scatter-overlay');
     await overlay.scrollIntoViewIfNeeded();
+    // Clicks at points of the map: it must have stopped moving (scrolling, outputs above it still drawing).
+    await waitForStableBox(page, overlay);
     const box = await overlay.boundingBox();
     assert.ok(box, 'the map is on screen');
     await overlay.click({ position: { x: box.width * 0.35, y: box.height * 0.45 } });
     const decoded = map.locator('.aenb-latent-decoded');
-    await poll(async () => ((await decoded.getAttribute('data-state', { timeout: 200 })) === 'decoded' ? true : undefined), 'a decoded image', 20_000);
+    await poll(async () => ((await decoded.getAttribute('data-state', { timeout: 200 })) === 'decoded' ? true : undefined), 'a decoded image', 60_000);
     const ink = await decoded.locator('canvas').evaluate((c) => {
       const cv = c as HTMLCanvasElement;
       const d = (cv.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, cv.width, cv.height).data;
@@ -325,7 +328,7 @@ describe('the packaged extension in code-server, trusted workspace', () => {
     });
     assert.ok(ink > 60, `the decoded image shows something (contrast ${ink})`);
     await overlay.click({ position: { x: box.width * 0.7, y: box.height * 0.6 } });
-    await poll(async () => ((await map.locator('.aenb-latent-step').count()) >= 10 ? true : undefined), 'the interpolation strip', 20_000);
+    await poll(async () => ((await map.locator('.aenb-latent-step').count()) >= 10 ? true : undefined), 'the interpolation strip', 60_000);
     await outputShot('.aenb-latent', 'latent-explorer');
   });
 
@@ -336,6 +339,8 @@ describe('the packaged extension in code-server, trusted workspace', () => {
 
   step('Ctrl+S saves the notebook with its outputs', 30_000, async () => {
     assert.equal(await page.locator('.tabs-container .tab.dirty', { hasText: 'vanilla-mnist.aenb' }).count(), 1, 'the run left the notebook modified, not saved');
+    // The keys go to the notebook (the map's webview had them).
+    await focusNotebookList(page);
     await page.keyboard.press('Control+S');
     await poll(async () => ((await page.locator('.tabs-container .tab.dirty').count()) === 0 ? true : undefined), 'the notebook tab to be saved', 60_000);
     const nb = parseNotebook(readFileSync(join(workspace, 'vanilla-mnist.aenb'), 'utf8'));
@@ -416,7 +421,11 @@ describe('the packaged extension in code-server, Restricted Mode', () => {
     const outputs = existsSync(saved) ? parseNotebook(readFileSync(saved, 'utf8')).cells.filter((c) => c.kind === 'code' && c.outputs.length > 0).length : 0;
     assert.ok(outputs > 0, 'the trusted story saved the notebook with its outputs (if it failed, see its first failure)');
     await openFile(page, 'vanilla-mnist.aenb');
-    const seen = await renderedOutputs(page);
+    // Until every kind of output the run saved is drawn (the webview draws them one by one).
+    const seen = await renderedOutputs(page, {
+      timeoutMs: 120_000,
+      until: (o) => o.summaryTotals.some((t) => t.includes('101,200')) && o.trainingCharts >= 1 && o.trainingBadges.length > 0 && o.imageRows.includes('Reconstructed') && o.images >= 2 * N_IMAGES,
+    });
     assert.ok(seen.summaryTotals.some((t) => t.includes('101,200')), `summary table: ${JSON.stringify(seen)}`);
     assert.ok(seen.trainingCharts >= 1, `loss chart: ${JSON.stringify(seen)}`);
     assert.deepEqual(seen.trainingBadges, ['Done'], 'the charts of the saved run (the stopped run after it was not saved)');
