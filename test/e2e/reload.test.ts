@@ -27,6 +27,7 @@ import { createCodeCell, createNotebook, serializeNotebook } from '../../src/com
 import { findRepoRoot, installCodeServer, installVsix, startCodeServer, type CodeServer } from '../support/code-server';
 import { processesIn, reapProcessesIn } from '../support/processes';
 import {
+  codeCells,
   notebookToolbarButton,
   openFile,
   openWorkbench,
@@ -36,14 +37,6 @@ import {
   waitForCommand,
   type Workbench,
 } from '../support/workbench';
-
-/**
- * The code cells of the notebook editor in front: with an .aenb and an .ipynb
- * open, the hidden one's editor stays in the page (inert), and may come first.
- */
-function codeCells(page: Page) {
-  return page.locator('.notebookOverlay:visible .monaco-list-row.code-cell-row');
-}
 
 const ROOT = findRepoRoot();
 const RESULTS = join(ROOT, 'test-results', 'e2e-reload');
@@ -226,8 +219,11 @@ describe('a window reload in code-server: the kernel lives on, nothing is lost',
   const badge = async () => ((await trainingOutput().locator('.aenb-badge').textContent({ timeout: 500 })) ?? '').trim();
 
   async function reload(): Promise<void> {
+    // The new document of the page (not a webview frame's navigation) is waited for before the workbench is
+    // looked at: until the old page goes, its .monaco-workbench and commands are still there.
+    const navigated = page.waitForEvent('domcontentloaded', { timeout: 120_000 });
     await runCommand(page, 'Developer: Reload Window');
-    await page.waitForEvent('framenavigated', { timeout: 60_000 }).catch(() => undefined);
+    await navigated;
     await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
     await waitForCommand(page, 'Autoencoder Notebooks: Show Log');
   }
