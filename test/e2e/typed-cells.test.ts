@@ -5,39 +5,22 @@
 // dark and the light theme. Nothing runs: no kernel, no data.
 //
 // Screenshots go to test-results/e2e/typed-cells/.
-import { after, before, describe, test } from 'node:test';
+import { before, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { createCodeCell, createMarkdownCell, createNotebook, serializeNotebook } from '../../src/common/aenb';
-import { findRepoRoot, installCodeServer, installVsix, startCodeServer, type CodeServer } from '../support/code-server';
-import { editFocusedCell, focusCell, openFile, openWorkbench, runCommand, setColorTheme, type Workbench } from '../support/workbench';
+import { e2eWorkspace, resultsFolder, useWorkbench } from '../support/e2e';
+import { editFocusedCell, focusCell, openFile, runCommand, setColorTheme } from '../support/workbench';
 
-const ROOT = findRepoRoot();
-const RESULTS = join(ROOT, 'test-results', 'e2e', 'typed-cells');
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
-const VSIX = process.env.AENB_VSIX ?? join(ROOT, `${pkg.name}-${pkg.version}.vsix`);
+const RESULTS = resultsFolder('e2e/typed-cells');
 const PROBE = '// try it here';
 
 let page: Page;
-let failed = false;
 
 async function shot(name: string, clip?: { x: number; y: number; width: number; height: number }): Promise<void> {
   await page.screenshot({ path: join(RESULTS, `${name}.png`), ...(clip ? { clip } : {}), animations: 'disabled' });
-}
-
-function step(name: string, timeoutMs: number, fn: () => Promise<void>): void {
-  test(name, { timeout: timeoutMs }, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      failed = true;
-      if (page) await shot(`FAILED-${name.replace(/[^\w]+/g, '-').slice(0, 60)}`).catch(() => undefined);
-      throw e;
-    }
-  });
 }
 
 /** The part of the page around an element (the notebook's width), for a focused picture. */
@@ -174,44 +157,28 @@ async function closePanel(): Promise<void> {
   await page.locator('.part.panel').first().waitFor({ state: 'hidden', timeout: 30_000 });
 }
 
+const workspace = e2eWorkspace('aenb-e2e-types-ws-', (dir) =>
+  writeFileSync(
+    join(dir, 'typed.aenb'),
+    serializeNotebook(
+      createNotebook([
+        createMarkdownCell('# Typed cells\nThe cells below have not run: the types come from the kernel\'s globals and the cells above.'),
+        createCodeCell('const [[xTrain], [xTest]] = await datasets.mnist.loadData();\nconst x = xTrain.div(255);'),
+        createCodeCell('const autoencoder = new Autoencoder({ inputShape: [28, 28], latentDim: 64 });'),
+        createCodeCell("autoencoder.compile({ loss: 'binaryCrossentropy', optimizer: 'adam' });\nawait autoencoder.fitt(x, x, { epochs: 1 });"),
+        createCodeCell(PROBE),
+      ]),
+    ),
+  ),
+);
+
 describe('typed cells in the packaged extension', () => {
-  let workspace = '';
-  let stateDir = '';
-  let server: CodeServer | undefined;
-  let wb: Workbench | undefined;
-
-  before(async () => {
-    rmSync(RESULTS, { recursive: true, force: true });
-    mkdirSync(RESULTS, { recursive: true });
-    if (!existsSync(VSIX)) throw new Error(`${VSIX} is missing: run npm run package first (npm run test:e2e does).`);
-    installCodeServer({ log: (l) => console.log(`[e2e] ${l}`) });
-    workspace = mkdtempSync(join(tmpdir(), 'aenb-e2e-types-ws-'));
-    writeFileSync(
-      join(workspace, 'typed.aenb'),
-      serializeNotebook(
-        createNotebook([
-          createMarkdownCell('# Typed cells\nThe cells below have not run: the types come from the kernel\'s globals and the cells above.'),
-          createCodeCell('const [[xTrain], [xTest]] = await datasets.mnist.loadData();\nconst x = xTrain.div(255);'),
-          createCodeCell('const autoencoder = new Autoencoder({ inputShape: [28, 28], latentDim: 64 });'),
-          createCodeCell("autoencoder.compile({ loss: 'binaryCrossentropy', optimizer: 'adam' });\nawait autoencoder.fitt(x, x, { epochs: 1 });"),
-          createCodeCell(PROBE),
-        ]),
-      ),
-    );
-    stateDir = mkdtempSync(join(tmpdir(), 'aenb-e2e-types-state-'));
-    installVsix(VSIX, { stateDir, log: (l) => console.log(`[e2e] ${l}`) });
-    server = await startCodeServer({ workspace, stateDir, settings: { 'workbench.colorTheme': 'Default Dark Modern' } });
-    wb = await openWorkbench(server.workbenchUrl(), { width: 1300, height: 900 });
-    page = wb.page;
+  const fx = useWorkbench({ results: RESULTS, workspace, settings: { 'workbench.colorTheme': 'Default Dark Modern' }, viewport: { width: 1300, height: 900 } });
+  before(() => {
+    page = fx.page;
   });
-
-  after(async () => {
-    await wb?.close().catch(() => undefined);
-    await server?.stop({ saveLogsTo: join(RESULTS, 'server') });
-    if (workspace) rmSync(workspace, { recursive: true, force: true });
-    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
-    console.log(`[e2e] ${failed ? 'FAILED: ' : ''}screenshots and server logs: ${RESULTS}`);
-  });
+  // Each step stands on its own: one that fails does not keep the others from running.
+  const step = (name: string, timeoutMs: number, fn: () => Promise<void>) => fx.step(name, timeoutMs, fn, { independent: true });
 
   step('a misspelled member is underlined before anything runs, and its hover says why (dark)', 150_000, async () => {
     await openFile(page, 'typed.aenb');
