@@ -74,12 +74,17 @@ async function findPaletteRow(page: Page, text: string, timeoutMs: number) {
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (!(await input.isVisible())) await page.keyboard.press('F1');
-    await input.waitFor({ timeout: 10_000 });
-    await input.fill('>');
-    await input.fill(`>${text}`);
     const left = deadline - Date.now();
-    if (await row.waitFor({ timeout: Math.max(100, Math.min(1000, left)) }).then(() => true, () => false)) return row;
+    // The palette closes whenever something else takes the focus (an editor that re-renders, a webview):
+    // then this round fails and the next one opens it again.
+    const found = await (async () => {
+      if (!(await input.isVisible())) await page.keyboard.press('F1');
+      await input.waitFor({ timeout: 10_000 });
+      await input.fill('>', { timeout: 5000 });
+      await input.fill(`>${text}`, { timeout: 5000 });
+      return row.waitFor({ timeout: Math.max(100, Math.min(1000, left)) }).then(() => true, () => false);
+    })().catch(() => false);
+    if (found) return row;
     if (Date.now() > deadline) return undefined;
   }
 }
@@ -99,13 +104,18 @@ export async function waitForCommand(page: Page, title: string, timeoutMs = 180_
 
 /** Runs a command from the command palette by its title (as shown, with the category), e.g. "Autoencoder Notebooks: Restart Kernel". */
 export async function runCommand(page: Page, title: string, timeoutMs = 60_000): Promise<void> {
-  const row = await findPaletteRow(page, title, timeoutMs);
-  if (!row) {
-    const listed = (await page.locator('.quick-input-list .monaco-list-row').allInnerTexts().catch(() => [] as string[])).join(' | ');
-    await page.keyboard.press('Escape');
-    throw new Error(`The command palette did not list "${title}" within ${timeoutMs / 1000} s (it listed: ${listed || 'nothing'}).`);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const row = await findPaletteRow(page, title, Math.max(1000, deadline - Date.now()));
+    if (!row) {
+      const listed = (await page.locator('.quick-input-list .monaco-list-row').allInnerTexts().catch(() => [] as string[])).join(' | ');
+      await page.keyboard.press('Escape');
+      throw new Error(`The command palette did not list "${title}" within ${timeoutMs / 1000} s (it listed: ${listed || 'nothing'}).`);
+    }
+    // A click that cannot happen within 10 s means the palette closed after the row showed (see findPaletteRow): again.
+    if (await row.click({ timeout: 10_000 }).then(() => true, () => false)) return;
+    if (Date.now() > deadline) throw new Error(`The command palette closed before "${title}" could be clicked, for ${timeoutMs / 1000} s.`);
   }
-  await row.click();
 }
 
 /** Picks an item of an open quick pick by (part of) its label. */
@@ -125,14 +135,17 @@ export async function openFile(page: Page, name: string, timeoutMs = 60_000): Pr
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (!(await input.isVisible())) await page.keyboard.press('Control+P');
-    await input.waitFor({ timeout: 10_000 });
-    await input.fill('');
-    await input.fill(name);
-    if (await row.waitFor({ timeout: 1000 }).then(() => true, () => false)) break;
+    // Quick Open closes whenever something else takes the focus: then the next round opens it again.
+    const found = await (async () => {
+      if (!(await input.isVisible())) await page.keyboard.press('Control+P');
+      await input.waitFor({ timeout: 10_000 });
+      await input.fill('', { timeout: 5000 });
+      await input.fill(name, { timeout: 5000 });
+      return (await row.waitFor({ timeout: 1000 }).then(() => true, () => false)) && row.click({ timeout: 10_000 }).then(() => true, () => false);
+    })().catch(() => false);
+    if (found) return;
     if (Date.now() > deadline) throw new Error(`Quick Open did not find ${name} within ${timeoutMs / 1000} s.`);
   }
-  await row.click();
 }
 
 /** The notebook editor's webview, where renderer outputs live (two iframes down). */
