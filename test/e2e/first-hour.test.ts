@@ -120,6 +120,9 @@ describe('a new user\'s first hour, in code-server with the VSIX', () => {
     await input.press('Tab');
     // Written to the Remote settings file.
     await poll(() => (readFileSync(remoteSettings, 'utf8').includes(mirror().url) ? true : undefined), `the mirror to be written to ${remoteSettings}`, 30_000);
+    // The settings editor redraws the row as modified, and takes the focus back meanwhile (which closes a
+    // palette opened then): let it do so first. The palette helpers reopen it anyway.
+    await page.locator('.settings-editor .setting-item.is-configured', { hasText: 'Download Mirror' }).first().waitFor({ timeout: 30_000 }).catch(() => undefined);
     await clearToasts();
     await runCommand(page, 'Autoencoder Notebooks: Download the Data Sets');
     await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'MNIST' }).first().waitFor({ timeout: 60_000 });
