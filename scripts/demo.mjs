@@ -1,4 +1,4 @@
-// The main job: runs both sample notebooks headless on the embedded default
+// The main job: runs the three sample notebooks headless on the embedded default
 // backend (WebAssembly) with a few epochs, and writes the executed notebooks
 // and their HTML reports to demo-output/.
 import { execFileSync } from 'node:child_process';

@@ -9,19 +9,17 @@
  *   take new files (a file is created there and removed again: read-only
  *   file systems, missing permissions and /proc all fail here), and an
  *   existing file must be writable.
- * - `writeOutput` writes atomically: a temporary file in the same folder,
- *   flushed to disk, then renamed over the target, so that a reader (or a
- *   crash, or kill -9) sees the old content or the new, never half. On any
- *   failure the temporary file is removed.
- * - Temporary files are named `<file>.aenb-tmp-<pid>@<host>`. One whose
- *   process is gone (killed while writing) is removed by the next run that
- *   writes into that folder from the same machine.
+ * - `writeOutput` writes atomically (../lib/atomic-file): a reader, a crash
+ *   or kill -9 sees the old content or the new, never half.
+ * - A temporary file whose writer is gone (killed while writing) is removed
+ *   by the next run that writes into that folder from the same machine.
  * - `saveElsewhere` keeps results whose destination failed at the last moment
  *   (a disk that filled up while the cells ran) in the temporary folder.
  */
 import { constants, promises as fs, type Stats } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { removeStaleTempFiles, tempFileFor, writeFileAtomic } from '../lib/atomic-file';
 
 export class OutputFileError extends Error {
   constructor(
@@ -40,12 +38,6 @@ export interface OutputTarget {
   file: string;
   /** Where the bytes go: the file, or the end of its chain of symlinks. */
   target: string;
-}
-
-const TEMP_PATTERN = /^(.+)\.aenb-tmp-(\d+)@(.+)$/;
-
-export function tempFileFor(target: string, pid = process.pid): string {
-  return `${target}.aenb-tmp-${pid}@${hostname()}`;
 }
 
 function describeError(e: unknown, dir: string): string {
@@ -155,20 +147,9 @@ export async function prepareOutput(file: string): Promise<OutputTarget> {
 
 /** Writes `text` to the target atomically; on failure no temporary file is left. Throws OutputFileError. */
 export async function writeOutput(out: OutputTarget, text: string): Promise<void> {
-  const tmp = tempFileFor(out.target);
-  let handle: fs.FileHandle | undefined;
   try {
-    await fs.mkdir(path.dirname(out.target), { recursive: true });
-    const mode = await fs.stat(out.target).then((s) => s.mode & 0o7777, () => undefined);
-    handle = await fs.open(tmp, 'wx', mode ?? 0o666);
-    await handle.writeFile(text);
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await fs.rename(tmp, out.target);
+    await writeFileAtomic(out.target, text);
   } catch (e) {
-    await handle?.close().catch(() => undefined);
-    await fs.rm(tmp, { force: true }).catch(() => undefined);
     throw new OutputFileError(out.file, describeError(e, path.dirname(out.target)));
   }
 }
@@ -185,41 +166,4 @@ export async function saveElsewhere(file: string, text: string): Promise<string>
   const p = path.join(dir, path.basename(file));
   await fs.writeFile(p, text);
   return p;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Removes temporary files in `dir` left by runners on this machine that no longer run. */
-export async function removeStaleTempFiles(dir: string): Promise<string[]> {
-  const removed: string[] = [];
-  let names: string[];
-  try {
-    names = await fs.readdir(dir);
-  } catch {
-    return removed;
-  }
-  const host = hostname();
-  for (const name of names) {
-    const m = TEMP_PATTERN.exec(name);
-    if (!m || m[3] !== host) continue;
-    const pid = Number(m[2]);
-    if (pid === process.pid || processAlive(pid)) continue;
-    try {
-      const p = path.join(dir, name);
-      if ((await fs.lstat(p)).isFile()) {
-        await fs.rm(p);
-        removed.push(p);
-      }
-    } catch {
-      // Gone already, or not ours to remove.
-    }
-  }
-  return removed;
 }

@@ -12,14 +12,16 @@
  *
  * Writes are atomic: the bytes go to a temporary file in the same folder,
  * which is flushed to disk and then renamed over the final name (and the
- * folder is flushed too). A process killed at any moment leaves either the
- * previous checkpoint or the new one, never a mix; a leftover temporary file
- * is ignored by readers and removed by the next writer.
+ * folder is flushed too; ./atomic-file). A process killed at any moment
+ * leaves either the previous checkpoint or the new one, never a mix; a
+ * leftover temporary file is ignored by readers and removed by the next
+ * writer.
  */
 import * as tf from '@tensorflow/tfjs';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
+import { removeStaleTempFiles, writeFileAtomic, type AtomicWriteOptions } from './atomic-file';
 import { AutoencoderModel } from './models';
 import type { Trainable } from './training';
 
@@ -29,7 +31,6 @@ export const CHECKPOINT_FORMAT = 'autoencoder-notebooks/checkpoint';
 export const CHECKPOINT_VERSION = 1;
 export const CHECKPOINT_EXTENSION = '.ckpt';
 const MAGIC = 'AENBCKPT';
-const TMP_MARK = '.tmp-';
 
 export interface TensorEntry {
   name: string;
@@ -347,83 +348,17 @@ export function checkpointRunState(c: DecodedCheckpoint): RunState {
 // Files
 
 /** Test hook: called after each chunk is written to the temporary file. */
-export interface WriteHooks {
-  afterChunk?: (index: number, tmpFile: string) => void | Promise<void>;
-}
+export type WriteHooks = Pick<AtomicWriteOptions, 'afterChunk'>;
 
-/**
- * Writes `chunks` to `file` atomically: a temporary file in the same folder,
- * flushed, then renamed over `file`; the folder is flushed after the rename.
- */
-export async function writeFileAtomic(file: string, chunks: Uint8Array[], hooks: WriteHooks = {}): Promise<void> {
-  const dir = path.dirname(file);
-  await mkdir(dir, { recursive: true });
-  const tmp = `${file}${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`;
-  const fh = await open(tmp, 'w', 0o644);
-  try {
-    for (const [i, c] of chunks.entries()) {
-      let done = 0;
-      while (done < c.byteLength) done += (await fh.write(c, done, c.byteLength - done)).bytesWritten;
-      await hooks.afterChunk?.(i, tmp);
-    }
-    await fh.sync();
-  } catch (e) {
-    await fh.close().catch(() => undefined);
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  await fh.close();
-  try {
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  await syncDir(dir);
-}
-
-async function syncDir(dir: string): Promise<void> {
-  if (process.platform === 'win32') return; // folders cannot be opened for flushing there
-  const d = await open(dir, 'r').catch(() => undefined);
-  if (!d) return;
-  try {
-    await d.sync();
-  } catch {
-    // Some file systems do not flush folders; the rename is still atomic.
-  } finally {
-    await d.close();
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Removes temporary files that a writer killed mid-write left behind (never one a live process is writing). */
+/** Removes the temporary checkpoint files that a writer killed mid-write left behind (never one a live process is writing); returns their names. */
 export async function removeStaleTemporaries(dir: string): Promise<string[]> {
-  const names = await readdir(dir).catch(() => [] as string[]);
-  const removed: string[] = [];
-  for (const name of names) {
-    const at = name.lastIndexOf(TMP_MARK);
-    if (at < 0 || !name.slice(0, at).endsWith(CHECKPOINT_EXTENSION)) continue;
-    const pid = Number(name.slice(at + TMP_MARK.length).split('-')[0]);
-    // A live writer's file (ours included) is being written right now.
-    if (Number.isInteger(pid) && pid > 0 && (pid === process.pid || alive(pid))) continue;
-    await rm(path.join(dir, name), { force: true });
-    removed.push(name);
-  }
-  return removed;
+  return (await removeStaleTempFiles(dir, (f) => f.endsWith(CHECKPOINT_EXTENSION))).map((p) => path.basename(p));
 }
 
 /** Writes a checkpoint file atomically. */
 export async function writeCheckpoint(file: string, model: CheckpointModel, state: RunState, hooks?: WriteHooks): Promise<void> {
   const chunks = await encodeCheckpoint(model, state);
-  await writeFileAtomic(file, chunks, hooks);
+  await writeFileAtomic(file, chunks, { afterChunk: hooks?.afterChunk });
 }
 
 export async function readCheckpoint(file: string): Promise<DecodedCheckpoint> {

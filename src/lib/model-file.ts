@@ -6,8 +6,9 @@
  * needs none, so that ./models.ts can save without an import cycle.
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
+import { writeFileAtomic } from './atomic-file';
 
 export const MODEL_FORMAT = 'autoencoder-notebooks/model';
 export const MODEL_FORMAT_VERSION = 1;
@@ -19,17 +20,6 @@ export interface ModelFile {
   config: Record<string, unknown>;
   tfjsVersion: string;
   weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
-}
-
-async function writeAtomically(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
 }
 
 /** What saving needs of a model (our AutoencoderModel has it). */
@@ -53,7 +43,7 @@ export async function saveModel(model: SavableModel, dir: string): Promise<void>
     tfjsVersion: tf.version.tfjs,
     weightsManifest: [{ paths: ['weights.bin'], weights: specs }],
   };
-  await writeAtomically(path.join(dir, 'weights.bin'), new Uint8Array(data as ArrayBuffer));
-  await writeAtomically(path.join(dir, 'model.json'), JSON.stringify(file, null, 2) + '\n');
+  await writeFileAtomic(path.join(dir, 'weights.bin'), [new Uint8Array(data as ArrayBuffer)]);
+  await writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(file, null, 2) + '\n');
 }
 

@@ -1,9 +1,10 @@
 // Where the recovery journal (./recovery.ts) keeps the unsaved state of
 // notebooks: one small JSON file per notebook in the extension's storage,
 // written atomically. No `vscode` here, so that unit tests cover it.
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../lib/atomic-file';
 
 export interface RecoveryEntry {
   version: 1;
@@ -31,14 +32,7 @@ export class RecoveryStore {
   async write(entry: RecoveryEntry): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const file = this.fileFor(entry.uri);
-    const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-    try {
-      await writeFile(tmp, JSON.stringify(entry), { mode: 0o600 });
-      await rename(tmp, file);
-    } catch (e) {
-      await rm(tmp, { force: true });
-      throw e;
-    }
+    await writeFileAtomic(file, JSON.stringify(entry), { mode: 0o600 });
   }
 
   /** The entry for a notebook, if there is a readable one (an unreadable one is removed). */
