@@ -12,32 +12,19 @@
 //   - "Export to HTML Report..." then "Open in Browser" opens the report in a
 //     new browser tab (through code-server's port proxy).
 // Screenshots go to test-results/e2e-first-hour/ (light and dark).
-import { after, before, describe, test } from 'node:test';
+import { before, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { findRepoRoot, installCodeServer, installVsix, startCodeServer, type CodeServer } from '../support/code-server';
-import { startMnistMirror, type Mirror } from '../support/mnist-mirror';
-import { reapProcessesIn } from '../support/processes';
-import { focusCell, openWorkbench, pickQuickItem, runCommand, setColorTheme, waitForCommand, type Workbench } from '../support/workbench';
+import { e2eWorkspace, poll, resultsFolder, useWorkbench, type WorkbenchFixture } from '../support/e2e';
+import { focusCell, pickQuickItem, runCommand, setColorTheme } from '../support/workbench';
 
-const ROOT = findRepoRoot();
-const RESULTS = join(ROOT, 'test-results', 'e2e-first-hour');
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
-const VSIX = process.env.AENB_VSIX ?? join(ROOT, `${pkg.name}-${pkg.version}.vsix`);
-const KERNEL = /dist[\\/]kernel\.js/;
+const RESULTS = resultsFolder('e2e-first-hour');
 
 let page: Page;
-let workspace = '';
-let failed = false;
-
-async function shot(name: string): Promise<string> {
-  const file = join(RESULTS, `${name}.png`);
-  await page.screenshot({ path: file });
-  return file;
-}
+let fx: WorkbenchFixture;
+const shot = (name: string) => fx.shot(name);
 
 /**
  * A screenshot in the light theme and one in the dark theme (then light
@@ -52,27 +39,6 @@ async function shots(name: string, reopen?: () => Promise<void>): Promise<void> 
   await shot(`${name}-dark`);
   if (reopen) await page.keyboard.press('Escape');
   await setColorTheme(page, 'Light Modern');
-}
-
-/** Steps of one story: after a failed step, the ones that need its state are reported as not run, naming it. */
-function story() {
-  let broken: string | undefined;
-  return (name: string, timeoutMs: number, fn: () => Promise<void>): void => {
-    test(name, { timeout: timeoutMs }, async (t) => {
-      if (broken) {
-        t.skip(`not run: the step "${broken}" failed, and this one needs the state it leaves`);
-        return;
-      }
-      try {
-        await fn();
-      } catch (e) {
-        failed = true;
-        broken ??= name;
-        if (page) await shot(`FAILED-${name.replace(/[^\w]+/g, '-').slice(0, 60)}`).catch(() => undefined);
-        throw e;
-      }
-    });
-  };
 }
 
 /** The toast whose message contains `text` (waits for it). */
@@ -90,54 +56,32 @@ async function clearToasts(): Promise<void> {
   }
 }
 
-before(() => {
-  rmSync(RESULTS, { recursive: true, force: true });
-  mkdirSync(RESULTS, { recursive: true });
-  if (!existsSync(VSIX)) throw new Error(`${VSIX} is missing: run npm run package first (npm run test:e2e does).`);
-  const newest = Math.max(...['extension.js', 'kernel.js', 'renderer.js'].map((f) => statSync(join(ROOT, 'dist', f)).mtimeMs));
-  if (statSync(VSIX).mtimeMs < newest - 60_000) throw new Error(`${VSIX} is older than dist/: run npm run package again.`);
-  installCodeServer({ log: (l) => console.log(`[e2e] ${l}`) });
-  workspace = mkdtempSync(join(tmpdir(), 'aenb-e2e-first-hour-'));
-});
-
-after(async () => {
-  const left = workspace ? await reapProcessesIn(workspace, KERNEL) : [];
-  if (workspace) rmSync(workspace, { recursive: true, force: true });
-  if (left.length) console.error(`[e2e] kernel processes outlived code-server and were killed: ${left.map((p) => p.pid).join(', ')}`);
-  console[failed ? 'error' : 'log'](`[e2e] ${failed ? 'FAILED: ' : ''}screenshots and server logs are in ${RESULTS}`);
-});
+const workspace = e2eWorkspace('aenb-e2e-first-hour-');
 
 describe('a new user\'s first hour, in code-server with the VSIX', () => {
-  const step = story();
-  let stateDir = '';
-  let server: CodeServer | undefined;
-  let wb: Workbench | undefined;
-  let mirror: Mirror | undefined;
   let remoteSettings = '';
-
-  before(async () => {
-    stateDir = mkdtempSync(join(tmpdir(), 'aenb-e2e-first-hour-state-'));
-    installVsix(VSIX, { stateDir, log: (l) => console.log(`[e2e] ${l}`) });
-    mirror = await startMnistMirror();
+  fx = useWorkbench({
+    results: RESULTS,
+    workspace,
+    mirror: true,
     // The terminal drawn as DOM rows (not on a canvas), so that the test can read the runner's output.
-    server = await startCodeServer({ workspace, stateDir, settings: { 'terminal.integrated.gpuAcceleration': 'off' } });
-    // The data settings apply to the machine the extension runs on: in a remote
-    // window they are the Remote settings (code-server keeps them in Machine/).
-    remoteSettings = join(server.userDataDir, 'Machine', 'settings.json');
-    mkdirSync(join(server.userDataDir, 'Machine'), { recursive: true });
-    // A mirror that refuses connections: MNIST cannot be had (the VSIX brings no copy).
-    writeFileSync(remoteSettings, JSON.stringify({ 'autoencoderNotebooks.downloadMirror': 'http://127.0.0.1:9' }, null, 2));
-    wb = await openWorkbench(server.workbenchUrl(), { width: 1400, height: 900 });
-    page = wb.page;
-    await waitForCommand(page, 'Autoencoder Notebooks: Download the Data Sets');
+    settings: { 'terminal.integrated.gpuAcceleration': 'off' },
+    beforeOpen: (server) => {
+      // The data settings apply to the machine the extension runs on: in a remote
+      // window they are the Remote settings (code-server keeps them in Machine/).
+      remoteSettings = join(server.userDataDir, 'Machine', 'settings.json');
+      mkdirSync(join(server.userDataDir, 'Machine'), { recursive: true });
+      // A mirror that refuses connections: MNIST cannot be had (the VSIX brings no copy).
+      writeFileSync(remoteSettings, JSON.stringify({ 'autoencoderNotebooks.downloadMirror': 'http://127.0.0.1:9' }, null, 2));
+    },
+    viewport: { width: 1400, height: 900 },
+    readyCommand: 'Autoencoder Notebooks: Download the Data Sets',
   });
-
-  after(async () => {
-    await wb?.close().catch(() => undefined);
-    await server?.stop({ saveLogsTo: join(RESULTS, 'server') });
-    await mirror?.close();
-    rmSync(stateDir, { recursive: true, force: true });
+  before(() => {
+    page = fx.page;
   });
+  const step = fx.step;
+  const mirror = () => fx.mirror!;
 
   step('Download the Data Sets with MNIST unreachable: only MNIST is named as failed; Fashion-MNIST is ready', 180_000, async () => {
     await runCommand(page, 'Autoencoder Notebooks: Download the Data Sets');
@@ -154,7 +98,7 @@ describe('a new user\'s first hour, in code-server with the VSIX', () => {
   });
 
   step('"Open Settings" opens the Remote tab, where the data settings are listed', 60_000, async () => {
-    const item = await toast('Could not get MNIST', 10_000);
+    const item = await toast('Could not get MNIST', 30_000);
     await item.locator('.monaco-button', { hasText: 'Open Settings' }).click();
     const editor = page.locator('.settings-editor');
     await editor.waitFor({ timeout: 30_000 });
@@ -163,7 +107,7 @@ describe('a new user\'s first hour, in code-server with the VSIX', () => {
     assert.match(await active.innerText(), /Remote/);
     const mirrorSetting = page.locator('.settings-editor .setting-item-contents', { hasText: 'Download Mirror' }).first();
     await mirrorSetting.waitFor({ timeout: 30_000 });
-    await page.locator('.settings-editor .setting-item-contents', { hasText: 'Data Folder' }).first().waitFor({ timeout: 10_000 });
+    await page.locator('.settings-editor .setting-item-contents', { hasText: 'Data Folder' }).first().waitFor({ timeout: 30_000 });
     assert.equal(await page.locator('.settings-editor .no-results-message').isVisible(), false, 'not "No Settings Found"');
     await page.mouse.move(2, 2);
     await shots('02-open-settings-remote');
@@ -171,22 +115,21 @@ describe('a new user\'s first hour, in code-server with the VSIX', () => {
 
   step('the mirror typed there is used by the next "Download the Data Sets": both are ready', 240_000, async () => {
     const input = page.locator('.settings-editor .setting-item-contents', { hasText: 'Download Mirror' }).first().locator('input').first();
-    await input.click();
-    await input.fill(mirror!.url);
+    // fill focuses the input itself (a click at its place could land on a notification toast).
+    await input.fill(mirror().url);
     await input.press('Tab');
     // Written to the Remote settings file.
-    const deadline = Date.now() + 30_000;
-    while (!readFileSync(remoteSettings, 'utf8').includes(mirror!.url)) {
-      if (Date.now() > deadline) throw new Error(`The mirror was not written to ${remoteSettings}: ${readFileSync(remoteSettings, 'utf8')}`);
-      await page.waitForTimeout(100);
-    }
+    await poll(() => (readFileSync(remoteSettings, 'utf8').includes(mirror().url) ? true : undefined), `the mirror to be written to ${remoteSettings}`, 30_000);
+    // The settings editor redraws the row as modified, and takes the focus back meanwhile (which closes a
+    // palette opened then): let it do so first. The palette helpers reopen it anyway.
+    await page.locator('.settings-editor .setting-item.is-configured', { hasText: 'Download Mirror' }).first().waitFor({ timeout: 30_000 }).catch(() => undefined);
     await clearToasts();
     await runCommand(page, 'Autoencoder Notebooks: Download the Data Sets');
     await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'MNIST' }).first().waitFor({ timeout: 60_000 });
     await page.keyboard.press('Enter');
     const item = await toast(/are ready/, 180_000);
     assert.match((await item.innerText()).replace(/\s+/g, ' '), /MNIST and Fashion-MNIST are ready: 4 files downloaded and verified, 4 already here\./);
-    assert.ok(mirror!.requests.some((r) => r.endsWith('/mnist/train-images-idx3-ubyte.gz')), 'downloaded from the mirror');
+    assert.ok(mirror().requests.some((r) => r.endsWith('/mnist/train-images-idx3-ubyte.gz')), 'downloaded from the mirror');
     await clearToasts();
   });
 
@@ -226,21 +169,28 @@ describe('a new user\'s first hour, in code-server with the VSIX', () => {
     await input.press('Enter');
     const item = await toast('Headless run of vanilla-mnist.aenb', 240_000);
     assert.match((await item.innerText()).replace(/\s+/g, ' '), /finished: every cell succeeded\. Wrote vanilla-mnist\.executed\.aenb and vanilla-mnist\.executed\.html/);
+    // The terminal draws the runner's last lines on its own time: the notification may come first.
     const terminal = page.locator('.terminal-wrapper .xterm-rows').first();
-    await terminal.waitFor({ timeout: 10_000 });
-    const text = (await terminal.innerText()).replace(/\u00a0/g, ' ');
+    await terminal.waitFor({ timeout: 30_000 });
+    const deadline = Date.now() + 30_000;
+    let text = '';
+    while (!/All \d+ code cells succeeded/.test((text = (await terminal.innerText()).replace(/\u00a0/g, ' '))) && Date.now() < deadline) {
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
+    }
     assert.match(text, /All \d+ code cells succeeded/);
     await page.mouse.move(2, 2);
     await shots('05-headless-finished');
-    const out = JSON.parse(readFileSync(join(workspace, 'vanilla-mnist.executed.aenb'), 'utf8')) as { cells: { tags?: string[]; source: string[] }[] };
+    const out = JSON.parse(readFileSync(join(workspace.path, 'vanilla-mnist.executed.aenb'), 'utf8')) as { cells: { tags?: string[]; source: string[] }[] };
     assert.ok(out.cells.some((c) => c.source.join('').includes('const epochs = 1;')), 'the executed notebook has the parameters');
-    assert.equal(readFileSync(join(workspace, 'vanilla-mnist.aenb'), 'utf8').includes('const epochs = 50;'), true, 'the notebook itself is unchanged');
+    assert.equal(readFileSync(join(workspace.path, 'vanilla-mnist.aenb'), 'utf8').includes('const epochs = 50;'), true, 'the notebook itself is unchanged');
     await clearToasts();
   });
 
   step('Export to HTML Report, then "Open in Browser": the report opens in a new browser tab', 120_000, async () => {
     // The notebook editor is active again.
     await page.locator('.tabs-container .tab', { hasText: 'vanilla-mnist.aenb' }).first().click();
+    // The command exports the active notebook: wait until the click has made it so.
+    await page.locator('.tabs-container .tab.active', { hasText: 'vanilla-mnist.aenb' }).first().waitFor({ timeout: 30_000 });
     await runCommand(page, 'Autoencoder Notebooks: Export to HTML Report');
     // The save dialog proposes vanilla-mnist.html beside the notebook: accept it.
     const input = page.locator('.quick-input-widget input.input');
@@ -259,9 +209,9 @@ describe('a new user\'s first hour, in code-server with the VSIX', () => {
     assert.match(proposed, /vanilla-mnist\.html$/);
     await input.press('Enter');
     const item = await toast('Exported the notebook to vanilla-mnist.html', 60_000);
-    assert.ok(existsSync(join(workspace, 'vanilla-mnist.html')), 'the report was written');
+    assert.ok(existsSync(join(workspace.path, 'vanilla-mnist.html')), 'the report was written');
     await shot('06-exported-light');
-    const popup = wb!.context.waitForEvent('page', { timeout: 60_000 });
+    const popup = fx.wb.context.waitForEvent('page', { timeout: 60_000 });
     await item.locator('.monaco-button', { hasText: 'Open in Browser' }).click();
     const report = await popup;
     await report.waitForLoadState('load');

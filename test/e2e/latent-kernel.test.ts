@@ -9,35 +9,29 @@
 // keyboard focus on a point.
 //
 // Screenshots go to test-results/e2e/latent-kernel/.
-import { after, before, describe, test } from 'node:test';
+import { before, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FrameLocator, Locator, Page } from 'playwright-core';
 import { createCodeCell, createMarkdownCell, createNotebook, serializeNotebook } from '../../src/common/aenb';
-import { findRepoRoot, installCodeServer, installVsix, startCodeServer, type CodeServer } from '../support/code-server';
-import { processesIn, reapProcessesIn } from '../support/processes';
+import { e2eWorkspace, KERNEL, poll, resultsFolder, STATUS_ITEM, useWorkbench } from '../support/e2e';
+import { processesIn } from '../support/processes';
 import {
   focusCell,
   notebookToolbarButton,
   openFile,
-  openWorkbench,
   outputScreenshot,
   outputsFrame,
   runCommand,
   scrollFocusedCellToTop,
-  waitForCommand,
+  setColorTheme,
+  statusBarText,
   waitForRunAllIdle,
   waitForStableBox,
-  type Workbench,
 } from '../support/workbench';
 
-const ROOT = findRepoRoot();
-const RESULTS = join(ROOT, 'test-results', 'e2e', 'latent-kernel');
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
-const VSIX = process.env.AENB_VSIX ?? join(ROOT, `${pkg.name}-${pkg.version}.vsix`);
-const KERNEL = /dist[\\/]kernel\.js/;
+const RESULTS = resultsFolder('e2e/latent-kernel');
 
 const MODEL_CELL = `// A convolutional autoencoder of two nested models, on random 12x12 images.
 const x = tf.randomUniform([256, 12, 12, 1], 0, 1, 'float32', 3);
@@ -60,33 +54,6 @@ await convAe.fit(x, x, { epochs: 1, batchSize: 64 });`;
 const MAP_CELL = "show.latent(convAe, x, { labels: kinds, n: 256, subject: 'random images' });";
 
 let page: Page;
-let failed = false;
-
-function step(name: string, timeoutMs: number, fn: () => Promise<void>): void {
-  test(name, { timeout: timeoutMs }, async (t) => {
-    if (failed) {
-      t.skip('not run: an earlier step failed, and this one needs the state it leaves');
-      return;
-    }
-    try {
-      await fn();
-    } catch (e) {
-      failed = true;
-      if (page) await page.screenshot({ path: join(RESULTS, `FAILED-${name.replace(/[^\w]+/g, '-').slice(0, 60)}.png`) }).catch(() => undefined);
-      throw e;
-    }
-  });
-}
-
-async function poll<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs: number, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 /** Waits until `locator`'s attribute `name` is `value` (or matches it), and returns it. */
 function attribute(locator: Locator, name: string, value: string | RegExp, what: string, timeoutMs = 60_000): Promise<string> {
@@ -111,84 +78,57 @@ async function opaquePixels(canvas: Locator): Promise<{ opaque: number; total: n
   });
 }
 
-async function setTheme(label: string, kind: string): Promise<void> {
-  await page.keyboard.press('Escape');
-  await runCommand(page, 'Preferences: Color Theme');
-  const input = page.locator('.quick-input-widget input.input');
-  await input.fill(label);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 10_000 });
-  await input.press('Enter');
-  await page.locator('.quick-input-widget').first().waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
-  // The workbench's root element carries the theme's kind, and the webview's body gets it as a class.
-  await page.waitForFunction((k) => document.querySelector('.monaco-workbench')?.classList.contains(k) ?? false, kind, { timeout: 20_000 });
-}
+const workspace = e2eWorkspace('aenb-e2e-latent-ws-', (dir) =>
+  writeFileSync(
+    join(dir, 'conv-map.aenb'),
+    serializeNotebook(
+      createNotebook([
+        createMarkdownCell('# A conv decoder\nIts map decodes new points in the kernel.'),
+        createCodeCell(MODEL_CELL),
+        createCodeCell(MAP_CELL),
+      ]),
+    ),
+  ),
+);
 
 describe('a latent map with a convolutional decoder, decoded by the kernel', () => {
-  let workspace = '';
-  let stateDir = '';
-  let server: CodeServer | undefined;
-  let wb: Workbench | undefined;
+  const fx = useWorkbench({
+    results: RESULTS,
+    workspace,
+    settings: {
+      'workbench.colorTheme': 'Default Light Modern',
+      // Kernels outlive their window (test/e2e/reload.test.ts); here they should end soon after the server stops.
+      'autoencoderNotebooks.kernelGracePeriod': 3,
+    },
+    viewport: { width: 1300, height: 1000 },
+    // Readiness: the extension host has registered the extension's commands.
+    readyCommand: 'Autoencoder Notebooks: New Notebook from a Sample',
+  });
   let frame: FrameLocator;
   let map: Locator;
   let decoded: Locator;
   let box: { width: number; height: number };
 
-  before(async () => {
-    rmSync(RESULTS, { recursive: true, force: true });
-    mkdirSync(RESULTS, { recursive: true });
-    if (!existsSync(VSIX)) throw new Error(`${VSIX} is missing: run npm run package first (npm run test:e2e does).`);
-    installCodeServer({ log: (l) => console.log(`[e2e] ${l}`) });
-    workspace = mkdtempSync(join(tmpdir(), 'aenb-e2e-latent-ws-'));
-    writeFileSync(
-      join(workspace, 'conv-map.aenb'),
-      serializeNotebook(
-        createNotebook([
-          createMarkdownCell('# A conv decoder\nIts map decodes new points in the kernel.'),
-          createCodeCell(MODEL_CELL),
-          createCodeCell(MAP_CELL),
-        ]),
-      ),
-    );
-    stateDir = mkdtempSync(join(tmpdir(), 'aenb-e2e-latent-state-'));
-    installVsix(VSIX, { stateDir, log: (l) => console.log(`[e2e] ${l}`) });
-    server = await startCodeServer({
-      workspace,
-      stateDir,
-      settings: {
-        'workbench.colorTheme': 'Default Light Modern',
-        // Kernels outlive their window (test/e2e/reload.test.ts); here they should end soon after the server stops.
-        'autoencoderNotebooks.kernelGracePeriod': 3,
-      },
-    });
-    wb = await openWorkbench(server.workbenchUrl(), { width: 1300, height: 1000 });
-    page = wb.page;
+  before(() => {
+    page = fx.page;
     frame = outputsFrame(page);
-    // Readiness: the extension host has registered the extension's commands.
-    await waitForCommand(page, 'Autoencoder Notebooks: New Notebook from a Sample');
   });
-
-  after(async () => {
-    await wb?.close().catch(() => undefined);
-    await server?.stop({ saveLogsTo: join(RESULTS, 'server') });
-    // A kernel still running ends within its 3 s grace, then removes its files from the server's storage.
-    const left = workspace ? await reapProcessesIn(workspace, KERNEL, 60_000) : [];
-    if (left.length) console.error(`[e2e] kernel processes outlived code-server and were killed: ${left.map((p) => p.pid).join(', ')}`);
-    if (workspace) rmSync(workspace, { recursive: true, force: true });
-    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
-    console.log(`[e2e] ${failed ? 'FAILED: ' : ''}screenshots and server logs: ${RESULTS}`);
-  });
+  const step = fx.step;
 
   step('Run All draws the map; it says that the kernel decodes, since the decoder is convolutional', 300_000, async () => {
     await openFile(page, 'conv-map.aenb');
     await page.locator('.notebookOverlay .monaco-list-row.code-cell-row').first().waitFor({ timeout: 30_000 });
     await notebookToolbarButton(page, 'Run All').click();
     await page.mouse.move(2, 2);
-    await waitForRunAllIdle(page, 240_000);
+    // The toolbar shows Run All again once every cell has run, but also before the run has started: the
+    // kernel's status item is the signal (it says idle only once the kernel has started and nothing is queued).
+    await poll(async () => (/· idle/.test((await statusBarText(page, STATUS_ITEM)) ?? '') ? true : undefined), 'the kernel to be idle after Run All', 240_000, 250);
+    await waitForRunAllIdle(page, 30_000);
     await focusCell(page, 'show.latent(convAe');
     await scrollFocusedCellToTop(page);
     map = frame.locator('.aenb-latent').first();
     await map.waitFor({ timeout: 60_000 });
-    await attribute(map, 'data-images', 'ready', 'the map to load its images', 30_000);
+    await attribute(map, 'data-images', 'ready', 'the map to load its images', 60_000);
     assert.equal(await map.locator('.aenb-scatter').getAttribute('data-points-drawn'), '256', 'all 256 images are drawn');
     assert.deepEqual(await map.locator('.aenb-legend-name').allInnerTexts(), ['dots', 'grain', 'noise', 'speckle'], 'a legend entry per label, in order');
     const status = (await map.locator('.aenb-latent-status').innerText()).trim();
@@ -218,37 +158,41 @@ describe('a latent map with a convolutional decoder, decoded by the kernel', () 
 
   step('the explorer in the dark, high-contrast dark and high-contrast light themes, with the keyboard focus on a point', 180_000, async () => {
     const overlay = map.locator('.aenb-scatter-overlay');
-    for (const [label, kind, name] of [
-      ['Dark Modern', 'vs-dark', 'dark'],
-      ['Dark High Contrast', 'hc-black', 'hc-dark'],
-      ['Light High Contrast', 'hc-light', 'hc-light'],
-      ['Light Modern', 'vs', 'light'],
+    const hover = map.locator('.aenb-latent-hover');
+    // Right, left, right, left: each key moves to another point (there is one on that side of the last), so
+    // each round's point differs from the one the round before left in the hover panel.
+    for (const [theme, name, key] of [
+      ['Dark Modern', 'dark', 'ArrowRight'],
+      ['Dark High Contrast', 'hc-dark', 'ArrowLeft'],
+      ['Light High Contrast', 'hc-light', 'ArrowRight'],
+      ['Light Modern', 'light', 'ArrowLeft'],
     ] as const) {
-      await setTheme(label, kind);
-      await focusCell(page, 'show.latent(convAe').then(
-        () => scrollFocusedCellToTop(page),
-        async (e: Error) => {
-          // focusCell clicks into a code cell's editor; an output's webview can lie over that spot and keep
-          // the click and the keyboard (seen once in CI). The map is then brought on screen directly.
-          console.log(`[e2e] ${e.message} The map is brought on screen directly.`);
-          await overlay.scrollIntoViewIfNeeded();
-        },
-      );
+      await setColorTheme(page, theme);
+      await focusCell(page, 'show.latent(convAe');
+      await scrollFocusedCellToTop(page);
       await waitForStableBox(page, overlay);
       // The keyboard: focus the map (Tab order of the webview), then move to a point with an arrow key.
+      const before = await hover.getAttribute('data-point');
       await overlay.focus();
-      await overlay.press('ArrowRight');
-      await attribute(map.locator('.aenb-latent-hover'), 'data-point', /^\d+$/, 'a point chosen with the keyboard', 10_000);
+      await overlay.press(key);
+      await poll(
+        async () => {
+          const v = await hover.getAttribute('data-point', { timeout: 200 });
+          return v !== null && /^\d+$/.test(v) && v !== before ? v : undefined;
+        },
+        `a point chosen with the keyboard (${key}; the point before: ${before || 'none'})`,
+        30_000,
+      );
       await outputScreenshot(page, '.aenb-latent', join(RESULTS, `conv-map-keyboard-${name}.png`));
     }
   });
 
   step('after Restart Kernel, a click says the kernel that made the map has restarted (no image)', 120_000, async () => {
-    const before = processesIn(workspace, KERNEL).map((p) => p.pid);
+    const before = processesIn(workspace.path, KERNEL).map((p) => p.pid);
     assert.equal(before.length, 1, 'one kernel runs');
     await runCommand(page, 'Autoencoder Notebooks: Restart Kernel');
     await poll(async () => {
-      const now = processesIn(workspace, KERNEL).map((p) => p.pid);
+      const now = processesIn(workspace.path, KERNEL).map((p) => p.pid);
       return now.length === 1 && now[0] !== before[0] ? true : undefined;
     }, 'a new kernel process', 60_000);
     const overlay = map.locator('.aenb-scatter-overlay');
@@ -263,17 +207,17 @@ describe('a latent map with a convolutional decoder, decoded by the kernel', () 
   });
 
   step('with the kernel gone (its process killed), a click says the kernel is not running', 120_000, async () => {
-    const kernels = processesIn(workspace, KERNEL);
+    const kernels = processesIn(workspace.path, KERNEL);
     assert.equal(kernels.length, 1, 'one kernel runs');
     process.kill(kernels[0].pid, 'SIGKILL');
-    await poll(async () => (processesIn(workspace, KERNEL).length === 0 ? true : undefined), 'the kernel process to end', 30_000);
+    await poll(async () => (processesIn(workspace.path, KERNEL).length === 0 ? true : undefined), 'the kernel process to end', 30_000);
     const overlay = map.locator('.aenb-scatter-overlay');
     await overlay.click({ position: { x: box.width * 0.7, y: box.height * 0.3 } });
     const status = map.locator('.aenb-latent-status[role="alert"]');
     await poll(async () => (/The kernel is not running/.test(await status.innerText({ timeout: 200 })) ? true : undefined), 'the map to say that the kernel is not running', 60_000);
     assert.match(await status.innerText(), /The kernel is not running \(.+\), so new points cannot be decoded\. Run the cell again to explore this map/);
     assert.equal(await decoded.getAttribute('data-state'), 'unavailable');
-    assert.equal(processesIn(workspace, KERNEL).length, 0, 'a decode request does not start a kernel');
+    assert.equal(processesIn(workspace.path, KERNEL).length, 0, 'a decode request does not start a kernel');
     await outputScreenshot(page, '.aenb-latent', join(RESULTS, 'conv-map-kernel-gone-light.png'));
   });
 });

@@ -9,26 +9,23 @@
 // a screenshot of the page as it was, and the servers' logs are saved next to
 // them. With AENB_E2E_UPDATE_SCREENSHOTS=1 the README's screenshots in
 // media/screenshots/ are replaced by this run's.
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { parseNotebook } from '../../src/common/aenb';
-import { findRepoRoot, installCodeServer, installVsix, startCodeServer, type CodeServer } from '../support/code-server';
-import { startMnistMirror, type Mirror } from '../support/mnist-mirror';
-import { processesIn, reapProcessesIn } from '../support/processes';
+import { e2eWorkspace, KERNEL, poll, resultsFolder, ROOT, STATUS_ITEM, useWorkbench, type WorkbenchFixture } from '../support/e2e';
+import { processesIn } from '../support/processes';
 import {
   answerDialog,
   focusCell,
   focusedCell,
+  focusNotebookList,
   notebookToolbarButton,
   openFile,
-  openWorkbench,
   outputScreenshot,
   outputsFrame,
-  waitForCommand,
   waitForStableBox,
   pickQuickItem,
   renderedOutputs,
@@ -38,15 +35,10 @@ import {
   scrollFocusedCellToTop,
   statusBarText,
   waitForRunAllIdle,
-  type Workbench,
 } from '../support/workbench';
 
-const ROOT = findRepoRoot();
-const RESULTS = join(ROOT, 'test-results', 'e2e');
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; publisher: string; version: string };
-const VSIX = process.env.AENB_VSIX ?? join(ROOT, `${pkg.name}-${pkg.version}.vsix`);
-const STATUS_ITEM = `${pkg.publisher}.${pkg.name}.autoencoderNotebooks.kernel`;
-const KERNEL = /dist[\\/]kernel\.js/;
+// The other suites' folders in test-results/e2e are theirs.
+const RESULTS = resultsFolder('e2e', ['server-trusted', 'server-restricted']);
 
 // What the test types into the parameters cell, and what follows from it.
 const EPOCHS = 3;
@@ -64,58 +56,15 @@ const params = (epochs: number) =>
     `const nImages = ${N_IMAGES};`,
   ].join('\n');
 
-let failed = false;
-let workspace = '';
 let page: Page;
-
-async function shot(name: string): Promise<string> {
-  const file = join(RESULTS, `${name}.png`);
-  await page.screenshot({ path: file });
-  return file;
-}
+let fx: WorkbenchFixture;
+const shot = (name: string) => fx.shot(name);
 
 /** A screenshot of one rendered output, after scrolling its cell to the top. */
 async function outputShot(selector: string, name: string): Promise<void> {
   await scrollFocusedCellToTop(page);
   await waitForStableBox(page, outputsFrame(page).locator(selector).first());
   await outputScreenshot(page, selector, join(RESULTS, `${name}.png`));
-}
-
-/**
- * The steps of one story (a describe block) run in order, each on the state
- * the previous ones left. A step that fails leaves a screenshot of the page;
- * the steps after it are not run and say so (they are reported as skipped,
- * naming the step that failed), instead of failing for a reason that is not
- * theirs. `independent` steps run anyway.
- */
-function story() {
-  let broken: string | undefined;
-  return (name: string, timeoutMs: number, fn: () => Promise<void>, opts: { independent?: boolean } = {}): void => {
-    test(name, { timeout: timeoutMs }, async (t) => {
-      if (broken && !opts.independent) {
-        t.skip(`not run: the step "${broken}" failed, and this one needs the state it leaves`);
-        return;
-      }
-      try {
-        await fn();
-      } catch (e) {
-        failed = true;
-        broken ??= name;
-        if (page) await shot(`FAILED-${name.replace(/[^\w]+/g, '-').slice(0, 60)}`).catch(() => undefined);
-        throw e;
-      }
-    });
-  };
-}
-
-async function poll<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs: number, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 function listFiles(dir: string): string[] {
@@ -125,23 +74,11 @@ function listFiles(dir: string): string[] {
     .sort();
 }
 
-before(() => {
-  rmSync(RESULTS, { recursive: true, force: true });
-  mkdirSync(RESULTS, { recursive: true });
-  if (!existsSync(VSIX)) throw new Error(`${VSIX} is missing: run npm run package first (npm run test:e2e does).`);
-  const newest = Math.max(...['extension.js', 'kernel.js', 'renderer.js'].map((f) => statSync(join(ROOT, 'dist', f)).mtimeMs));
-  if (statSync(VSIX).mtimeMs < newest - 60_000) throw new Error(`${VSIX} is older than dist/: run npm run package again.`);
-  installCodeServer({ log: (l) => console.log(`[e2e] ${l}`) });
-  workspace = mkdtempSync(join(tmpdir(), 'aenb-e2e-ws-'));
-});
+const workspace = e2eWorkspace('aenb-e2e-ws-');
+let trustedFailed = true;
 
-after(async () => {
-  const left = workspace ? await reapProcessesIn(workspace, KERNEL) : [];
-  if (workspace) rmSync(workspace, { recursive: true, force: true });
-  if (left.length) console.error(`[e2e] kernel processes outlived code-server and were killed: ${left.map((p) => p.pid).join(', ')}`);
-  if (failed || left.length) console.error(`[e2e] FAILED: screenshots and server logs are in ${RESULTS}`);
-  else console.log(`[e2e] screenshots and server logs: ${RESULTS}`);
-  if (process.env.AENB_E2E_UPDATE_SCREENSHOTS === '1' && !failed) {
+after(() => {
+  if (process.env.AENB_E2E_UPDATE_SCREENSHOTS === '1' && !trustedFailed) {
     const target = join(ROOT, 'media', 'screenshots');
     mkdirSync(target, { recursive: true });
     const pictures: Record<string, string> = { '03-training-live': 'workbench', 'training-live': 'training-live', summary: 'summary', reconstructions: 'reconstructions' };
@@ -154,51 +91,41 @@ after(async () => {
 });
 
 describe('the packaged extension in code-server, trusted workspace', () => {
-  const step = story();
-  let stateDir = '';
-  let server: CodeServer | undefined;
-  let wb: Workbench | undefined;
-  let mirror: Mirror | undefined;
-  let installed = '';
   let frame: FrameLocator;
-
-  before(async () => {
-    stateDir = mkdtempSync(join(tmpdir(), 'aenb-e2e-state-'));
-    installed = installVsix(VSIX, { stateDir, log: (l) => console.log(`[e2e] ${l}`) });
-    mirror = await startMnistMirror();
-    server = await startCodeServer({
-      workspace,
-      stateDir,
-      settings: {
-        'autoencoderNotebooks.downloadMirror': mirror.url,
-        // Stop and Interrupt end training at the next batch; on a loaded machine that
-        // batch may take long, and the kernel must not be restarted meanwhile.
-        'autoencoderNotebooks.interruptGracePeriod': 120,
-        // Kernels outlive their window (test/e2e/reload.test.ts); here they should end soon after the server stops.
-        'autoencoderNotebooks.kernelGracePeriod': 3,
-      },
-    });
-    wb = await openWorkbench(server.workbenchUrl(), { width: 1400, height: 1000 });
-    page = wb.page;
-    frame = outputsFrame(page);
+  const trusted = useWorkbench({
+    results: RESULTS,
+    serverLogs: 'server-trusted',
+    workspace,
+    mirror: true,
+    settings: (mirror) => ({
+      'autoencoderNotebooks.downloadMirror': mirror!.url,
+      // Stop and Interrupt end training at the next batch; on a loaded machine that
+      // batch may take long, and the kernel must not be restarted meanwhile.
+      'autoencoderNotebooks.interruptGracePeriod': 120,
+      // Kernels outlive their window (test/e2e/reload.test.ts); here they should end soon after the server stops.
+      'autoencoderNotebooks.kernelGracePeriod': 3,
+    }),
+    viewport: { width: 1400, height: 1000 },
     // Readiness: the extension host has scanned the installed VSIX and registered its commands.
-    await waitForCommand(page, 'Autoencoder Notebooks: New Notebook from a Sample');
+    readyCommand: 'Autoencoder Notebooks: New Notebook from a Sample',
+    // The kernel ends within its 3 s grace period once code-server has stopped.
+    kernelsMustEnd: true,
   });
-
-  after(async () => {
-    await wb?.close().catch(() => undefined);
-    await server?.stop({ saveLogsTo: join(RESULTS, 'server-trusted') });
-    await mirror?.close();
-    // The kernel outlives code-server for its grace period (3 s above), then ends and
-    // removes its socket, token and log from the server's storage: wait for that
-    // before removing the storage (removing it meanwhile fails with ENOTEMPTY).
-    const left = workspace ? await reapProcessesIn(workspace, KERNEL, 60_000) : [];
-    rmSync(stateDir, { recursive: true, force: true });
-    if (left.length) throw new Error(`kernel processes outlived their 3 s grace period by a minute and were killed: ${left.map((p) => p.pid).join(', ')}`);
+  before(() => {
+    fx = trusted;
+    page = trusted.page;
+    frame = outputsFrame(page);
   });
+  after(() => {
+    trustedFailed = trusted.failed;
+  });
+  const step = trusted.step;
+  const installed = () => trusted.installed;
+  const mirror = () => trusted.mirror;
+  const ws = () => workspace.path;
 
   step('the VSIX holds the bundles, the wasm binaries and the samples; no sources, tests, data sets or source maps', 30_000, async () => {
-    const files = listFiles(installed);
+    const files = listFiles(installed());
     // The language service (with TypeScript), the cell types, and the TypeScript server plugin's package.json,
     // which tsserver finds in node_modules (its code is dist/tsserver-plugin.js).
     const plugin = 'node_modules/autoencoder-notebooks-typescript-plugin/package.json';
@@ -208,7 +135,7 @@ describe('the packaged extension in code-server, trusted workspace', () => {
     assert.deepEqual(files.filter((f) => f.startsWith('dist/wasm/')), ['dist/wasm/tfjs-backend-wasm-simd.wasm', 'dist/wasm/tfjs-backend-wasm-threaded-simd.wasm', 'dist/wasm/tfjs-backend-wasm.wasm']);
     const unwanted = files.filter((f) => f !== plugin && /\.(ts|map)$|^(src|test|out|bench|node_modules|demo-output|scripts|\.cache)\/|ubyte|\.vsix$/.test(f));
     assert.deepEqual(unwanted, [], 'nothing that users do not need');
-    assert.doesNotMatch(readFileSync(join(installed, 'dist', 'extension.js'), 'utf8').slice(-300), /sourceMappingURL/, 'a production build');
+    assert.doesNotMatch(readFileSync(join(installed(), 'dist', 'extension.js'), 'utf8').slice(-300), /sourceMappingURL/, 'a production build');
   }, { independent: true });
 
   step('"New Notebook from a Sample" from the command palette opens the vanilla sample', 60_000, async () => {
@@ -216,7 +143,7 @@ describe('the packaged extension in code-server, trusted workspace', () => {
     await pickQuickItem(page, 'A vanilla autoencoder on MNIST');
     await page.locator('.tabs-container .tab', { hasText: 'vanilla-mnist.aenb' }).first().waitFor({ timeout: 30_000 });
     await page.locator('.notebookOverlay .monaco-list-row.code-cell-row').first().waitFor({ timeout: 30_000 });
-    assert.ok(existsSync(join(workspace, 'vanilla-mnist.aenb')), 'the sample was copied into the workspace');
+    assert.ok(existsSync(join(ws(), 'vanilla-mnist.aenb')), 'the sample was copied into the workspace');
     await shot('01-sample-opened');
   });
 
@@ -240,9 +167,9 @@ describe('the packaged extension in code-server, trusted workspace', () => {
     // kernel starts). The toolbar's Run All alone is no signal: it shows before the run starts.
     await poll(async () => (/· idle/.test((await statusBarText(page, STATUS_ITEM)) ?? '') ? true : undefined), 'the kernel to be idle after Run All', 200_000, 250);
     await waitForRunAllIdle(page, 30_000);
-    const kernels = processesIn(workspace, KERNEL);
+    const kernels = processesIn(ws(), KERNEL);
     assert.equal(kernels.length, 1, 'one kernel process for the notebook');
-    assert.ok(kernels[0].cmdline.includes(join(installed, 'dist', 'kernel.js')), `the kernel runs from the installed VSIX: ${kernels[0].cmdline}`);
+    assert.ok(kernels[0].cmdline.includes(join(installed(), 'dist', 'kernel.js')), `the kernel runs from the installed VSIX: ${kernels[0].cmdline}`);
     // The wasm backend starts only when it finds its binaries; without them the kernel falls back to cpu and says so.
     assert.match((await statusBarText(page, STATUS_ITEM)) ?? '', /wasm · idle/, 'the kernel runs on the wasm binaries shipped in the VSIX');
   });
@@ -302,16 +229,18 @@ describe('the packaged extension in code-server, trusted workspace', () => {
     await focusCell(page, 'show.latent(autoencoder');
     const map = frame.locator('.aenb-latent').first();
     await map.waitFor({ timeout: 60_000 });
-    await poll(async () => ((await map.getAttribute('data-images', { timeout: 200 })) === 'ready' ? true : undefined), 'the map to load its images', 30_000);
+    await poll(async () => ((await map.getAttribute('data-images', { timeout: 200 })) === 'ready' ? true : undefined), 'the map to load its images', 60_000);
     assert.equal(await map.locator('.aenb-scatter').getAttribute('data-points-drawn'), '2000', 'all 2,000 test digits are drawn');
     assert.equal(await map.locator('.aenb-legend-item').count(), 10, 'a legend entry per digit');
     const overlay = map.locator('.aenb-scatter-overlay');
     await overlay.scrollIntoViewIfNeeded();
+    // Clicks at points of the map: it must have stopped moving (scrolling, outputs above it still drawing).
+    await waitForStableBox(page, overlay);
     const box = await overlay.boundingBox();
     assert.ok(box, 'the map is on screen');
     await overlay.click({ position: { x: box.width * 0.35, y: box.height * 0.45 } });
     const decoded = map.locator('.aenb-latent-decoded');
-    await poll(async () => ((await decoded.getAttribute('data-state', { timeout: 200 })) === 'decoded' ? true : undefined), 'a decoded image', 20_000);
+    await poll(async () => ((await decoded.getAttribute('data-state', { timeout: 200 })) === 'decoded' ? true : undefined), 'a decoded image', 60_000);
     const ink = await decoded.locator('canvas').evaluate((c) => {
       const cv = c as HTMLCanvasElement;
       const d = (cv.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, cv.width, cv.height).data;
@@ -325,20 +254,22 @@ describe('the packaged extension in code-server, trusted workspace', () => {
     });
     assert.ok(ink > 60, `the decoded image shows something (contrast ${ink})`);
     await overlay.click({ position: { x: box.width * 0.7, y: box.height * 0.6 } });
-    await poll(async () => ((await map.locator('.aenb-latent-step').count()) >= 10 ? true : undefined), 'the interpolation strip', 20_000);
+    await poll(async () => ((await map.locator('.aenb-latent-step').count()) >= 10 ? true : undefined), 'the interpolation strip', 60_000);
     await outputShot('.aenb-latent', 'latent-explorer');
   });
 
   step('MNIST was downloaded on first use from the mirror setting, and verified', 30_000, async () => {
     const files = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
-    for (const f of files) assert.ok(mirror?.requests.includes(`/mnist/${f}.gz`), `${f}.gz was requested: ${mirror?.requests.join(', ')}`);
+    for (const f of files) assert.ok(mirror()?.requests.includes(`/mnist/${f}.gz`), `${f}.gz was requested: ${mirror()?.requests.join(', ')}`);
   });
 
   step('Ctrl+S saves the notebook with its outputs', 30_000, async () => {
     assert.equal(await page.locator('.tabs-container .tab.dirty', { hasText: 'vanilla-mnist.aenb' }).count(), 1, 'the run left the notebook modified, not saved');
+    // The keys go to the notebook (the map's webview had them).
+    await focusNotebookList(page);
     await page.keyboard.press('Control+S');
     await poll(async () => ((await page.locator('.tabs-container .tab.dirty').count()) === 0 ? true : undefined), 'the notebook tab to be saved', 60_000);
-    const nb = parseNotebook(readFileSync(join(workspace, 'vanilla-mnist.aenb'), 'utf8'));
+    const nb = parseNotebook(readFileSync(join(ws(), 'vanilla-mnist.aenb'), 'utf8'));
     const mimes = nb.cells.flatMap((c) => (c.kind === 'code' ? c.outputs.flatMap((o) => o.items.map((i) => i.mime)) : []));
     for (const m of ['application/vnd.aenb.training+json', 'application/vnd.aenb.summary+json', 'application/vnd.aenb.images+json', 'application/vnd.aenb.latent+json', 'application/vnd.aenb.errors+json']) assert.ok(mimes.includes(m), `the file holds a ${m} output`);
     assert.match(nb.cells.find((c) => (c.metadata.tags as string[] | undefined)?.includes('parameters'))?.source ?? '', new RegExp(`const epochs = ${EPOCHS};`));
@@ -372,7 +303,7 @@ describe('the packaged extension in code-server, trusted workspace', () => {
     assert.ok((await running.locator('.aenb-chart canvas').count()) > 0, 'a chart is drawn');
     await shot('03-training-live');
     await outputScreenshot(page, '.aenb-training:has(.aenb-badge-running)', join(RESULTS, 'training-live.png'));
-    const kernelsBefore = processesIn(workspace, KERNEL).map((p) => p.pid);
+    const kernelsBefore = processesIn(ws(), KERNEL).map((p) => p.pid);
     await running.locator('.aenb-stop').click();
     const stopped = frame.locator('.aenb-training:has(.aenb-badge-stopped)').first();
     await stopped.waitFor({ state: 'attached', timeout: 120_000 });
@@ -383,7 +314,7 @@ describe('the packaged extension in code-server, trusted workspace', () => {
     assert.ok(m && Number(m[1]) < LONG, `the chart says when it stopped: ${status}`);
     assert.equal(await stopped.locator('.aenb-stop').isVisible(), false, 'no Stop button once stopped');
     // Training stopped by itself at a batch boundary: the kernel that ran it lives on (it was not killed and replaced).
-    assert.deepEqual(processesIn(workspace, KERNEL).map((p) => p.pid), kernelsBefore, 'the same kernel process runs after Stop');
+    assert.deepEqual(processesIn(ws(), KERNEL).map((p) => p.pid), kernelsBefore, 'the same kernel process runs after Stop');
     await poll(async () => ((await focusedCell(page).locator('.codicon-notebook-state-error').count()) > 0 ? true : undefined), 'the cell to show that it did not finish', 30_000);
     await shot('05-training-stopped');
     await outputShot('.aenb-training:has(.aenb-badge-stopped)', 'training-stopped');
@@ -391,32 +322,25 @@ describe('the packaged extension in code-server, trusted workspace', () => {
 });
 
 describe('the packaged extension in code-server, Restricted Mode', () => {
-  const step = story();
-  let stateDir = '';
-  let server: CodeServer | undefined;
-  let wb: Workbench | undefined;
-
-  before(async () => {
-    stateDir = mkdtempSync(join(tmpdir(), 'aenb-e2e-state-'));
-    installVsix(VSIX, { stateDir });
-    // The same folder, now untrusted (a fresh server state has trusted nothing).
-    server = await startCodeServer({ workspace, stateDir, trustWorkspace: false });
-    wb = await openWorkbench(server.workbenchUrl());
-    page = wb.page;
+  // The same folder, now untrusted (a fresh server state has trusted nothing).
+  const restricted = useWorkbench({ results: RESULTS, serverLogs: 'server-restricted', workspace, trustWorkspace: false, logInstall: false });
+  before(() => {
+    fx = restricted;
+    page = restricted.page;
   });
-
-  after(async () => {
-    await wb?.close().catch(() => undefined);
-    await server?.stop({ saveLogsTo: join(RESULTS, 'server-restricted') });
-    rmSync(stateDir, { recursive: true, force: true });
-  });
+  const step = restricted.step;
+  const ws = () => workspace.path;
 
   step('the notebook saved above opens and its outputs render: summary, chart, image grids', 60_000, async () => {
-    const saved = join(workspace, 'vanilla-mnist.aenb');
+    const saved = join(ws(), 'vanilla-mnist.aenb');
     const outputs = existsSync(saved) ? parseNotebook(readFileSync(saved, 'utf8')).cells.filter((c) => c.kind === 'code' && c.outputs.length > 0).length : 0;
     assert.ok(outputs > 0, 'the trusted story saved the notebook with its outputs (if it failed, see its first failure)');
     await openFile(page, 'vanilla-mnist.aenb');
-    const seen = await renderedOutputs(page);
+    // Until every kind of output the run saved is drawn (the webview draws them one by one).
+    const seen = await renderedOutputs(page, {
+      timeoutMs: 120_000,
+      until: (o) => o.summaryTotals.some((t) => t.includes('101,200')) && o.trainingCharts >= 1 && o.trainingBadges.length > 0 && o.imageRows.includes('Reconstructed') && o.images >= 2 * N_IMAGES,
+    });
     assert.ok(seen.summaryTotals.some((t) => t.includes('101,200')), `summary table: ${JSON.stringify(seen)}`);
     assert.ok(seen.trainingCharts >= 1, `loss chart: ${JSON.stringify(seen)}`);
     assert.deepEqual(seen.trainingBadges, ['Done'], 'the charts of the saved run (the stopped run after it was not saved)');
@@ -431,7 +355,7 @@ describe('the packaged extension in code-server, Restricted Mode', () => {
     assert.match(text, /Executing a notebook cell will run code from this workspace/, text);
     // No signal to wait for: after Cancel nothing may happen. Watch a while for anything that does.
     await page.waitForTimeout(2000);
-    assert.deepEqual(processesIn(workspace, KERNEL), [], 'no kernel process');
+    assert.deepEqual(processesIn(ws(), KERNEL), [], 'no kernel process');
     assert.equal(await notebookToolbarButton(page, 'Run All').isVisible(), true, 'nothing is running');
     await shot('07-restricted-after-cancel');
   });

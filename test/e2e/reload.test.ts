@@ -16,42 +16,28 @@
 // The training cell waits at a fixed batch for a file the test writes (a
 // readiness signal, not a timer), so that the reload always happens while it
 // runs, however loaded the machine is.
-import { after, before, describe, test } from 'node:test';
+import { before, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { createCodeCell, createNotebook, serializeNotebook } from '../../src/common/aenb';
-import { findRepoRoot, installCodeServer, installVsix, startCodeServer, type CodeServer } from '../support/code-server';
-import { processesIn, reapProcessesIn } from '../support/processes';
+import { e2eWorkspace, KERNEL, PKG as pkg, poll, resultsFolder, useWorkbench } from '../support/e2e';
+import { processesIn } from '../support/processes';
 import {
+  codeCells,
   notebookToolbarButton,
   openFile,
-  openWorkbench,
   outputsFrame,
   runCommand,
   takeNotification,
   waitForCommand,
-  type Workbench,
 } from '../support/workbench';
 
-/**
- * The code cells of the notebook editor in front: with an .aenb and an .ipynb
- * open, the hidden one's editor stays in the page (inert), and may come first.
- */
-function codeCells(page: Page) {
-  return page.locator('.notebookOverlay:visible .monaco-list-row.code-cell-row');
-}
-
-const ROOT = findRepoRoot();
-const RESULTS = join(ROOT, 'test-results', 'e2e-reload');
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; publisher: string; version: string };
-const VSIX = process.env.AENB_VSIX ?? join(ROOT, `${pkg.name}-${pkg.version}.vsix`);
+const RESULTS = resultsFolder('e2e-reload');
 /** For working on this test: load the extension from this folder (development build) instead of installing the VSIX. */
 const DEV_EXTENSION = process.env.AENB_E2E_EXTENSION_DIR;
-const KERNEL = /dist[\\/]kernel\.js/;
 const EPOCHS = 6;
 
 /**
@@ -95,112 +81,53 @@ function notebookText(dir: string): string {
 
 const IPYNB = JSON.stringify({ cells: [{ cell_type: 'code', source: ['x = 1'], metadata: {}, outputs: [], execution_count: null }], metadata: {}, nbformat: 4, nbformat_minor: 5 }, null, 1);
 
-let failed = false;
-let workspace = '';
 let page: Page;
 
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: join(RESULTS, `${name}.png`) }).catch(() => undefined);
-}
-
-async function poll<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs: number, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await Promise.resolve()
-      .then(probe)
-      .catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
-function story() {
-  let broken: string | undefined;
-  return (name: string, timeoutMs: number, fn: () => Promise<void>): void => {
-    test(name, { timeout: timeoutMs }, async (t) => {
-      if (broken) {
-        t.skip(`not run: the step "${broken}" failed, and this one needs the state it leaves`);
-        return;
-      }
-      try {
-        await fn();
-      } catch (e) {
-        failed = true;
-        broken ??= name;
-        if (page) await shot(`FAILED-${name.replace(/[^\w]+/g, '-').slice(0, 60)}`);
-        throw e;
-      }
-    });
-  };
-}
-
-before(() => {
-  rmSync(RESULTS, { recursive: true, force: true });
-  mkdirSync(RESULTS, { recursive: true });
-  if (!DEV_EXTENSION) {
-    if (!existsSync(VSIX)) throw new Error(`${VSIX} is missing: run npm run package first (npm run test:e2e does).`);
-    const newest = Math.max(...['extension.js', 'kernel.js', 'renderer.js'].map((f) => statSync(join(ROOT, 'dist', f)).mtimeMs));
-    if (statSync(VSIX).mtimeMs < newest - 60_000) throw new Error(`${VSIX} is older than dist/: run npm run package again.`);
-  }
-  installCodeServer({ log: (l) => console.log(`[e2e] ${l}`) });
-  workspace = mkdtempSync(join(tmpdir(), 'aenb-e2e-reload-'));
-  writeFileSync(join(workspace, 'train.aenb'), notebookText(workspace));
-  writeFileSync(join(workspace, 'compare.ipynb'), IPYNB);
-});
-
-after(async () => {
-  const left = workspace ? await reapProcessesIn(workspace, KERNEL) : [];
-  if (workspace) rmSync(workspace, { recursive: true, force: true });
-  if (left.length) console.error(`[e2e] kernel processes outlived code-server and were killed: ${left.map((p) => p.pid).join(', ')}`);
-  if (failed || left.length) console.error(`[e2e] FAILED: screenshots and server logs are in ${RESULTS}`);
-  else console.log(`[e2e] screenshots and server logs: ${RESULTS}`);
+const ws = e2eWorkspace('aenb-e2e-reload-', (dir) => {
+  writeFileSync(join(dir, 'train.aenb'), notebookText(dir));
+  writeFileSync(join(dir, 'compare.ipynb'), IPYNB);
 });
 
 describe('a window reload in code-server: the kernel lives on, nothing is lost', () => {
-  const step = story();
-  let stateDir = '';
-  let server: CodeServer | undefined;
-  let wb: Workbench | undefined;
   let frame: FrameLocator;
   let kernelPid = 0;
   let kernelsDir = '';
   let dialogs = 0;
+  let workspace = '';
 
-  before(async () => {
-    stateDir = mkdtempSync(join(tmpdir(), 'aenb-e2e-state-'));
-    const settings = {
+  const fx = useWorkbench({
+    results: RESULTS,
+    workspace: ws,
+    settings: {
       'autoencoderNotebooks.interruptGracePeriod': 120,
       'autoencoderNotebooks.kernelGracePeriod': 600,
       'autoencoderNotebooks.backend': 'wasm',
-    };
-    if (DEV_EXTENSION) server = await startCodeServer({ workspace, stateDir, settings, extensions: [DEV_EXTENSION] });
-    else {
-      installVsix(VSIX, { stateDir, log: (l) => console.log(`[e2e] ${l}`) });
-      server = await startCodeServer({ workspace, stateDir, settings });
-    }
-    kernelsDir = join(server.userDataDir, 'User', 'globalStorage', `${pkg.publisher}.${pkg.name}`, 'kernels');
-    wb = await openWorkbench(server.workbenchUrl(), { width: 1400, height: 1000 });
-    page = wb.page;
+    },
+    extensionDir: DEV_EXTENSION,
+    viewport: { width: 1400, height: 1000 },
+    readyCommand: 'Autoencoder Notebooks: Show Log',
+    // The kernels' own logs (what they were told, and why they ended), before a kernel that ends removes its log.
+    afterStop: () => {
+      if (kernelsDir && existsSync(kernelsDir)) {
+        mkdirSync(join(RESULTS, 'kernels'), { recursive: true });
+        for (const f of readdirSync(kernelsDir).filter((n) => n.endsWith('.log'))) copyFileSync(join(kernelsDir, f), join(RESULTS, 'kernels', f));
+      }
+    },
+  });
+
+  before(() => {
+    workspace = ws.path;
+    kernelsDir = join(fx.server.userDataDir, 'User', 'globalStorage', `${pkg.publisher}.${pkg.name}`, 'kernels');
+    page = fx.page;
     // A window with unsaved (not yet backed-up) changes asks before it unloads; the user says Reload.
     page.on('dialog', (d) => {
       dialogs++;
       void d.accept();
     });
     frame = outputsFrame(page);
-    await waitForCommand(page, 'Autoencoder Notebooks: Show Log');
   });
-
-  after(async () => {
-    await wb?.close().catch(() => undefined);
-    await server?.stop({ saveLogsTo: join(RESULTS, 'server') });
-    // The kernels' own logs (what they were told, and why they ended).
-    if (kernelsDir && existsSync(kernelsDir)) {
-      mkdirSync(join(RESULTS, 'kernels'), { recursive: true });
-      for (const f of readdirSync(kernelsDir).filter((n) => n.endsWith('.log'))) copyFileSync(join(kernelsDir, f), join(RESULTS, 'kernels', f));
-    }
-    rmSync(stateDir, { recursive: true, force: true });
-  });
+  const step = fx.step;
+  const shot = (name: string) => fx.shot(name).then(() => undefined, () => undefined);
 
   /** Opens a file with Quick Open and waits until its editor is the active tab (a click on a row that re-renders may be lost). */
   async function open(name: string): Promise<void> {
@@ -226,8 +153,11 @@ describe('a window reload in code-server: the kernel lives on, nothing is lost',
   const badge = async () => ((await trainingOutput().locator('.aenb-badge').textContent({ timeout: 500 })) ?? '').trim();
 
   async function reload(): Promise<void> {
+    // The new document of the page (not a webview frame's navigation) is waited for before the workbench is
+    // looked at: until the old page goes, its .monaco-workbench and commands are still there.
+    const navigated = page.waitForEvent('domcontentloaded', { timeout: 120_000 });
     await runCommand(page, 'Developer: Reload Window');
-    await page.waitForEvent('framenavigated', { timeout: 60_000 }).catch(() => undefined);
+    await navigated;
     await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
     await waitForCommand(page, 'Autoencoder Notebooks: Show Log');
   }

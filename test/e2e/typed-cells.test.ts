@@ -5,39 +5,22 @@
 // dark and the light theme. Nothing runs: no kernel, no data.
 //
 // Screenshots go to test-results/e2e/typed-cells/.
-import { after, before, describe, test } from 'node:test';
+import { before, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { createCodeCell, createMarkdownCell, createNotebook, serializeNotebook } from '../../src/common/aenb';
-import { findRepoRoot, installCodeServer, installVsix, startCodeServer, type CodeServer } from '../support/code-server';
-import { focusCell, openFile, openWorkbench, runCommand, type Workbench } from '../support/workbench';
+import { e2eWorkspace, resultsFolder, useWorkbench } from '../support/e2e';
+import { editFocusedCell, focusCell, openFile, runCommand, setColorTheme } from '../support/workbench';
 
-const ROOT = findRepoRoot();
-const RESULTS = join(ROOT, 'test-results', 'e2e', 'typed-cells');
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
-const VSIX = process.env.AENB_VSIX ?? join(ROOT, `${pkg.name}-${pkg.version}.vsix`);
+const RESULTS = resultsFolder('e2e/typed-cells');
 const PROBE = '// try it here';
 
 let page: Page;
-let failed = false;
 
 async function shot(name: string, clip?: { x: number; y: number; width: number; height: number }): Promise<void> {
   await page.screenshot({ path: join(RESULTS, `${name}.png`), ...(clip ? { clip } : {}), animations: 'disabled' });
-}
-
-function step(name: string, timeoutMs: number, fn: () => Promise<void>): void {
-  test(name, { timeout: timeoutMs }, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      failed = true;
-      if (page) await shot(`FAILED-${name.replace(/[^\w]+/g, '-').slice(0, 60)}`).catch(() => undefined);
-      throw e;
-    }
-  });
 }
 
 /** The part of the page around an element (the notebook's width), for a focused picture. */
@@ -55,6 +38,7 @@ async function hoverError(): Promise<string> {
   await squiggle.waitFor({ timeout: 90_000 });
   await focusCell(page, 'autoencoder.fitt');
   await page.keyboard.press('Escape');
+  await noHover();
   const box = await squiggle.boundingBox();
   assert.ok(box, 'the squiggle is on screen');
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
@@ -66,7 +50,7 @@ async function hoverError(): Promise<string> {
 /** Types `autoencoder.` into the probe cell, as a user would, and returns the suggest widget's labels. */
 async function suggestAfterDot(): Promise<string[]> {
   await focusCell(page, PROBE);
-  await page.keyboard.press('Enter');
+  await editFocusedCell(page);
   await page.keyboard.press('Control+End');
   await page.keyboard.press('Enter');
   await page.keyboard.type('autoencoder.', { delay: 40 });
@@ -91,24 +75,32 @@ async function clearTypedLine(): Promise<void> {
   await page.keyboard.press('Escape');
 }
 
-async function setTheme(label: string): Promise<void> {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('Escape');
-  await runCommand(page, 'Preferences: Color Theme');
-  const input = page.locator('.quick-input-widget input.input');
-  await input.fill(label);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 10_000 });
-  await input.press('Enter');
-  await page.locator('.quick-input-widget').first().waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
-  // The workbench's root element carries the theme's kind: vs (light) or vs-dark.
-  const kind = /light/i.test(label) ? 'vs' : 'vs-dark';
-  await page.waitForFunction((k) => document.querySelector('.monaco-workbench')?.classList.contains(k) ?? false, kind, { timeout: 20_000 });
+/**
+ * Moves the pointer off the notebook and waits until no editor hover shows: a
+ * hover left open can lie over the next word to hover, and would keep the pointer.
+ */
+async function noHover(): Promise<void> {
+  await page.mouse.move(2, 2);
+  // Hovers over the notebook (a tooltip of the workbench's corner, where the pointer is now, does not count).
+  await page.waitForFunction(
+    () => {
+      const list = document.querySelector('.notebookOverlay .cell-list-container')?.getBoundingClientRect();
+      if (!list) return false;
+      return ![...document.querySelectorAll('.monaco-hover:not(.hidden)')].some((h) => {
+        const r = h.getBoundingClientRect();
+        return (h as HTMLElement).checkVisibility() && r.width > 0 && r.right > list.left && r.left < list.right && r.bottom > list.top && r.top < list.bottom;
+      });
+    },
+    undefined,
+    { timeout: 30_000 },
+  );
 }
 
 /** Hovers `word` in the cell containing `cellText` and waits for a hover that contains `expect`. */
 async function hoverWord(cellText: string, word: string, expect: RegExp): Promise<string> {
   await focusCell(page, cellText);
   await page.keyboard.press('Escape');
+  await noHover();
   // Where the word is drawn, found in the text itself: the editor splits a line
   // into spans by token colour, and those spans depend on when highlighting
   // (TextMate, then semantic) has finished, so a span that holds exactly the
@@ -162,47 +154,31 @@ async function panelBox(): Promise<{ x: number; y: number; width: number; height
 /** Hides the panel again (Problems is a toggle). */
 async function closePanel(): Promise<void> {
   await runCommand(page, 'View: Hide Panel');
-  await page.locator('.part.panel').first().waitFor({ state: 'hidden', timeout: 10_000 });
+  await page.locator('.part.panel').first().waitFor({ state: 'hidden', timeout: 30_000 });
 }
 
+const workspace = e2eWorkspace('aenb-e2e-types-ws-', (dir) =>
+  writeFileSync(
+    join(dir, 'typed.aenb'),
+    serializeNotebook(
+      createNotebook([
+        createMarkdownCell('# Typed cells\nThe cells below have not run: the types come from the kernel\'s globals and the cells above.'),
+        createCodeCell('const [[xTrain], [xTest]] = await datasets.mnist.loadData();\nconst x = xTrain.div(255);'),
+        createCodeCell('const autoencoder = new Autoencoder({ inputShape: [28, 28], latentDim: 64 });'),
+        createCodeCell("autoencoder.compile({ loss: 'binaryCrossentropy', optimizer: 'adam' });\nawait autoencoder.fitt(x, x, { epochs: 1 });"),
+        createCodeCell(PROBE),
+      ]),
+    ),
+  ),
+);
+
 describe('typed cells in the packaged extension', () => {
-  let workspace = '';
-  let stateDir = '';
-  let server: CodeServer | undefined;
-  let wb: Workbench | undefined;
-
-  before(async () => {
-    rmSync(RESULTS, { recursive: true, force: true });
-    mkdirSync(RESULTS, { recursive: true });
-    if (!existsSync(VSIX)) throw new Error(`${VSIX} is missing: run npm run package first (npm run test:e2e does).`);
-    installCodeServer({ log: (l) => console.log(`[e2e] ${l}`) });
-    workspace = mkdtempSync(join(tmpdir(), 'aenb-e2e-types-ws-'));
-    writeFileSync(
-      join(workspace, 'typed.aenb'),
-      serializeNotebook(
-        createNotebook([
-          createMarkdownCell('# Typed cells\nThe cells below have not run: the types come from the kernel\'s globals and the cells above.'),
-          createCodeCell('const [[xTrain], [xTest]] = await datasets.mnist.loadData();\nconst x = xTrain.div(255);'),
-          createCodeCell('const autoencoder = new Autoencoder({ inputShape: [28, 28], latentDim: 64 });'),
-          createCodeCell("autoencoder.compile({ loss: 'binaryCrossentropy', optimizer: 'adam' });\nawait autoencoder.fitt(x, x, { epochs: 1 });"),
-          createCodeCell(PROBE),
-        ]),
-      ),
-    );
-    stateDir = mkdtempSync(join(tmpdir(), 'aenb-e2e-types-state-'));
-    installVsix(VSIX, { stateDir, log: (l) => console.log(`[e2e] ${l}`) });
-    server = await startCodeServer({ workspace, stateDir, settings: { 'workbench.colorTheme': 'Default Dark Modern' } });
-    wb = await openWorkbench(server.workbenchUrl(), { width: 1300, height: 900 });
-    page = wb.page;
+  const fx = useWorkbench({ results: RESULTS, workspace, settings: { 'workbench.colorTheme': 'Default Dark Modern' }, viewport: { width: 1300, height: 900 } });
+  before(() => {
+    page = fx.page;
   });
-
-  after(async () => {
-    await wb?.close().catch(() => undefined);
-    await server?.stop({ saveLogsTo: join(RESULTS, 'server') });
-    if (workspace) rmSync(workspace, { recursive: true, force: true });
-    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
-    console.log(`[e2e] ${failed ? 'FAILED: ' : ''}screenshots and server logs: ${RESULTS}`);
-  });
+  // Each step stands on its own: one that fails does not keep the others from running.
+  const step = (name: string, timeoutMs: number, fn: () => Promise<void>) => fx.step(name, timeoutMs, fn, { independent: true });
 
   step('a misspelled member is underlined before anything runs, and its hover says why (dark)', 150_000, async () => {
     await openFile(page, 'typed.aenb');
@@ -252,7 +228,7 @@ describe('typed cells in the packaged extension', () => {
   });
 
   step('the same in the light theme', 150_000, async () => {
-    await setTheme('Light Modern');
+    await setColorTheme(page, 'Light Modern');
     const text = await hoverError();
     assert.match(text, /Property 'fitt' does not exist/);
     await shot('error-light', await around('.monaco-hover:not(.hidden)', { above: 200, below: 120 }));

@@ -74,12 +74,17 @@ async function findPaletteRow(page: Page, text: string, timeoutMs: number) {
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (!(await input.isVisible())) await page.keyboard.press('F1');
-    await input.waitFor({ timeout: 10_000 });
-    await input.fill('>');
-    await input.fill(`>${text}`);
     const left = deadline - Date.now();
-    if (await row.waitFor({ timeout: Math.max(100, Math.min(1000, left)) }).then(() => true, () => false)) return row;
+    // The palette closes whenever something else takes the focus (an editor that re-renders, a webview):
+    // then this round fails and the next one opens it again.
+    const found = await (async () => {
+      if (!(await input.isVisible())) await page.keyboard.press('F1');
+      await input.waitFor({ timeout: 10_000 });
+      await input.fill('>', { timeout: 5000 });
+      await input.fill(`>${text}`, { timeout: 5000 });
+      return row.waitFor({ timeout: Math.max(100, Math.min(1000, left)) }).then(() => true, () => false);
+    })().catch(() => false);
+    if (found) return row;
     if (Date.now() > deadline) return undefined;
   }
 }
@@ -99,13 +104,18 @@ export async function waitForCommand(page: Page, title: string, timeoutMs = 180_
 
 /** Runs a command from the command palette by its title (as shown, with the category), e.g. "Autoencoder Notebooks: Restart Kernel". */
 export async function runCommand(page: Page, title: string, timeoutMs = 60_000): Promise<void> {
-  const row = await findPaletteRow(page, title, timeoutMs);
-  if (!row) {
-    const listed = (await page.locator('.quick-input-list .monaco-list-row').allInnerTexts().catch(() => [] as string[])).join(' | ');
-    await page.keyboard.press('Escape');
-    throw new Error(`The command palette did not list "${title}" within ${timeoutMs / 1000} s (it listed: ${listed || 'nothing'}).`);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const row = await findPaletteRow(page, title, Math.max(1000, deadline - Date.now()));
+    if (!row) {
+      const listed = (await page.locator('.quick-input-list .monaco-list-row').allInnerTexts().catch(() => [] as string[])).join(' | ');
+      await page.keyboard.press('Escape');
+      throw new Error(`The command palette did not list "${title}" within ${timeoutMs / 1000} s (it listed: ${listed || 'nothing'}).`);
+    }
+    // A click that cannot happen within 10 s means the palette closed after the row showed (see findPaletteRow): again.
+    if (await row.click({ timeout: 10_000 }).then(() => true, () => false)) return;
+    if (Date.now() > deadline) throw new Error(`The command palette closed before "${title}" could be clicked, for ${timeoutMs / 1000} s.`);
   }
-  await row.click();
 }
 
 /** Picks an item of an open quick pick by (part of) its label. */
@@ -125,14 +135,17 @@ export async function openFile(page: Page, name: string, timeoutMs = 60_000): Pr
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (!(await input.isVisible())) await page.keyboard.press('Control+P');
-    await input.waitFor({ timeout: 10_000 });
-    await input.fill('');
-    await input.fill(name);
-    if (await row.waitFor({ timeout: 1000 }).then(() => true, () => false)) break;
+    // Quick Open closes whenever something else takes the focus: then the next round opens it again.
+    const found = await (async () => {
+      if (!(await input.isVisible())) await page.keyboard.press('Control+P');
+      await input.waitFor({ timeout: 10_000 });
+      await input.fill('', { timeout: 5000 });
+      await input.fill(name, { timeout: 5000 });
+      return (await row.waitFor({ timeout: 1000 }).then(() => true, () => false)) && row.click({ timeout: 10_000 }).then(() => true, () => false);
+    })().catch(() => false);
+    if (found) return;
     if (Date.now() > deadline) throw new Error(`Quick Open did not find ${name} within ${timeoutMs / 1000} s.`);
   }
-  await row.click();
 }
 
 /** The notebook editor's webview, where renderer outputs live (two iframes down). */
@@ -156,9 +169,21 @@ export async function rendererRequest(page: Page, req: { method: string; params:
     );
 }
 
-/** Code cells of the active notebook editor. */
+/**
+ * The rows of the notebook editor in front, the cells (a hidden notebook
+ * editor stays in the page, inert; and a cell's editor holds lists of its own,
+ * e.g. the suggest widget's, whose rows are not cells).
+ */
+const CELL_ROWS = '.notebookOverlay:visible .cell-list-container > .monaco-list > .monaco-scrollable-element > .monaco-list-rows > .monaco-list-row';
+
+/** The cell list of the notebook editor in front. */
+export function notebookList(page: Page) {
+  return page.locator('.notebookOverlay:visible .cell-list-container > .monaco-list').first();
+}
+
+/** Code cells of the notebook editor in front. */
 export function codeCells(page: Page) {
-  return page.locator('.notebookOverlay .monaco-list-row.code-cell-row');
+  return page.locator(`${CELL_ROWS}.code-cell-row`);
 }
 
 /** Saves a screenshot under `dir` (created) and returns its path. */
@@ -169,8 +194,9 @@ export async function screenshot(page: Page, dir: string, name: string): Promise
   return file;
 }
 
-/** The built-in themes the screenshots are taken in. */
-export type ColorTheme = 'Light Modern' | 'Dark Modern';
+/** The built-in themes the screenshots are taken in, and the class each puts on the workbench. */
+const THEME_KINDS = { 'Light Modern': 'vs', 'Dark Modern': 'vs-dark', 'Dark High Contrast': 'hc-black', 'Light High Contrast': 'hc-light' } as const;
+export type ColorTheme = keyof typeof THEME_KINDS;
 
 /**
  * Switches the workbench's color theme through "Preferences: Color Theme", as
@@ -178,7 +204,7 @@ export type ColorTheme = 'Light Modern' | 'Dark Modern';
  * Closes any open quick pick; notifications stay.
  */
 export async function setColorTheme(page: Page, theme: ColorTheme, timeoutMs = 30_000): Promise<void> {
-  const applied = page.locator(`.monaco-workbench.${theme.startsWith('Dark') ? 'vs-dark' : 'vs'}`);
+  const applied = page.locator(`.monaco-workbench.${THEME_KINDS[theme]}`);
   if (await applied.count()) return;
   // Another quick pick (not the command palette) takes no ">" commands: close it first.
   const quickInput = page.locator('.quick-input-widget');
@@ -192,7 +218,9 @@ export async function setColorTheme(page: Page, theme: ColorTheme, timeoutMs = 3
   await input.fill(theme);
   const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: theme }).first();
   await row.waitFor({ timeout: timeoutMs });
-  await row.click();
+  // The filtered list's first row is the theme (no click: a row under the pointer may re-render meanwhile).
+  await page.locator('.quick-input-widget .quick-input-list .monaco-list-row.focused', { hasText: theme }).waitFor({ timeout: timeoutMs });
+  await input.press('Enter');
   await applied.waitFor({ timeout: timeoutMs });
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: timeoutMs });
 }
@@ -249,7 +277,7 @@ export interface RenderedOutputs {
   images: number;
 }
 
-export async function renderedOutputs(page: Page, opts: { timeoutMs?: number } = {}): Promise<RenderedOutputs> {
+export async function renderedOutputs(page: Page, opts: { timeoutMs?: number; until?: (seen: RenderedOutputs) => boolean } = {}): Promise<RenderedOutputs> {
   const frame = outputsFrame(page);
   const texts = async (selector: string) =>
     [...new Set((await frame.locator(selector).evaluateAll((els) => els.map((e) => e.textContent ?? '')).catch(() => [] as string[])).map((t) => t.replace(/\s+/g, ' ').trim()))].filter(Boolean);
@@ -265,27 +293,89 @@ export async function renderedOutputs(page: Page, opts: { timeoutMs?: number } =
   for (;;) {
     await page.waitForTimeout(500);
     const now = await collect();
+    // With `until`, the caller says when everything it expects is drawn (the webview draws the outputs one by one,
+    // and may pause between two of them longer than one poll on a busy machine); without it, when nothing changes.
     const found = now.summaryTotals.length + now.trainingCharts + now.images > 0;
-    if ((found && JSON.stringify(now) === JSON.stringify(last)) || Date.now() > deadline) return now;
+    const done = opts.until ? opts.until(now) : found && JSON.stringify(now) === JSON.stringify(last);
+    if (done || Date.now() > deadline) return now;
     last = now;
   }
 }
 
 /** The notebook cell row that has the focus. */
 export function focusedCell(page: Page) {
-  return page.locator('.notebookOverlay .monaco-list-row.focused');
+  return page.locator(`${CELL_ROWS}.focused`);
 }
 
-/** The list index (`data-index`) of the focused cell, or undefined when no cell has the focus. */
-async function focusedIndex(page: Page): Promise<string | undefined> {
-  return (await focusedCell(page).first().getAttribute('data-index', { timeout: 1000 }).catch(() => null)) ?? undefined;
+/** Where the focused cell is: its list index, its position and the number of cells (1-based, from the row's ARIA attributes). */
+async function focusedPlace(page: Page): Promise<{ index: string; pos: number; size: number } | undefined> {
+  return focusedCell(page)
+    .first()
+    .evaluate((row) => ({ index: row.getAttribute('data-index') ?? '', pos: Number(row.getAttribute('aria-posinset')), size: Number(row.getAttribute('aria-setsize')) }), undefined, { timeout: 1000 })
+    .catch(() => undefined);
+}
+
+/** What has the keyboard focus, for error messages. */
+async function activeElementText(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const a = document.activeElement as HTMLElement | null;
+    return a ? `<${a.tagName.toLowerCase()} class="${a.className}">` : 'nothing';
+  });
+}
+
+/** Polls `probe` (every animation frame) until it returns something other than undefined; throws `what` after `timeoutMs`. */
+async function waitUntil<T>(page: Page, probe: () => Promise<T | undefined>, timeoutMs: number, what: () => Promise<string>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(await what());
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
+  }
+}
+
+/**
+ * Gives the keyboard focus to the notebook's cell list, in command mode (no
+ * cell editor and no output has it), without a click: the outputs' webview
+ * lies under the whole list and takes a click wherever no row covers it, and a
+ * hover or a notification can cover any point. Checks that the list has it.
+ */
+export async function focusNotebookList(page: Page, timeoutMs = 30_000): Promise<void> {
+  const list = notebookList(page);
+  await list.waitFor({ timeout: timeoutMs });
+  await waitUntil(
+    page,
+    async () => {
+      await list.focus();
+      return (await list.evaluate((el) => document.activeElement === el)) ? true : undefined;
+    },
+    timeoutMs,
+    async () => `The notebook's cell list did not take the keyboard focus within ${timeoutMs / 1000} s (it is on ${await activeElementText(page)}).`,
+  );
+}
+
+/**
+ * Turns the focused cell's editor on (Enter, edit mode) and waits until it has
+ * the keyboard focus: keys typed before that would go to the cell list (where
+ * Ctrl+A selects every cell).
+ */
+export async function editFocusedCell(page: Page, timeoutMs = 30_000): Promise<void> {
+  const row = focusedCell(page).first();
+  await row.locator('.monaco-editor .view-lines').first().waitFor({ timeout: timeoutMs });
+  await page.keyboard.press('Enter');
+  await waitUntil(
+    page,
+    async () => ((await row.evaluate((r) => !!document.activeElement && r.contains(document.activeElement) && document.activeElement.tagName === 'TEXTAREA').catch(() => false)) ? true : undefined),
+    timeoutMs,
+    async () => `The focused cell's editor did not take the keyboard focus within ${timeoutMs / 1000} s (it is on ${await activeElementText(page)}).`,
+  );
 }
 
 /**
  * Waits until an element stops moving: its box is the same in two animation
  * frames in a row (after a scroll, a reveal or a layout change).
  */
-export async function waitForStableBox(page: Page, locator: ReturnType<Page['locator']>, timeoutMs = 10_000): Promise<void> {
+export async function waitForStableBox(page: Page, locator: ReturnType<Page['locator']>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
@@ -300,47 +390,51 @@ export async function waitForStableBox(page: Page, locator: ReturnType<Page['loc
 /**
  * Moves the focus to the first cell whose text contains `text` (from the top,
  * one cell at a time with the arrow keys, as a user would) and centers it.
+ * The notebook's cell list gets the keyboard focus first, without a click
+ * (see focusNotebookList); every move is checked on the focused row.
  */
 export async function focusCell(page: Page, text: string, maxCells = 60): Promise<void> {
+  const timeoutMs = 30_000;
+  // Closes a suggest widget, a hover or a quick pick that would take the keys.
   await page.keyboard.press('Escape');
-  // Into the editor of a code cell on screen and out of it again: the notebook
-  // list has the keyboard focus, in command mode. (The list also keeps rows
-  // just outside the viewport.)
-  const list = await page.locator('.notebookOverlay .monaco-list').first().boundingBox();
-  if (!list) throw new Error('No notebook editor is visible.');
-  const points = await page
-    .locator('.notebookOverlay .monaco-list-row.code-cell-row .monaco-editor .view-lines')
-    .evaluateAll((els) => els.map((e) => e.getBoundingClientRect()).map((r) => ({ x: r.x + Math.min(60, r.width / 2), y: r.y + Math.min(8, r.height / 2) })));
-  const target = points.find((p) => p.y > list.y + 4 && p.y < list.y + list.height - 4);
-  if (!target) throw new Error('No code cell is on screen to click into.');
-  await page.mouse.click(target.x, target.y);
-  await page.keyboard.press('Escape');
+  await focusNotebookList(page, timeoutMs);
   await page.keyboard.press('Control+Home');
-  await focusedCell(page).first().waitFor({ state: 'attached', timeout: 30_000 });
+  await waitUntil(
+    page,
+    async () => ((await focusedPlace(page))?.pos === 1 ? true : undefined),
+    timeoutMs,
+    async () => `Ctrl+Home did not move the focus to the first cell within ${timeoutMs / 1000} s (the focused cell is ${JSON.stringify(await focusedPlace(page))}, the keyboard focus on ${await activeElementText(page)}).`,
+  );
   for (let i = 0; i < maxCells; i++) {
+    const row = focusedCell(page).first();
+    // A code cell's editor shows its lines once its text model is resolved: read the cell after that.
+    if ((await row.getAttribute('class'))?.includes('code-cell-row')) await row.locator('.view-lines .view-line').first().waitFor({ state: 'attached', timeout: timeoutMs });
     // The editor draws spaces as no-break spaces.
-    if (((await focusedCell(page).first().textContent({ timeout: 1000 }).catch(() => '')) ?? '').replace(/\u00a0/g, ' ').includes(text)) {
+    if (((await row.textContent({ timeout: timeoutMs })) ?? '').replace(/\u00a0/g, ' ').includes(text)) {
       await page.keyboard.press('Control+L');
-      await waitForStableBox(page, focusedCell(page).first());
+      await waitForStableBox(page, row);
       return;
     }
-    const from = await focusedIndex(page);
+    const from = await focusedPlace(page);
+    if (!from || from.pos >= from.size) break;
     await page.keyboard.press('ArrowDown');
-    // The focus moves to the next cell (or stays, at the last one).
-    const deadline = Date.now() + 2000;
-    while ((await focusedIndex(page)) === from && Date.now() < deadline) {
-      await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
-    }
-    if ((await focusedIndex(page)) === from) break;
+    await waitUntil(
+      page,
+      async () => {
+        const now = await focusedPlace(page);
+        return now && now.index !== from.index ? true : undefined;
+      },
+      timeoutMs,
+      async () => `ArrowDown did not move the focus from cell ${from.pos} of ${from.size} within ${timeoutMs / 1000} s (the keyboard focus is on ${await activeElementText(page)}).`,
+    );
   }
   throw new Error(`No cell among the first ${maxCells} contains ${JSON.stringify(text)}.`);
 }
 
 /** Replaces the text of the focused cell by typing, as a user would (select all, then type). */
 export async function replaceFocusedCellText(page: Page, text: string): Promise<void> {
-  await page.keyboard.press('Enter');
   const editor = focusedCell(page).first().locator('.monaco-editor').first();
-  await editor.locator('.view-lines').first().waitFor({ timeout: 30_000 });
+  await editFocusedCell(page);
   await page.keyboard.press('Control+A');
   await page.keyboard.insertText(text);
   const want = text.trimEnd().split('\n')[0];
@@ -365,7 +459,7 @@ export async function runFocusedCell(page: Page): Promise<void> {
 
 /** Scrolls the notebook (with the mouse wheel) until the focused cell is at the top, so that its output shows below it. */
 export async function scrollFocusedCellToTop(page: Page, margin = 8): Promise<void> {
-  const list = await page.locator('.notebookOverlay .monaco-list').first().boundingBox();
+  const list = await notebookList(page).boundingBox();
   if (!list) throw new Error('No notebook editor is visible.');
   await page.mouse.move(list.x + list.width / 2, list.y + list.height / 2);
   for (let i = 0; i < 80; i++) {
@@ -385,7 +479,7 @@ export async function scrollFocusedCellToTop(page: Page, margin = 8): Promise<vo
 export async function outputScreenshot(page: Page, selector: string, file: string): Promise<void> {
   const el = outputsFrame(page).locator(selector).first();
   const box = await el.boundingBox();
-  const list = await page.locator('.notebookOverlay .monaco-list').first().boundingBox();
+  const list = await notebookList(page).boundingBox();
   if (!box || !list) throw new Error(`${selector} is not on screen.`);
   const top = Math.max(box.y, list.y);
   const bottom = Math.min(box.y + box.height, list.y + list.height);
