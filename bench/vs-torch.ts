@@ -898,11 +898,11 @@ async function main(): Promise<void> {
           }
           if (opts.checks && withTorch && !MODELS[kind].chaotic) {
             // The per-step tolerance's basis: PyTorch against itself (float32 vs float64) over the steps compared.
-            const steps = Math.min(samples, STEPS_COMPARED * batch);
-            const res = runTorch(opts, { ...torchSpec(kind, batch, steps), warmupBatches: 0, dtype: 'float64' }, 1, blas);
+            // The first STEPS_COMPARED steps of the same epoch (the order is drawn over all the samples).
+            const res = runTorch(opts, { ...torchSpec(kind, batch, samples), steps: STEPS_COMPARED, warmupBatches: 0, dtype: 'float64' }, 1, blas);
             if ('kind' in res) throw new Error(res.message);
             row.torch64Steps = res;
-            progress(`${backend} ${kind} b${batch} PyTorch float64, first ${Math.ceil(steps / batch)} steps (the per-step tolerance's basis)`);
+            progress(`${backend} ${kind} b${batch} PyTorch float64, first ${res.batchLosses.length} steps (the per-step tolerance's basis)`);
           }
           if (opts.checks && withTorch && MODELS[kind].chaotic) {
             const res = runTorch(opts, { ...torchSpec(kind, batch, samples), warmupBatches: 0, dtype: 'float64' }, 1, blas);

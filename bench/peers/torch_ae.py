@@ -41,6 +41,8 @@ bench/vs-torch.ts:
                computes them, in float32; see TfjsBiasCorrection) or "torch" (PyTorch's own)
   dumpWeights  optional path: after training, the parameters in our order and
                layout (tfjs's [h, w, in, out] for convolutions), float64 little-endian
+  steps        optional: train only the first this many steps of the epoch (same
+               shuffled order of all `count` samples); the per-step tolerance's float64 run
   stepLossSteps optional (default 100): for this many first steps, also the batch
                loss summed in float64 from the step's float32 predictions
                (`stepLosses`, the quantity every side of the per-step check reports;
@@ -406,6 +408,9 @@ def main():
     if spec['model'] == 'conv':
         x = x.reshape(count, 1, 28, 28)  # NCHW
     order = permutation(count, mulberry32(int(spec['seed'])))
+    if spec.get('steps'):
+        # The first steps of the same epoch: the order is drawn over all `count` samples first.
+        order = order[:int(spec['steps']) * batch_size]
 
     gen = torch.Generator().manual_seed(int(spec.get('seed', 0)))
     if spec['model'] == 'dense':
@@ -458,9 +463,9 @@ def main():
         'peer': 'pytorch',
         'model': spec['model'],
         'batchSize': batch_size,
-        'samples': count,
+        'samples': int(order.shape[0]),
         'seconds': seconds,
-        'samplesPerSecond': count / seconds,
+        'samplesPerSecond': int(order.shape[0]) / seconds,
         'loss': epoch_loss,
         'initialLoss': initial_loss,
         'finalLoss': final_loss,
