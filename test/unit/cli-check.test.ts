@@ -2,6 +2,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -9,7 +10,11 @@ import { createCodeCell, createMarkdownCell, createNotebook, serializeNotebook }
 
 const root = path.join(__dirname, '..', '..', '..');
 const cli = path.join(root, 'dist', 'cli.js');
-const samples = ['vanilla-mnist.aenb', 'stacked-fashion-mnist.aenb'].map((s) => path.join(root, 'samples', s));
+// Every sample that ships, so that a new one is checked too.
+const samples = readdirSync(path.join(root, 'samples'))
+  .filter((f) => f.endsWith('.aenb'))
+  .sort()
+  .map((s) => path.join(root, 'samples', s));
 
 function check(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -59,7 +64,8 @@ describe('aenb check', () => {
   test('the samples have no problems: exit 0', async () => {
     const r = await check(samples);
     assert.equal(r.stderr, '');
-    assert.equal(r.stdout, 'No problems in 2 notebooks (22 code cells).\n');
+    assert.equal(samples.length, 3, `the samples: ${samples.join(', ')}`);
+    assert.equal(r.stdout, 'No problems in 3 notebooks (32 code cells).\n');
     assert.equal(r.code, 0);
   });
 
