@@ -530,11 +530,17 @@ export class KernelSession implements vscode.Disposable {
     });
   }
 
-  /** The window is going away (reload, quit): a kernel that outlives it goes on; a child kernel is stopped. */
-  async detach(): Promise<void> {
+  /** Ends this session's hold on its kernel client: the session takes no more work, and the client is handed back once. */
+  private takeClient(): KernelClient | undefined {
     this.disposed = true;
     const client = this.client;
     this.client = undefined;
+    return client;
+  }
+
+  /** The window is going away (reload, quit): a kernel that outlives it goes on; a child kernel is stopped. */
+  async detach(): Promise<void> {
+    const client = this.takeClient();
     if (client) {
       await client.detach();
       client.removeAllListeners();
@@ -544,9 +550,7 @@ export class KernelSession implements vscode.Disposable {
   /** The notebook was closed: the kernel finishes its running cell (within its grace period) and ends; a child kernel is stopped now. */
   async release(): Promise<void> {
     this.cancelQueued();
-    this.disposed = true;
-    const client = this.client;
-    this.client = undefined;
+    const client = this.takeClient();
     if (client) {
       if (client.detachedKernel && client.state !== 'stopped') {
         this.host.log.info(`[${this.name}] notebook closed: its kernel ends once idle (a running cell may finish within the grace period)`);
@@ -568,9 +572,7 @@ export class KernelSession implements vscode.Disposable {
   /** Stops the kernel process for good. */
   async shutdown(): Promise<void> {
     this.cancelQueued();
-    this.disposed = true;
-    const client = this.client;
-    this.client = undefined;
+    const client = this.takeClient();
     if (client) {
       await client.shutdown();
       client.removeAllListeners();
