@@ -520,3 +520,55 @@ describe('reconstruction errors', () => {
     await shootAll('err', 'errors');
   });
 });
+
+  test('long captions: every column of the worst and best images lies inside the output at the usual widths; captions wrap or end in an ellipsis', async () => {
+    // Fashion-MNIST-like class names, some long: captions such as "#123 · Pullover with a hood (class 2)"
+    const long = ['T-shirt/top', 'Trouser', 'Pullover with a hood', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+    const p = { ...fx.errors, classNames: long.map((n, i) => `${n} (class ${i})`) };
+    assert.equal(p.worst.length, 8, 'eight columns');
+    await render(page, 'errw', 'o-errw', ERRORS_MIME, p);
+    const geometry = () =>
+      page.evaluate(() => {
+        const root = document.querySelector('#errw .aenb-errors') as HTMLElement;
+        const box = root.getBoundingClientRect();
+        const scroller = root.querySelector('.aenb-grid-scroll') as HTMLElement;
+        const cells = [...root.querySelectorAll<HTMLElement>('.aenb-grid .aenb-cell')];
+        const lastCol = Math.max(...cells.map((c) => Number(c.style.gridColumnStart)));
+        const caps = [...root.querySelectorAll<HTMLElement>('.aenb-grid .aenb-caption')];
+        return {
+          width: box.width,
+          right: box.right,
+          columns: lastCol - 1,
+          lastRight: Math.max(...cells.filter((c) => Number(c.style.gridColumnStart) === lastCol).map((c) => c.getBoundingClientRect().right)),
+          captionsRight: Math.max(...caps.map((c) => c.getBoundingClientRect().right)),
+          scrolls: scroller.scrollWidth > scroller.clientWidth,
+          imageWidth: root.querySelector('.aenb-grid canvas')!.getBoundingClientRect().width,
+          captions: caps.map((c) => {
+            const lh = parseFloat(getComputedStyle(c).lineHeight);
+            return { text: c.textContent ?? '', title: c.title, lines: Math.round(c.getBoundingClientRect().height / lh), fontPx: parseFloat(getComputedStyle(c).fontSize), overflowX: c.scrollWidth - c.clientWidth, cellWidth: (c.parentElement as HTMLElement).getBoundingClientRect().width, width: c.getBoundingClientRect().width };
+          }),
+        };
+      });
+    for (const width of [1000, 860, 700, 560]) {
+      await page.evaluate((w) => void ((document.getElementById('errw') as HTMLElement).style.width = `${w}px`), width);
+      await frames(); // the grid refits in its ResizeObserver, which runs before the next frame is painted
+      const g = await geometry();
+      assert.equal(g.columns, 8);
+      assert.ok(g.lastRight <= g.right + 0.5, `at ${width}px the last column ends at ${g.lastRight}, the output at ${g.right}`);
+      assert.ok(g.captionsRight <= g.right + 0.5, `at ${width}px captions end at ${g.captionsRight}, the output at ${g.right}`);
+      assert.equal(g.scrolls, false, `at ${width}px the grid needs no scrolling`);
+      assert.ok(g.imageWidth >= 28 && Number.isInteger(g.imageWidth / 28), `integer scale, ${g.imageWidth}px images`);
+      for (const c of g.captions) {
+        assert.ok(c.width <= c.cellWidth + 0.5, `caption "${c.text}" (${c.width}px) no wider than its cell (${c.cellWidth}px)`);
+        assert.ok(c.overflowX <= 1, `caption "${c.text}" does not spill sideways`);
+        assert.ok(c.lines >= 1 && c.lines <= 2, `caption "${c.text}" takes ${c.lines} lines`);
+        assert.equal(c.title, c.text, 'the whole caption is its tooltip');
+        assert.ok(c.fontPx >= 10, `caption font ${c.fontPx}px`);
+      }
+      if (width === 860) {
+        assert.ok(g.imageWidth >= 56, `at 860px the images stay at least twice their size (${g.imageWidth}px)`);
+        await shootAll('errw', 'errors-long-captions', ['light', 'dark']);
+      }
+    }
+    await page.evaluate(() => void ((document.getElementById('errw') as HTMLElement).style.width = ''));
+  });
