@@ -8,11 +8,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import type { Page } from 'playwright-core';
-import { ERRORS_MIME, LATENT_MIME, bytesToBase64, decodeFloat32, decodeImageBlock, type LatentPayload } from '../../src/outputs';
+import { DEFAULT_COLORMAP, ERRORS_MIME, IMAGES_MIME, LATENT_MIME, bytesToBase64, type Colormap, type ImagesPayload, decodeFloat32, decodeImageBlock, type LatentPayload } from '../../src/outputs';
 import { blendNearest, interpolateCodes, pcaInverse, toPixels } from '../../src/outputs/latent/inverse';
 import { mulberry32 } from '../../src/lib/random';
 import { type Harness, type Theme, messages, render, screenshot, setTheme, startHarness } from './harness';
 import { latentFixtures, type LatentFixtures } from './latent-fixtures';
+import { imagesFixture } from './fixtures';
+import { interpolateOutput } from '../../src/outputs/latent/kernel-interpolate';
 
 let harness: Harness;
 let page: Page;
@@ -519,7 +521,6 @@ describe('reconstruction errors', () => {
     await page.locator('#err .aenb-seg:has-text("Log")').click();
     await shootAll('err', 'errors');
   });
-});
 
   test('long captions: every column of the worst and best images lies inside the output at the usual widths; captions wrap or end in an ellipsis', async () => {
     // Fashion-MNIST-like class names, some long: captions such as "#123 · Pullover with a hood (class 2)"
@@ -572,3 +573,60 @@ describe('reconstruction errors', () => {
     }
     await page.evaluate(() => void ((document.getElementById('errw') as HTMLElement).style.width = ''));
   });
+});
+
+describe('one colormap rule', () => {
+  test('every output starts its images in gray (src/common/colormap.ts) unless its payload names a colormap', async () => {
+    assert.equal(DEFAULT_COLORMAP, 'gray');
+    const first = fx.x.slice(0, 1);
+    const second = fx.x.slice(1, 1);
+    const strip = interpolateOutput(fx.vanilla, first, second, { steps: 4 }).items.find((i) => i.mime === IMAGES_MIME)!.data as unknown as ImagesPayload;
+    tf.dispose([first, second]);
+    assert.equal(strip.colormap, undefined, 'the kernel writes no default into the payload');
+    assert.equal(fx.errors.colormap, undefined);
+    assert.equal(fx.pca.colormap, undefined);
+    // the same kind of data (MNIST digits) in each output that shows images
+    const outputs: [string, string, { colormap?: Colormap }][] = [
+      ['cm-images', IMAGES_MIME, imagesFixture(4)],
+      ['cm-strip', IMAGES_MIME, strip],
+      ['cm-errors', ERRORS_MIME, fx.errors],
+      ['cm-latent', LATENT_MIME, fx.unlabelled],
+    ];
+    /** The colormap menu's value, and whether every pixel of the output's first image is gray (r = g = b). */
+    const state = (id: string) =>
+      page.evaluate((elId) => {
+        const root = document.getElementById(elId)!;
+        const canvas = root.querySelector<HTMLCanvasElement>(root.querySelector('.aenb-latent') ? '.aenb-latent-decoded canvas' : '.aenb-grid canvas')!;
+        const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+        let gray = true;
+        let bright = 0;
+        for (let i = 0; i < d.length; i += 4) {
+          if (d[i] !== d[i + 1] || d[i] !== d[i + 2]) gray = false;
+          bright = Math.max(bright, d[i]);
+        }
+        return { menu: root.querySelector<HTMLSelectElement>('select')!.value, gray, bright };
+      }, id);
+    const show = async (id: string, mime: string, payload: unknown) => {
+      await render(page, id, `o-${id}`, mime, payload);
+      if (mime !== LATENT_MIME) return;
+      // the map draws images where a point is decoded: decode one
+      await page.waitForFunction((elId) => document.querySelector(`#${elId} .aenb-latent`)?.getAttribute('data-images') === 'ready', id);
+      const pts = decodeFloat32(fx.unlabelled.points);
+      const s = await at(id, pts[0], pts[1]);
+      await page.mouse.click(s.x, s.y);
+      await page.waitForFunction((elId) => document.querySelector(`#${elId} .aenb-latent-decoded`)?.getAttribute('data-state') === 'decoded', id);
+    };
+    for (const [id, mime, payload] of outputs) {
+      await show(id, mime, payload);
+      const st = await state(id);
+      assert.equal(st.menu, 'gray', `${id}: the menu starts at gray`);
+      assert.ok(st.gray && st.bright > 0, `${id}: drawn in gray`);
+      // a colormap named by the cell wins
+      await show(`${id}-v`, mime, { ...payload, colormap: 'viridis' });
+      const v = await state(`${id}-v`);
+      assert.equal(v.menu, 'viridis', `${id}: the payload's colormap`);
+      assert.equal(v.gray, false, `${id}: drawn in viridis`);
+    }
+  });
+});
+

@@ -225,7 +225,8 @@ describe('show.interpolate', () => {
     assert.deepEqual(imgs.map((i) => i.caption), ['input a', 'a decoded', 't = 0.14', 't = 0.29', 't = 0.43', 't = 0.57', 't = 0.71', 't = 0.86', 'b decoded', 'input b']);
     const recA = tf.tidy(() => toPixels(ae.predict(a).dataSync()));
     assert.deepEqual(Array.from(base64ToBytes(imgs[1].data)), Array.from(recA), 'the first decoded image is the reconstruction of a');
-    assert.equal(p.colormap, 'gray');
+    assert.equal(p.colormap, undefined, 'no colormap named: the one default (gray) applies where it is drawn');
+    assert.equal(json<ImagesPayload>(interpolateOutput(ae, a, b, { colormap: 'viridis' }), IMAGES_MIME).colormap, 'viridis');
     assert.match(p.title ?? '', /From a to b through the latent space of Autoencoder \(16-D codes, 8 steps\)/);
     assert.throws(() => interpolateOutput(ae, x.slice(0, 2), b), /show\.interpolate: a must be one image of shape \[28, 28\] \(or \[1, 28, 28\]\), got shape \[2, 28, 28\]/);
     assert.throws(() => interpolateOutput(ae, a, 'b' as never), /show\.interpolate: b must be a tensor/);

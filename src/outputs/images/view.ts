@@ -1,10 +1,10 @@
 // Image grids: rows of small images (Original / Noisy / Reconstructed) drawn
 // on canvases at integer pixel scale with `image-rendering: pixelated`, a
-// colormap choice (viridis, gray) with a color bar, a size slider, click (or
+// colormap choice (gray by default, or viridis; src/common/colormap.ts) with a color bar, a size slider, click (or
 // Enter) to enlarge a whole column side by side with a pixel read-out, and
 // "Save PNG" (a composed figure with titles and captions).
 import { base64ToBytes } from '../../common/base64';
-import { COLORMAPS, colormapLut, imageToRgba, type Colormap } from '../../common/colormap';
+import { COLORMAPS, colormapLut, colormapOrDefault, DEFAULT_COLORMAP, imageToRgba, type Colormap } from '../../common/colormap';
 import { download, h, setText, uniqueId } from '../../../renderers/dom';
 import type { OutputView, ViewHost, ViewPart } from '../kind';
 import type { ImagesPayload } from './contract';
@@ -59,7 +59,7 @@ export class ImagesView implements OutputView<ImagesPayload> {
   private payload?: ImagesPayload;
   private rows: { title: string; images: Decoded[] }[] = [];
   private cells: Cell[][] = [];
-  private cmap: Colormap = 'viridis';
+  private cmap: Colormap = DEFAULT_COLORMAP;
   private userCmap = false;
   private scale = 4;
   private userScale = false;
@@ -123,7 +123,7 @@ export class ImagesView implements OutputView<ImagesPayload> {
   update(p: ImagesPayload): void {
     this.payload = p;
     setText(this.titleEl, p.title ?? 'Images');
-    if (!this.userCmap) this.cmap = p.colormap ?? 'viridis';
+    if (!this.userCmap) this.cmap = colormapOrDefault(p.colormap);
     this.select.value = this.cmap;
     this.rows = p.rows.map((r) => ({
       title: r.title,

@@ -59,6 +59,7 @@ export interface LatentOptions {
   /** Image size [height, width] when inputs are flat vectors that are not square. */
   shape?: [number, number];
   /** Pixel values of x: default [0, 1], or [0, 255] when a value is above 1. */
+  /** Colormap of grayscale images: 'gray' (the default for every output) or 'viridis' (for values that are not pictures: heat maps, weights). */
   range?: [number, number];
   /** UMAP: neighbours per point (default 15) and minimum distance (default 0.1). */
   neighbors?: number;

@@ -7,7 +7,7 @@
 // interpolation strip. Dense decoders run right here (their weights are in
 // the payload); others ask the notebook's kernel through `host.request`.
 import { base64ToBytes, decodeFloat32, encodeFloat32 } from '../../common/base64';
-import { COLORMAPS, type Colormap } from '../../common/colormap';
+import { COLORMAPS, colormapOrDefault, DEFAULT_COLORMAP, type Colormap } from '../../common/colormap';
 import { formatCount } from '../../common/formatting';
 import { h, setAttr, setText, uniqueId } from '../../../renderers/dom';
 import type { OutputView, ViewHost, ViewPart } from '../kind';
@@ -76,7 +76,7 @@ export class LatentView implements OutputView<LatentPayload> {
   private hidden = new Set<number>();
   private hoverIndex = -1;
   private kbIndex = -1;
-  private colormap: Colormap = 'gray';
+  private colormap: Colormap = DEFAULT_COLORMAP;
   private userColormap = false;
   private kernelProblem = '';
   private remoteBusy = false;
@@ -208,7 +208,7 @@ export class LatentView implements OutputView<LatentPayload> {
     this.pcaComponents = p.pca ? decodeFloat32(p.pca.components) : undefined;
     const [x0, x1, y0, y1] = extent(this.points, p.count);
     this.extentScale = Math.max(x1 - x0, y1 - y0);
-    if (!this.userColormap) this.colormap = p.colormap ?? 'gray';
+    if (!this.userColormap) this.colormap = colormapOrDefault(p.colormap);
     this.select.value = this.colormap;
     const sameSet = prev && prev.count === p.count && prev.method === p.method && JSON.stringify(prev.indices ?? null) === JSON.stringify(p.indices ?? null);
     if (!sameSet) {
