@@ -8,7 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import type { Page } from 'playwright-core';
-import { DEFAULT_COLORMAP, ERRORS_MIME, IMAGES_MIME, LATENT_MIME, bytesToBase64, type Colormap, type ImagesPayload, decodeFloat32, decodeImageBlock, type LatentPayload } from '../../src/outputs';
+import { DEFAULT_COLORMAP, ERRORS_MIME, IMAGES_MIME, LATENT_MIME, bytesToBase64, type Colormap, type ImagesPayload, decodeFloat32, decodeImageBlock, latentOutputItems, toOutput, type LatentPayload, type LiveState } from '../../src/outputs';
+import { createCodeCell, createNotebook, parseNotebook, serializeNotebook } from '../../src/common/aenb';
 import { blendNearest, interpolateCodes, pcaInverse, toPixels } from '../../src/outputs/latent/inverse';
 import { mulberry32 } from '../../src/lib/random';
 import { type Harness, type Theme, messages, render, screenshot, setTheme, startHarness } from './harness';
@@ -472,6 +473,86 @@ describe('latent-space explorer', () => {
     assert.equal((await text('#plain .aenb-latent-decoded figcaption')).replace(/^A: /, ''), picked);
     const after = await at('plain', 0, 0);
     assert.ok(Math.hypot(after.x - zoomedAt.x, after.y - zoomedAt.y) < 1, 'the zoom is kept');
+  });
+
+  test('a live map looks live only while its run goes on: done, stopped, interrupted, and reopened from a saved file', async () => {
+    const badge = () =>
+      page.evaluate(() => {
+        const b = document.querySelector('#livemap .aenb-badge') as HTMLElement;
+        return {
+          text: b.innerText,
+          cls: b.className,
+          title: b.title,
+          hidden: b.hidden,
+          pulse: getComputedStyle(b, '::before').animationName,
+          color: getComputedStyle(b).color,
+          run: (document.querySelector('#livemap .aenb-latent') as HTMLElement).dataset.run,
+        };
+      });
+    const live = (epoch: number, state?: LiveState): LatentPayload => ({
+      ...fx.unlabelled,
+      title: 'Latent space while training',
+      epoch: { epoch, epochs: 5, ...(state ? { state } : {}) },
+    });
+    await render(page, 'livemap', 'o-livemap', LATENT_MIME, live(2, 'running'));
+    const running = await badge();
+    assert.equal(running.text, 'Epoch 2/5');
+    assert.match(running.cls, /\baenb-badge-running\b/);
+    assert.equal(running.pulse, 'aenb-pulse', 'the dot pulses while training');
+    assert.equal(running.run, 'running');
+    assert.match(running.title, /^Training: the map is redrawn as epochs end; this one is after epoch 2 of 5$/);
+    await screenshot(page, '#livemap .aenb-header', 'latent-live-running-light');
+
+    const ended: [LatentPayload, string, string, RegExp][] = [
+      [{ ...live(5, 'done'), title: 'Latent space after training' }, 'Done · epoch 5/5', 'done', /^Training finished: the map after epoch 5 of 5$/],
+      [live(3, 'stopped'), 'Stopped · epoch 3/5', 'stopped', /^Training was stopped: the map after epoch 3 of 5, the last one drawn$/],
+      [live(3, 'interrupted'), 'Interrupted · epoch 3/5', 'interrupted', /^Training ended before its last epoch/],
+    ];
+    for (const [payload, label, state, tip] of ended) {
+      await render(page, 'livemap', 'o-livemap', LATENT_MIME, payload);
+      const b = await badge();
+      assert.equal(b.text, label);
+      assert.doesNotMatch(b.cls, /aenb-badge-running/, `${state}: not the live look`);
+      assert.equal(b.pulse, 'none', `${state}: no pulsing dot`);
+      assert.notEqual(b.color, running.color, `${state}: not the live colour`);
+      assert.equal(b.run, state);
+      assert.match(b.title, tip);
+    }
+    for (const t of ['light', 'dark'] as const) {
+      await setTheme(page, t);
+      await frames();
+      await screenshot(page, '#livemap .aenb-header', `latent-live-interrupted-${t}`);
+    }
+    await setTheme(page, 'light');
+    await render(page, 'livemap', 'o-livemap', LATENT_MIME, ended[0][0]);
+    assert.equal(await text('#livemap .aenb-title'), 'Latent space after training');
+    await shootAll('livemap', 'latent-live-done', ['light', 'dark']);
+
+    // saved while training (or by a kernel that never said the run ended), then reopened: the file's map is settled
+    const saved = (p: LatentPayload) => {
+      const cell = createCodeCell('await ae.fit(x, x, { epochs: 5, callbacks: [callbacks.latentView(x)] });');
+      cell.outputs = [toOutput(latentOutputItems(p))];
+      const reopened = parseNotebook(serializeNotebook(createNotebook([cell])));
+      const out = (reopened.cells[0] as typeof cell).outputs[0];
+      return { payload: out.items.find((i) => i.mime === LATENT_MIME)!.data as unknown as LatentPayload, text: out.items.find((i) => i.mime === 'text/plain')!.data as string };
+    };
+    const midway = saved(live(3, 'running'));
+    await render(page, 'livemap', 'o-livemap', LATENT_MIME, midway.payload);
+    let b = await badge();
+    assert.equal(b.text, 'Interrupted · epoch 3/5');
+    assert.equal(b.pulse, 'none');
+    assert.match(midway.text, /\(Training ended before its last epoch .*: the map after epoch 3 of 5, the last one drawn\)/, 'the text fallback says so too');
+    const lastEpoch = saved(live(5)); // an older kernel's map, no state: drawn after the last epoch, so the run finished
+    await render(page, 'livemap', 'o-livemap', LATENT_MIME, lastEpoch.payload);
+    b = await badge();
+    assert.equal(b.text, 'Done · epoch 5/5');
+    assert.equal(b.pulse, 'none');
+    assert.equal(await text('#livemap .aenb-title'), 'Latent space after training');
+    // a map that was never live has no badge, in the file or not
+    await render(page, 'livemap', 'o-livemap', LATENT_MIME, saved(fx.unlabelled).payload);
+    b = await badge();
+    assert.equal(b.hidden, true);
+    assert.equal(b.run, undefined);
   });
 
   test('invalid payloads show what is wrong', async () => {
