@@ -49,7 +49,7 @@ import { binaryCrossentropy } from '../src/lib/losses';
 import { Autoencoder, StackedAutoencoder, type AutoencoderModel } from '../src/lib/models';
 import { makeRng, permutation } from '../src/lib/random';
 import { lastTrainingPath, setLeanTraining } from '../src/lib/training';
-import { fitDecision } from '../src/lib/lean';
+import { fitDecision, readsOnlyLogs } from '../src/lib/lean';
 import { wasmInternals } from '../src/lib/wasm-train-step';
 import { chooseKernel, type KernelChoice } from './openblas';
 import { computeSettings, describeCompute, setComputeOptions } from '../src/lib/compute';
@@ -411,7 +411,8 @@ async function childTrain(args: Required<Pick<ChildArgs, 'backend' | 'model' | '
   const layersFit = async (m: tf.LayersModel, data: tf.Tensor, onBatch?: (loss: number) => void) => {
     return m.fit(data, data, {
       epochs: 1, batchSize: batch, shuffle: false, verbose: 0,
-      callbacks: onBatch ? { onBatchEnd: async (_b, logs) => onBatch(logs?.loss as number) } : undefined,
+      // Records the losses, as the kernel's live chart does (which reads no weights either).
+      callbacks: onBatch ? readsOnlyLogs<tf.CustomCallbackArgs>({ onBatchEnd: async (_b, logs) => onBatch(logs?.loss as number) }) : undefined,
     });
   };
   // The loss each side trains with: tfjs-layers' Keras cross-entropy for tfjs models, ours for our classes.
@@ -460,7 +461,8 @@ async function childTrain(args: Required<Pick<ChildArgs, 'backend' | 'model' | '
     const h = await layersFit(lm, xs, (l) => batchLosses.push(l));
     seconds = (performance.now() - t0) / 1000;
     loss = h.history.loss[0] as number;
-    trainingPath = `model.fit: ${fitDecision(lm)?.path ?? 'generic'}`;
+    const decision = fitDecision(lm);
+    trainingPath = `model.fit: ${decision?.path ?? 'generic'}${decision?.loop ? `, ${decision.loop} loop` : ''}`;
   } else {
     const t0 = performance.now();
     const h = await (m as AutoencoderModel).fit(x, x, { epochs: 1, batchSize: batch, verbose: 0, seed: SEED });

@@ -20,6 +20,7 @@ import { computeSettings, setComputeOptions } from '../../src/lib/compute';
 import { liveWorkers, relaxedSimdNodeFlags, startProfile, stopProfile } from '../../src/lib/engine';
 import { Autoencoder, StackedAutoencoder, type AutoencoderModel } from '../../src/lib/models';
 import { lastTrainingPath, stopAllTraining } from '../../src/lib/training';
+import { readsOnlyLogs } from '../../src/lib/lean';
 
 const FMA_RUN = process.env.AENB_LEAN_THREADS_TEST_FMA === '1';
 
@@ -231,6 +232,33 @@ describe(`lean step on threads (${FMA_RUN ? 'fused multiply-add' : 'plain SIMD'}
     await run(ONE);
     await run(ENGINE[0]);
     assert.ok(relDiff(seen[1], seen[0]) < 1e-4, `kernel sums seen by the callback: ${seen[1]} vs ${seen[0]}`);
+    x.dispose();
+  });
+
+  test("model.fit: a callback that may read the weights gets them written back after every batch; one marked as reading only its logs does not", async () => {
+    const x = tf.tidy(() => images(640, 5).reshape([640, 784]));
+    setComputeOptions(ENGINE[0]);
+    const run = async (marked: boolean) => {
+      const m = tf.sequential({ layers: [tf.layers.dense({ units: 16, activation: 'relu', inputShape: [784], kernelInitializer: tf.initializers.glorotUniform({ seed: 8 }) }), tf.layers.dense({ units: 784, activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: 9 }) })] });
+      m.compile({ optimizer: 'adam', loss: 'binaryCrossentropy' });
+      const losses: number[] = [];
+      const callback: tf.CustomCallbackArgs = { onBatchEnd: async (_b, logs) => void losses.push(logs?.loss as number) };
+      startProfile();
+      const t0 = performance.now();
+      await m.fit(x, x, { epochs: 1, batchSize: 32, shuffle: false, verbose: 0, callbacks: marked ? readsOnlyLogs(callback) : callback });
+      const ms = performance.now() - t0;
+      const flushes = stopProfile().get('weights written back (flush)')?.count ?? 0;
+      const w = m.getWeights().map((t) => (t.dataSync() as Float32Array).slice());
+      m.dispose();
+      return { losses, flushes, ms, w };
+    };
+    const plain = await run(false);
+    const marked = await run(true);
+    assert.ok(plain.flushes >= 20, `20 batches, ${plain.flushes} write-backs`);
+    // Marked: once at the end of the epoch, and at most once per 50 ms of training (when tfjs may pause).
+    assert.ok(marked.flushes <= 2 + marked.ms / 50, `${marked.flushes} write-backs in ${marked.ms.toFixed(0)} ms`);
+    assert.deepEqual(marked.losses, plain.losses, 'the same training either way');
+    assert.ok(maxAbsDiff(marked.w, plain.w) === 0, 'and the same weights at the end');
     x.dispose();
   });
 
