@@ -432,6 +432,26 @@ describe("the fast path's batch loop is tfjs's loop as a user sees it", () => {
     [mid.lean.m, mid.generic.m, early.lean.m, early.generic.m, x].forEach((t) => t.dispose());
   });
 
+  test("with tfjs-node loaded and a verbose fit, tfjs's own loop runs (it adds tfjs-node's progress bar), on the lean step", async () => {
+    const x = tf.tidy(() => images(40, 4, 4, 8).reshape([40, 16]));
+    // tfjs-node registers a backend named 'tensorflow' when it loads: a stand-in factory says the same here.
+    tf.registerBackend('tensorflow', () => new (tf.findBackend('cpu')!.constructor as new () => tf.KernelBackend)(), -1);
+    try {
+      const quiet = await both(() => ({ epochs: 2, batchSize: 8, verbose: 0 }), x);
+      assert.equal(quiet.lean.decision?.loop, 'lean', 'verbose 0 adds no progress callbacks: the lean loop');
+      const verbose = await both(() => ({ epochs: 2, batchSize: 8, verbose: 1 }), x);
+      assert.equal(verbose.lean.decision?.path, 'lean-wasm');
+      assert.equal(verbose.lean.decision?.loop, "tfjs's (the progress bar of tfjs-node)");
+      assertSameEvents(verbose.lean.rec, verbose.generic.rec);
+      assertSameWeights(verbose.lean.m, verbose.generic.m, 2e-6, "tfjs's loop on the lean step");
+      [quiet.lean.m, quiet.generic.m, verbose.lean.m, verbose.generic.m].forEach((m) => m.dispose());
+    } finally {
+      tf.removeBackend('tensorflow');
+      x.dispose();
+    }
+    assert.equal(tf.getBackend(), 'wasm');
+  });
+
   test('plain callbacks get numbers; no tensors left behind, on the fast loop with validation', async () => {
     const x = tf.tidy(() => images(40, 4, 4, 7).reshape([40, 16]));
     const m = build();

@@ -235,30 +235,39 @@ describe(`lean step on threads (${FMA_RUN ? 'fused multiply-add' : 'plain SIMD'}
     x.dispose();
   });
 
-  test("model.fit: a callback that may read the weights gets them written back after every batch; one marked as reading only its logs does not", async () => {
+  test("model.fit: a callback with a batch hook gets the weights written back after every batch; one marked as reading only its logs, or with epoch hooks only, does not (and still reads the epoch's weights)", async () => {
     const x = tf.tidy(() => images(640, 5).reshape([640, 784]));
     setComputeOptions(ENGINE[0]);
-    const run = async (marked: boolean) => {
+    type Kind = 'batch hook' | 'marked' | 'epoch hook only';
+    const run = async (kind: Kind) => {
       const m = tf.sequential({ layers: [tf.layers.dense({ units: 16, activation: 'relu', inputShape: [784], kernelInitializer: tf.initializers.glorotUniform({ seed: 8 }) }), tf.layers.dense({ units: 784, activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: 9 }) })] });
       m.compile({ optimizer: 'adam', loss: 'binaryCrossentropy' });
       const losses: number[] = [];
-      const callback: tf.CustomCallbackArgs = { onBatchEnd: async (_b, logs) => void losses.push(logs?.loss as number) };
+      let atEpochEnd = NaN;
+      const onBatchEnd = async (_b: number, logs?: tf.Logs) => void losses.push(logs?.loss as number);
+      const onEpochEnd = async () => void (atEpochEnd = tf.tidy(() => tf.sum(m.getWeights()[0]).dataSync()[0]));
+      const callback: tf.CustomCallbackArgs = kind === 'batch hook' ? { onBatchEnd } : kind === 'marked' ? readsOnlyLogs({ onBatchEnd }) : { onEpochEnd };
       startProfile();
       const t0 = performance.now();
-      await m.fit(x, x, { epochs: 1, batchSize: 32, shuffle: false, verbose: 0, callbacks: marked ? readsOnlyLogs(callback) : callback });
+      const h = await m.fit(x, x, { epochs: 1, batchSize: 32, shuffle: false, verbose: 0, callbacks: callback });
       const ms = performance.now() - t0;
       const flushes = stopProfile().get('weights written back (flush)')?.count ?? 0;
       const w = m.getWeights().map((t) => (t.dataSync() as Float32Array).slice());
+      const kernelSum = tf.tidy(() => tf.sum(m.getWeights()[0]).dataSync()[0]);
       m.dispose();
-      return { losses, flushes, ms, w };
+      return { losses, flushes, ms, w, loss: h.history.loss[0] as number, atEpochEnd, kernelSum };
     };
-    const plain = await run(false);
-    const marked = await run(true);
-    assert.ok(plain.flushes >= 20, `20 batches, ${plain.flushes} write-backs`);
-    // Marked: once at the end of the epoch, and at most once per 50 ms of training (when tfjs may pause).
-    assert.ok(marked.flushes <= 2 + marked.ms / 50, `${marked.flushes} write-backs in ${marked.ms.toFixed(0)} ms`);
-    assert.deepEqual(marked.losses, plain.losses, 'the same training either way');
-    assert.ok(maxAbsDiff(marked.w, plain.w) === 0, 'and the same weights at the end');
+    const hooked = await run('batch hook');
+    assert.ok(hooked.flushes >= 20, `20 batches, ${hooked.flushes} write-backs`);
+    for (const kind of ['marked', 'epoch hook only'] as const) {
+      const r = await run(kind);
+      // Once at the end of the epoch, and at most once per 50 ms of training (when tfjs may pause).
+      assert.ok(r.flushes <= 2 + r.ms / 50, `${kind}: ${r.flushes} write-backs in ${r.ms.toFixed(0)} ms`);
+      if (kind === 'marked') assert.deepEqual(r.losses, hooked.losses, 'the same training either way');
+      assert.equal(r.loss, hooked.loss, `${kind}: the same epoch loss`);
+      assert.ok(maxAbsDiff(r.w, hooked.w) === 0, `${kind}: the same weights at the end`);
+      if (kind === 'epoch hook only') assert.equal(r.atEpochEnd, r.kernelSum, "the epoch-end hook read the epoch's trained weights");
+    }
     x.dispose();
   });
 

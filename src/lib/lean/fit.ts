@@ -25,6 +25,19 @@ import { leanFitLoop, leanLoopRefusal, type FitLoopArgs, type LeanLoopSession } 
  */
 export const READS_ONLY_LOGS = Symbol.for('autoencoder-notebooks.readsOnlyLogs');
 
+/**
+ * Whether a callback may read the weights in the middle of an epoch: it has
+ * a batch hook of its own (a plain object's, or a tf.Callback subclass's
+ * override) and is not marked READS_ONLY_LOGS. Epoch-end hooks need nothing:
+ * the weights are written back after the last batch of every epoch.
+ */
+function readsWeightsMidEpoch(callback: unknown): boolean {
+  const c = callback as Record<string | symbol, unknown>;
+  if (!c || c[READS_ONLY_LOGS]) return false;
+  const base = tf.Callback.prototype as unknown as Record<string, unknown>;
+  return ['onBatchBegin', 'onBatchEnd', 'onYield'].some((hook) => typeof c[hook] === 'function' && c[hook] !== base[hook]);
+}
+
 /** `callback`, marked as reading only its logs (READS_ONLY_LOGS). */
 export function readsOnlyLogs<T extends object>(callback: T): T {
   return Object.assign(callback, { [READS_ONLY_LOGS]: true });
@@ -136,7 +149,7 @@ export function installLeanLayersFit(): void {
     }
     decisions.set(this, { path: 'lean-wasm', compute: decision.step.description });
     const list = args.callbacks ? (Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks]) : [];
-    const everyBatch = list.some((c) => !(c as unknown as Record<symbol, boolean>)[READS_ONLY_LOGS]);
+    const everyBatch = list.some(readsWeightsMidEpoch);
     const step = decision.step;
     let lastFlush = performance.now();
     sessions.set(this, {
