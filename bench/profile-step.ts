@@ -13,7 +13,7 @@
  * loop spends outside the step (history, progress, yields). Products also
  * show their achieved GFLOP/s.
  *
- *   npm run bench:profile -- [--model vanilla|stacked] [--batch 32,256] [--samples 20000] [--configs 2:fma,2:plain,1]
+ *   npm run bench:profile -- [--model vanilla|stacked|deep] [--batch 32,256] [--samples 20000] [--configs 2:fma,2:plain,1]
  */
 import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
@@ -28,12 +28,14 @@ function option(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
 }
 
-type ModelKind = 'vanilla' | 'stacked';
+/** The seeds' models, and the Keras blog's deep one (784-128-64-32-64-128-784, ReLU) as our Autoencoder. */
+type ModelKind = 'vanilla' | 'stacked' | 'deep';
 
 interface ChildArgs { model: ModelKind; batch: number; samples: number; threads: number; fma: boolean }
 interface ChildResult { text: string; ms: number; samples: number; batches: number; entries: [string, ProfileEntry][] }
 
 function makeModel(kind: ModelKind): AutoencoderModel {
+  if (kind === 'deep') return new Autoencoder({ inputShape: [28, 28], latentDim: 32, hidden: [128, 64], activation: 'relu', seed: 1 });
   return kind === 'vanilla'
     ? new Autoencoder({ inputShape: [28, 28], latentDim: 64, seed: 1 })
     : new StackedAutoencoder({ inputShape: [28, 28], layers: [64, 36], seed: 1 });
@@ -43,7 +45,7 @@ async function child(a: ChildArgs): Promise<ChildResult> {
   setComputeOptions({ threads: a.threads, fma: a.fma });
   const info = await initBackend('wasm');
   if (info.name !== 'wasm') throw new Error(`wasm did not start: ${info.reason}`);
-  const raw = await loadRaw(a.model === 'vanilla' ? 'mnist' : 'fashion-mnist', { download: false });
+  const raw = await loadRaw(a.model === 'stacked' ? 'fashion-mnist' : 'mnist', { download: false });
   const count = Math.min(a.samples, raw.train.count);
   const x = tf.tidy(() => tf.div(tf.tensor3d(raw.train.images.subarray(0, count * 784), [count, 28, 28], 'float32'), 255)) as tf.Tensor3D;
   const warm = makeModel(a.model);
@@ -105,7 +107,7 @@ async function main(): Promise<void> {
     return;
   }
   const model = option('model', 'vanilla') as ModelKind;
-  if (model !== 'vanilla' && model !== 'stacked') throw new Error(`--model must be vanilla or stacked, got ${model}`);
+  if (model !== 'vanilla' && model !== 'stacked' && model !== 'deep') throw new Error(`--model must be vanilla, stacked or deep, got ${model}`);
   const batches = option('batch', '32,256').split(',').map(Number);
   const samples = Number(option('samples', '20000'));
   const configs = option('configs', '2:fma,2:plain,1').split(',').map((c) => {

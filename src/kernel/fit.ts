@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import { CheckpointCallback } from '../lib/callbacks';
-import { fitDecision } from '../lib/lean/fit';
+import { fitDecision, readsOnlyLogs } from '../lib/lean/fit';
 import { AutoencoderModel } from '../lib/models';
 import { trainingRates, type TrainingProgress } from '../lib/training';
 
@@ -65,7 +65,8 @@ export function patchFitForKernel(kernel: FitKernel): void {
       };
     };
     const report = args.verbose !== 0;
-    const callback = {
+    // The live chart reads the logs only: the fast path need not write the weights back after every batch for it.
+    const callback = readsOnlyLogs({
       onTrainBegin: async () => {
         const note = fitDecision(model)?.note;
         if (note && report) kernel.note(note);
@@ -93,7 +94,7 @@ export function patchFitForKernel(kernel: FitKernel): void {
         if (report) kernel.onTraining(progress('epoch', batches, Number(logs?.loss ?? NaN)));
         epoch = e + 1;
       },
-    };
+    });
     // tfjs hands the model and the run's parameters only to its own Callback
     // subclasses; plain callbacks that want them (callbacks.latentView) get them here.
     for (const c of userCallbacks as { setModel?: (m: unknown) => void; setParams?: (p: unknown) => void }[]) {

@@ -263,8 +263,14 @@ export interface AutoencoderArgs {
   inputShape: InputShape;
   /** Size of the latent code. */
   latentDim: number;
+  /**
+   * Units of the hidden layers between the input and the code, outermost
+   * first (e.g. [128, 64] for the Keras blog's deep autoencoder,
+   * 784-128-64-32-64-128-784); the decoder mirrors them. None by default.
+   */
+  hidden?: number[];
   name?: string;
-  /** Encoder activation; Keras's LeakyReLU() by default (alpha 0.3), as in the vanilla seed. */
+  /** Activation of the encoder's layers and of the decoder's hidden ones; Keras's LeakyReLU() by default (alpha 0.3), as in the vanilla seed. */
   activation?: ActivationSpec;
   /** Seed for the initial weights. */
   seed?: number;
@@ -280,7 +286,11 @@ function flattenFor(inputShape: number[], names: LayerNamer): tf.layers.Layer[] 
   return inputShape.length > 1 ? [tf.layers.flatten({ inputShape, name: names.next('flatten') })] : [];
 }
 
-/** The vanilla seed's model: flatten → dense(latentDim, LeakyReLU) → dense(prod(inputShape), sigmoid) → reshape. */
+/**
+ * The vanilla seed's model: flatten → dense(latentDim, LeakyReLU) →
+ * dense(prod(inputShape), sigmoid) → reshape; with `hidden`, dense layers of
+ * those sizes before the code and, mirrored, after it.
+ */
 export class Autoencoder extends AutoencoderModel {
   readonly encoder: tf.Sequential;
   readonly decoder: tf.Sequential;
@@ -290,33 +300,39 @@ export class Autoencoder extends AutoencoderModel {
     if (!args || typeof args !== 'object') throw new TypeError('new Autoencoder({ inputShape, latentDim }): arguments missing.');
     const inputShape = normalizeInputShape(args.inputShape, 'Autoencoder');
     const latentDim = checkUnits(args.latentDim, 'Autoencoder: latentDim');
+    if (args.hidden !== undefined && !Array.isArray(args.hidden)) {
+      throw new TypeError(`Autoencoder: hidden must be a list of layer sizes such as [128, 64], got ${JSON.stringify(args.hidden)}.`);
+    }
+    const hidden = (args.hidden ?? []).map((u, i) => checkUnits(u, `Autoencoder: hidden[${i}]`));
     super(args.name ?? 'Autoencoder', inputShape);
-    this.args = { ...args };
+    this.args = { ...args, ...(args.hidden ? { hidden } : {}) };
     const names = new LayerNamer();
     const flat = product(inputShape);
+    const act = args.activation ?? 'leakyRelu';
+    // Weight seeds by position: encoder layers 0..k, decoder layers k+1.. (no hidden layers: 0 and 1, as always).
+    let index = 0;
+    const dense = (units: number, activationSpec: ActivationSpec | 'sigmoid', extra: Record<string, unknown> = {}) =>
+      tf.layers.dense({
+        units,
+        activation: activationSpec === 'sigmoid' ? 'sigmoid' : activation(activationSpec),
+        kernelInitializer: kernelInit(args.seed, index++),
+        name: names.next('dense'),
+        ...extra,
+      });
+    const firstInput = inputShape.length === 1 ? { inputShape } : {};
     this.encoder = tf.sequential({
       name: 'Encoder',
       layers: [
         ...flattenFor(inputShape, names),
-        tf.layers.dense({
-          units: latentDim,
-          activation: activation(args.activation ?? 'leakyRelu'),
-          kernelInitializer: kernelInit(args.seed, 0),
-          name: names.next('dense'),
-          ...(inputShape.length === 1 ? { inputShape } : {}),
-        }),
+        ...[...hidden, latentDim].map((units, i) => dense(units, act, i === 0 ? firstInput : {})),
       ],
     });
+    const decoderSizes = [...hidden].reverse();
     this.decoder = tf.sequential({
       name: 'Decoder',
       layers: [
-        tf.layers.dense({
-          units: flat,
-          activation: 'sigmoid',
-          inputShape: [latentDim],
-          kernelInitializer: kernelInit(args.seed, 1),
-          name: names.next('dense'),
-        }),
+        ...decoderSizes.map((units, i) => dense(units, act, i === 0 ? { inputShape: [latentDim] } : {})),
+        dense(flat, 'sigmoid', decoderSizes.length === 0 ? { inputShape: [latentDim] } : {}),
         tf.layers.reshape({ targetShape: inputShape, name: names.next('reshape') }),
       ],
     });

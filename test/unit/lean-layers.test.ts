@@ -314,6 +314,161 @@ describe('model.fit of tfjs models takes the lean step', () => {
   });
 });
 
+describe("the fast path's batch loop is tfjs's loop as a user sees it", () => {
+  /** Runs `fn` with Math.random drawing from a fixed sequence (tfjs shuffles with it), then restores it. */
+  async function withSeededRandom<T>(seed: number, fn: () => Promise<T>): Promise<T> {
+    const original = Math.random;
+    let state = seed >>> 0;
+    Math.random = () => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state / 2 ** 32;
+    };
+    try {
+      return await fn();
+    } finally {
+      Math.random = original;
+    }
+  }
+
+  /**
+   * Every callback event of a fit, with a copy of its logs. tfjs's own loop hands its Callback subclasses the loss as a
+   * scalar tensor (the declared type is a number); the copy holds its value.
+   */
+  class Recorder extends tf.Callback {
+    readonly events: { event: string; index?: number; logs?: Record<string, unknown> }[] = [];
+    private note(event: string, index?: number, logs?: tf.Logs) {
+      const value = (v: unknown) => (typeof v === 'number' ? v : v instanceof tf.Tensor ? v.dataSync()[0] : `neither a number nor a tensor: ${typeof v}`);
+      const copy = logs ? Object.fromEntries(Object.entries(logs).map(([k, v]) => [k, value(v)])) : undefined;
+      this.events.push({ event, index, logs: copy });
+    }
+    override async onTrainBegin(logs?: tf.Logs) { this.note('trainBegin', undefined, logs); }
+    override async onEpochBegin(e: number, logs?: tf.Logs) { this.note('epochBegin', e, logs); }
+    override async onBatchBegin(b: number, logs?: tf.Logs) { this.note('batchBegin', b, logs); }
+    override async onBatchEnd(b: number, logs?: tf.Logs) { this.note('batchEnd', b, logs); }
+    override async onEpochEnd(e: number, logs?: tf.Logs) { this.note('epochEnd', e, logs); }
+    override async onTrainEnd(logs?: tf.Logs) { this.note('trainEnd', undefined, logs); }
+  }
+
+  const build = () => {
+    const input = tf.input({ shape: [16] });
+    const code = tf.layers.dense({ units: 5, activation: 'relu', kernelInitializer: glorot(31) }).apply(input);
+    const out = tf.layers.dense({ units: 16, activation: 'sigmoid', kernelInitializer: glorot(32) }).apply(code) as tf.SymbolicTensor;
+    const m = tf.model({ inputs: input, outputs: out });
+    m.compile({ optimizer: tf.train.adam(0.02), loss: 'binaryCrossentropy' });
+    return m;
+  };
+
+  /** The same fit on both paths, shuffled from the same random draws: its events, History, weights, and the lean decision. */
+  async function both(fitArgs: (m: tf.LayersModel) => tf.ModelFitArgs, x: tf.Tensor) {
+    const runs = [];
+    for (const enabled of [true, false]) {
+      setLeanTraining(enabled);
+      try {
+        const m = build();
+        const rec = new Recorder();
+        const args = fitArgs(m);
+        const h = await withSeededRandom(12345, () => m.fit(x, x, { ...args, callbacks: [rec, ...((args.callbacks as tf.Callback[] | undefined) ?? [])] }));
+        runs.push({ m, rec, h, decision: fitDecision(m) });
+      } finally {
+        setLeanTraining(true);
+      }
+    }
+    return { lean: runs[0], generic: runs[1] };
+  }
+
+  function assertSameEvents(a: Recorder, b: Recorder): void {
+    assert.deepEqual(a.events.map((e) => `${e.event}${e.index ?? ''}`), b.events.map((e) => `${e.event}${e.index ?? ''}`), 'the same callbacks in the same order');
+    a.events.forEach((e, i) => {
+      const g = b.events[i];
+      assert.deepEqual(Object.keys(e.logs ?? {}).sort(), Object.keys(g.logs ?? {}).sort(), `${e.event} ${e.index}: the same log keys`);
+      for (const [k, v] of Object.entries(e.logs ?? {})) {
+        const w = g.logs![k];
+        assert.equal(typeof v, 'number', `${e.event} ${e.index}: ${k} is a number (${v})`);
+        assert.ok(Math.abs((v as number) - (w as number)) <= 1e-5 * Math.abs(w as number) + 1e-7, `${e.event} ${e.index}: ${k} ${v} vs ${w}`);
+      }
+    });
+  }
+
+  test('shuffled epochs, a last partial batch, a validation split and an initial epoch: the same events, logs, History and weights', async () => {
+    const x = tf.tidy(() => images(40, 4, 4, 5).reshape([40, 16]));
+    const { lean, generic } = await both(() => ({ epochs: 4, initialEpoch: 1, batchSize: 7, validationSplit: 0.25, verbose: 0 }), x);
+    assert.equal(lean.decision?.path, 'lean-wasm', lean.decision?.reason);
+    assert.equal(lean.decision?.loop, 'lean');
+    assert.equal(generic.decision, undefined);
+    // 30 training rows in batches of 7: four full batches and one of 2, for epochs 1 to 3.
+    assert.equal(lean.rec.events.filter((e) => e.event === 'batchEnd').length, 15);
+    assert.deepEqual(lean.rec.events.filter((e) => e.event === 'batchEnd').map((e) => e.logs?.size).slice(0, 5), [7, 7, 7, 7, 2]);
+    assertSameEvents(lean.rec, generic.rec);
+    assert.deepEqual(lean.h.epoch, generic.h.epoch);
+    assert.deepEqual(lean.h.params, generic.h.params);
+    assert.deepEqual(Object.keys(lean.h.history).sort(), ['loss', 'val_loss']);
+    for (const k of ['loss', 'val_loss']) {
+      assert.ok(lean.h.history[k].every((v) => typeof v === 'number'), `History ${k} holds numbers`);
+      assertSameLosses(lean.h.history[k] as number[], generic.h.history[k] as number[], 1e-5, `History ${k}`);
+    }
+    // The shuffles drew the same orders: different orders would train different weights.
+    assertSameWeights(lean.m, generic.m, 2e-6, 'shuffled');
+    assert.equal(lean.m.history, lean.h, 'model.history is the History returned');
+    [lean.m, generic.m, x].forEach((t) => t.dispose());
+  });
+
+  test('stopTraining set in a callback, and EarlyStopping (a tf.Callback reading the epoch logs): both stop where tfjs stops', async () => {
+    const x = tf.tidy(() => images(40, 4, 4, 6).reshape([40, 16]));
+    const mid = await both((m) => ({
+      epochs: 3, batchSize: 8, verbose: 0,
+      callbacks: [new (class extends tf.Callback {
+        override async onBatchEnd(b: number) {
+          if (b === 2) m.stopTraining = true;
+        }
+      })()],
+    }), x);
+    assertSameEvents(mid.lean.rec, mid.generic.rec);
+    assert.deepEqual(mid.lean.rec.events.filter((e) => e.event === 'batchEnd').map((e) => e.index), [0, 1, 2]);
+    assert.deepEqual(mid.lean.h.epoch, [0]);
+    const early = await both(() => ({ epochs: 6, batchSize: 8, verbose: 0, callbacks: [tf.callbacks.earlyStopping({ monitor: 'loss', minDelta: 10, patience: 1 })] }), x);
+    assertSameEvents(early.lean.rec, early.generic.rec);
+    assert.deepEqual(early.lean.h.epoch, [0, 1], 'stopped after the second epoch, as on the generic path');
+    assert.deepEqual(early.lean.h.epoch, early.generic.h.epoch);
+    [mid.lean.m, mid.generic.m, early.lean.m, early.generic.m, x].forEach((t) => t.dispose());
+  });
+
+  test("with tfjs-node loaded and a verbose fit, tfjs's own loop runs (it adds tfjs-node's progress bar), on the lean step", async () => {
+    const x = tf.tidy(() => images(40, 4, 4, 8).reshape([40, 16]));
+    // tfjs-node registers a backend named 'tensorflow' when it loads: a stand-in factory says the same here.
+    tf.registerBackend('tensorflow', () => new (tf.findBackend('cpu')!.constructor as new () => tf.KernelBackend)(), -1);
+    try {
+      const quiet = await both(() => ({ epochs: 2, batchSize: 8, verbose: 0 }), x);
+      assert.equal(quiet.lean.decision?.loop, 'lean', 'verbose 0 adds no progress callbacks: the lean loop');
+      const verbose = await both(() => ({ epochs: 2, batchSize: 8, verbose: 1 }), x);
+      assert.equal(verbose.lean.decision?.path, 'lean-wasm');
+      assert.equal(verbose.lean.decision?.loop, "tfjs's (the progress bar of tfjs-node)");
+      assertSameEvents(verbose.lean.rec, verbose.generic.rec);
+      assertSameWeights(verbose.lean.m, verbose.generic.m, 2e-6, "tfjs's loop on the lean step");
+      [quiet.lean.m, quiet.generic.m, verbose.lean.m, verbose.generic.m].forEach((m) => m.dispose());
+    } finally {
+      tf.removeBackend('tensorflow');
+      x.dispose();
+    }
+    assert.equal(tf.getBackend(), 'wasm');
+  });
+
+  test('plain callbacks get numbers; no tensors left behind, on the fast loop with validation', async () => {
+    const x = tf.tidy(() => images(40, 4, 4, 7).reshape([40, 16]));
+    const m = build();
+    await m.fit(x, x, { epochs: 1, batchSize: 8, verbose: 0, validationSplit: 0.2 });
+    const count = tf.memory().numTensors;
+    const seen: string[] = [];
+    await m.fit(x, x, {
+      epochs: 2, batchSize: 8, verbose: 0, validationSplit: 0.2,
+      callbacks: { onBatchEnd: async (b, logs) => void seen.push(`${b}:${typeof logs?.loss}`), onEpochEnd: async (e, logs) => void seen.push(`e${e}:${typeof logs?.loss},${typeof logs?.val_loss}`) },
+    });
+    assert.equal(fitDecision(m)?.loop, 'lean');
+    assert.deepEqual(seen, ['0:number', '1:number', '2:number', '3:number', 'e0:number,number', '0:number', '1:number', '2:number', '3:number', 'e1:number,number']);
+    assert.equal(tf.memory().numTensors, count);
+    [m, x].forEach((t) => t.dispose());
+  });
+});
+
 describe('what keeps a model off the fast path, and what it says', () => {
   const cases: [string, () => tf.LayersModel, (m: tf.LayersModel) => void, RegExp][] = [
     [

@@ -20,6 +20,7 @@ import { computeSettings, setComputeOptions } from '../../src/lib/compute';
 import { liveWorkers, relaxedSimdNodeFlags, startProfile, stopProfile } from '../../src/lib/engine';
 import { Autoencoder, StackedAutoencoder, type AutoencoderModel } from '../../src/lib/models';
 import { lastTrainingPath, stopAllTraining } from '../../src/lib/training';
+import { readsOnlyLogs } from '../../src/lib/lean';
 
 const FMA_RUN = process.env.AENB_LEAN_THREADS_TEST_FMA === '1';
 
@@ -231,6 +232,42 @@ describe(`lean step on threads (${FMA_RUN ? 'fused multiply-add' : 'plain SIMD'}
     await run(ONE);
     await run(ENGINE[0]);
     assert.ok(relDiff(seen[1], seen[0]) < 1e-4, `kernel sums seen by the callback: ${seen[1]} vs ${seen[0]}`);
+    x.dispose();
+  });
+
+  test("model.fit: a callback with a batch hook gets the weights written back after every batch; one marked as reading only its logs, or with epoch hooks only, does not (and still reads the epoch's weights)", async () => {
+    const x = tf.tidy(() => images(640, 5).reshape([640, 784]));
+    setComputeOptions(ENGINE[0]);
+    type Kind = 'batch hook' | 'marked' | 'epoch hook only';
+    const run = async (kind: Kind) => {
+      const m = tf.sequential({ layers: [tf.layers.dense({ units: 16, activation: 'relu', inputShape: [784], kernelInitializer: tf.initializers.glorotUniform({ seed: 8 }) }), tf.layers.dense({ units: 784, activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: 9 }) })] });
+      m.compile({ optimizer: 'adam', loss: 'binaryCrossentropy' });
+      const losses: number[] = [];
+      let atEpochEnd = NaN;
+      const onBatchEnd = async (_b: number, logs?: tf.Logs) => void losses.push(logs?.loss as number);
+      const onEpochEnd = async () => void (atEpochEnd = tf.tidy(() => tf.sum(m.getWeights()[0]).dataSync()[0]));
+      const callback: tf.CustomCallbackArgs = kind === 'batch hook' ? { onBatchEnd } : kind === 'marked' ? readsOnlyLogs({ onBatchEnd }) : { onEpochEnd };
+      startProfile();
+      const t0 = performance.now();
+      const h = await m.fit(x, x, { epochs: 1, batchSize: 32, shuffle: false, verbose: 0, callbacks: callback });
+      const ms = performance.now() - t0;
+      const flushes = stopProfile().get('weights written back (flush)')?.count ?? 0;
+      const w = m.getWeights().map((t) => (t.dataSync() as Float32Array).slice());
+      const kernelSum = tf.tidy(() => tf.sum(m.getWeights()[0]).dataSync()[0]);
+      m.dispose();
+      return { losses, flushes, ms, w, loss: h.history.loss[0] as number, atEpochEnd, kernelSum };
+    };
+    const hooked = await run('batch hook');
+    assert.ok(hooked.flushes >= 20, `20 batches, ${hooked.flushes} write-backs`);
+    for (const kind of ['marked', 'epoch hook only'] as const) {
+      const r = await run(kind);
+      // Once at the end of the epoch, and at most once per 50 ms of training (when tfjs may pause).
+      assert.ok(r.flushes <= 2 + r.ms / 50, `${kind}: ${r.flushes} write-backs in ${r.ms.toFixed(0)} ms`);
+      if (kind === 'marked') assert.deepEqual(r.losses, hooked.losses, 'the same training either way');
+      assert.equal(r.loss, hooked.loss, `${kind}: the same epoch loss`);
+      assert.ok(maxAbsDiff(r.w, hooked.w) === 0, `${kind}: the same weights at the end`);
+      if (kind === 'epoch hook only') assert.equal(r.atEpochEnd, r.kernelSum, "the epoch-end hook read the epoch's trained weights");
+    }
     x.dispose();
   });
 

@@ -9,6 +9,7 @@ import { Autoencoder, StackedAutoencoder } from '../../src/lib/models';
 import { TransposedDense } from '../../src/lib/layers';
 import { loadModel } from '../../src/lib/model-io';
 import { addNoise } from '../../src/lib/noise';
+import { lastTrainingPath } from '../../src/lib/training';
 
 before(async () => {
   await initBackend('wasm');
@@ -57,6 +58,42 @@ describe('Autoencoder (vanilla seed)', () => {
       assert.throws(() => new Autoencoder({ inputShape: bad as never, latentDim: 8 }), /inputShape must be a positive whole number or an array of them/);
     }
     assert.throws(() => new Autoencoder({ inputShape: [28, 28], latentDim: 0 }), /latentDim must be a whole number >= 1/);
+  });
+
+  test('hidden layers: the Keras blog deep autoencoder 784-128-64-32-64-128-784, mirrored, seeded by position, on the fast path', async () => {
+    const ae = new Autoencoder({ inputShape: [28, 28], latentDim: 32, hidden: [128, 64], activation: 'relu', seed: 5 });
+    const s = ae.summary();
+    assert.deepEqual(
+      s.layers.map((l) => [l.group, l.className, l.outputShape, l.params]),
+      [
+        ['Encoder', 'Flatten', [null, 784], 0],
+        ['Encoder', 'Dense', [null, 128], 784 * 128 + 128],
+        ['Encoder', 'Dense', [null, 64], 128 * 64 + 64],
+        ['Encoder', 'Dense', [null, 32], 64 * 32 + 32],
+        ['Decoder', 'Dense', [null, 64], 32 * 64 + 64],
+        ['Decoder', 'Dense', [null, 128], 64 * 128 + 128],
+        ['Decoder', 'Dense', [null, 784], 128 * 784 + 784],
+        ['Decoder', 'Reshape', [null, 28, 28], 0],
+      ],
+    );
+    assert.equal(ae.latentDim, 32);
+    // Hidden layers use the activation; the output is a sigmoid.
+    assert.deepEqual(ae.model.layers.flatMap((l) => ('layers' in l ? (l as tf.Sequential).layers : [l])).filter((l) => l.getClassName() === 'Dense').map((l) => (l.getConfig().activation as string)), ['relu', 'relu', 'relu', 'relu', 'relu', 'sigmoid']);
+    // Without hidden layers the weights are the ones a model without the option always had (seeds 0 and 1).
+    const plain = new Autoencoder({ inputShape: [28, 28], latentDim: 32, activation: 'relu', seed: 5 });
+    const empty = new Autoencoder({ inputShape: [28, 28], latentDim: 32, hidden: [], activation: 'relu', seed: 5 });
+    plain.trainableVariables().forEach((v, i) => assert.deepEqual(Array.from(empty.trainableVariables()[i].dataSync()), Array.from(v.dataSync())));
+    // And the first layer of the deep one starts from seed 0 too; its code layer does not reuse the decoder's seed.
+    assert.deepEqual(Array.from(ae.trainableVariables()[0].dataSync().slice(0, 8)), Array.from(tf.tidy(() => new Autoencoder({ inputShape: [28, 28], latentDim: 128, seed: 5 }).trainableVariables()[0].dataSync().slice(0, 8))));
+    ae.compile();
+    const x = tf.randomUniform([96, 28, 28], 0, 1, 'float32', 2);
+    await ae.fit(x, x, { epochs: 1, batchSize: 32, verbose: 0, seed: 1 });
+    assert.equal(lastTrainingPath(), 'lean-wasm');
+    for (const bad of [[0], [64.5], 'wide', [128, -1]]) {
+      assert.throws(() => new Autoencoder({ inputShape: [28, 28], latentDim: 8, hidden: bad as never }), /Autoencoder: hidden(\[\d\])? must be/);
+    }
+    tf.dispose(x);
+    [ae, plain, empty].forEach((m) => m.dispose());
   });
 
   test('wrong input shapes and uncompiled training give specific errors', async () => {
@@ -181,6 +218,7 @@ describe('StackedAutoencoder (tied weights seed)', () => {
 describe('save and load', () => {
   for (const [label, make] of [
     ['Autoencoder', () => new Autoencoder({ inputShape: [28, 28], latentDim: 16, name: 'V', seed: 3 })],
+    ['Autoencoder with hidden layers', () => new Autoencoder({ inputShape: [28, 28], latentDim: 8, hidden: [48, 24], activation: 'relu', name: 'D', seed: 6 })],
     ['StackedAutoencoder', () => new StackedAutoencoder({ inputShape: [28, 28], layers: [32, 12], name: 'S', seed: 4 })],
   ] as const) {
     test(`round trip gives identical predictions (${label})`, async () => {

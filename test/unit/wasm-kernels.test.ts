@@ -200,6 +200,48 @@ describe('our wasm kernels give what the cpu backend gives', () => {
     }
   });
 
+  test('Slice: 120 random slices of ranks 1-5 (float32, int32, bool, string), whole axes, empty slices and -1 sizes', async () => {
+    const rng = makeRng(77);
+    const int = (lo: number, hi: number) => lo + Math.floor(rng() * (hi - lo + 1));
+    const dtypes = ['float32', 'int32', 'bool', 'string'] as const;
+    for (let i = 0; i < 120; i++) {
+      const dtype = dtypes[i % dtypes.length];
+      const shape = Array.from({ length: int(1, 5) }, () => int(1, 6));
+      const begin = shape.map((d) => (rng() < 0.3 ? 0 : int(0, d - 1)));
+      // Whole axes (the copy is one run), -1 (the rest of the axis), empty, or random sizes.
+      const size = shape.map((d, k) => (rng() < 0.25 ? d - begin[k] : rng() < 0.15 ? -1 : i % 17 === 0 && k === 0 ? 0 : int(1, d - begin[k])));
+      const n = shape.reduce((a, b) => a * b, 1);
+      const values = Array.from({ length: n }, (_, j) => (dtype === 'string' ? `s${j}` : dtype === 'bool' ? (j * 7 + i) % 3 === 0 : dtype === 'int32' ? j - 40 : j * 0.5 - 11.25));
+      const run = async (backend: 'cpu' | 'wasm') => {
+        await tf.setBackend(backend);
+        const x = tf.tensor(values as number[], shape, dtype);
+        const y = tf.slice(x, begin, size);
+        const out = { shape: y.shape, values: Array.from(y.dataSync() as ArrayLike<unknown> as unknown[]) };
+        tf.dispose([x, y]);
+        return out;
+      };
+      const label = `#${i} ${dtype} [${shape}] begin [${begin}] size [${size}]`;
+      const want = await run('cpu');
+      const got = await run('wasm').catch((e: Error) => assert.fail(`${label}: ${e.message}`));
+      assert.deepEqual(got.shape, want.shape, label);
+      assert.deepEqual(got.values.map(String), want.values.map(String), label);
+    }
+    await tf.setBackend('wasm');
+  });
+
+  test('Slice: rows of a large tensor, and slices of slices, on the heap as tfjs-layers takes them', async () => {
+    const x = tf.tidy(() => tf.range(0, 600 * 784).reshape([600, 784]));
+    const rows = tf.slice(x, [123, 0], [32, 784]);
+    const cols = tf.slice(rows, [5, 700], [3, 84]);
+    const want = (r: number, c: number) => r * 784 + c;
+    const rv = rows.dataSync();
+    assert.equal(rv[0], want(123, 0));
+    assert.equal(rv[rv.length - 1], want(154, 783));
+    assert.deepEqual(Array.from(cols.dataSync()).slice(0, 2), [want(128, 700), want(128, 701)]);
+    assert.equal(cols.dataSync()[84 * 3 - 1], want(130, 783));
+    tf.dispose([x, rows, cols]);
+  });
+
   test("the shapes of the samples' convolutional layers (batch 8)", async () => {
     // samples/denoising-conv-fashion-mnist.aenb: 28x28x1 →16, pool, 14x14x16 →8, pool, up, 14x14x8 →16, up, 28x28x16 →1; 3x3, same.
     const layers: [number, number, number][] = [[28, 1, 16], [14, 16, 8], [14, 8, 16], [28, 16, 1]];

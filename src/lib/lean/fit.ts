@@ -1,19 +1,47 @@
 /**
  * tfjs's own `LayersModel.fit` on the lean step.
  *
- * `fit` keeps everything it does (batching, shuffling, validation,
- * callbacks, History, `stopTraining`); only the function it calls for each
- * batch (`makeTrainFunction`, which runs `optimizer.minimize` over the
- * model) is replaced, for the duration of the call, by one that runs the
- * lean step on the batch tfjs gathered. A model, loss or optimizer the lean
- * step does not handle trains exactly as before, and the reason is kept for
- * the training output (`fitDecision`).
+ * `fit` keeps everything it does before and after its batch loop (checking
+ * and splitting the data, validation, History); for the duration of the
+ * call its loop (`fitLoop`) is replaced by the same loop on the lean step
+ * (fit-loop.ts), which reads each batch's rows where x and y lie. Where that
+ * loop cannot run (see `leanLoopRefusal`), tfjs's own runs, and only the
+ * function it calls for each batch (`makeTrainFunction`, which runs
+ * `optimizer.minimize` over the model) is replaced by the lean step on the
+ * batch tfjs gathered. A model, loss or optimizer the lean step does not
+ * handle trains exactly as before, and the reason is kept for the training
+ * output (`fitDecision`).
  */
 import * as tf from '@tensorflow/tfjs';
 import { decideLeanStep, genericPathNote, leanOff, type LeanDecision } from './decide';
 import { kernelRegularizers } from './layers/util';
 import { chainOf } from './plan';
-import type { LeanStep } from './step';
+import { leanFitLoop, leanLoopRefusal, type FitLoopArgs, type LeanLoopSession } from './fit-loop';
+
+/**
+ * Marks a callback that reads only the logs it is given, never the model's
+ * weights (the kernel's live chart, for example): a fit whose callbacks all
+ * carry it need not write the weights back after every batch.
+ */
+export const READS_ONLY_LOGS = Symbol.for('autoencoder-notebooks.readsOnlyLogs');
+
+/**
+ * Whether a callback may read the weights in the middle of an epoch: it has
+ * a batch hook of its own (a plain object's, or a tf.Callback subclass's
+ * override) and is not marked READS_ONLY_LOGS. Epoch-end hooks need nothing:
+ * the weights are written back after the last batch of every epoch.
+ */
+function readsWeightsMidEpoch(callback: unknown): boolean {
+  const c = callback as Record<string | symbol, unknown>;
+  if (!c || c[READS_ONLY_LOGS]) return false;
+  const base = tf.Callback.prototype as unknown as Record<string, unknown>;
+  return ['onBatchBegin', 'onBatchEnd', 'onYield'].some((hook) => typeof c[hook] === 'function' && c[hook] !== base[hook]);
+}
+
+/** `callback`, marked as reading only its logs (READS_ONLY_LOGS). */
+export function readsOnlyLogs<T extends object>(callback: T): T {
+  return Object.assign(callback, { [READS_ONLY_LOGS]: true });
+}
 
 const PATCHED = Symbol.for('autoencoder-notebooks.leanLayersFit');
 
@@ -24,21 +52,26 @@ interface LayersModelInternals {
   metricsTensors?: unknown[];
   collectedTrainableWeights?: { read(): tf.Tensor }[];
   makeTrainFunction(): (data: tf.Tensor[]) => tf.Scalar[];
+  fitLoop(...args: FitLoopArgs): Promise<tf.History>;
   fit: tf.LayersModel['fit'];
 }
 
 /** What the fit of each model decided most recently (the kernel shows the reason once). */
-const decisions = new WeakMap<tf.LayersModel, { path: 'lean-wasm' | 'generic'; reason?: string; compute?: string }>();
+interface Decision {
+  path: 'lean-wasm' | 'generic';
+  reason?: string;
+  compute?: string;
+  /** On the lean step: whose batch loop ran it ('lean', or tfjs's and why). */
+  loop?: string;
+}
+const decisions = new WeakMap<tf.LayersModel, Decision>();
 
 /** A fit on the lean step: the step, and when to write the weights back into the model (parallel engine). */
-interface Session {
-  step: LeanStep;
+interface Session extends LeanLoopSession {
   /** Batches per epoch, as tfjs's fit counts them. */
   batches: number;
-  /** Flush after every batch: there are callbacks, which may read the weights. */
-  everyBatch: boolean;
+  /** Batches trained so far (by tfjs's own loop). */
   calls: number;
-  lastFlush: number;
 }
 const sessions = new WeakMap<tf.LayersModel, Session>();
 
@@ -50,7 +83,7 @@ function batchesPerEpoch(x: unknown, args: tf.ModelFitArgs): number {
 }
 
 /** How the latest (or current) `fit` of this model trains: the lean step (and what computes it: threads, FMA), or the generic path and why. */
-export function fitDecision(model: tf.LayersModel): { path: 'lean-wasm' | 'generic'; reason?: string; note?: string; compute?: string } | undefined {
+export function fitDecision(model: tf.LayersModel): (Decision & { note?: string }) | undefined {
   // A Sequential's fit runs the fit of the functional model inside it.
   const d = decisions.get(model) ?? decisions.get((model as unknown as { model?: tf.LayersModel }).model as tf.LayersModel);
   return d && { ...d, ...(d.reason ? { note: genericPathNote(d.reason) } : {}) };
@@ -103,6 +136,7 @@ export function installLeanLayersFit(): void {
   const proto = tf.LayersModel.prototype as unknown as LayersModelInternals;
   const originalFit = proto.fit;
   const originalMake = proto.makeTrainFunction;
+  const originalLoop = proto.fitLoop;
   proto.fit = async function (this: tf.LayersModel, x, y, args = {}) {
     const decision = decide(this, x, y, args);
     if (!decision || 'off' in decision) {
@@ -114,30 +148,50 @@ export function installLeanLayersFit(): void {
       return originalFit.call(this, x, y, args);
     }
     decisions.set(this, { path: 'lean-wasm', compute: decision.step.description });
-    const callbacks = args.callbacks ? (Array.isArray(args.callbacks) ? args.callbacks.length : 1) : 0;
-    sessions.set(this, { step: decision.step, batches: batchesPerEpoch(x, args), everyBatch: callbacks > 0, calls: 0, lastFlush: performance.now() });
+    const list = args.callbacks ? (Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks]) : [];
+    const everyBatch = list.some(readsWeightsMidEpoch);
+    const step = decision.step;
+    let lastFlush = performance.now();
+    sessions.set(this, {
+      step,
+      batches: batchesPerEpoch(x, args),
+      calls: 0,
+      sameData: single(x) !== null && single(x) === single(y),
+      // On the parallel engine the weights live in its memory: they are written back before anything may read them:
+      // validation and epoch-end callbacks (after the last batch of an epoch), callbacks that may read them, and
+      // the pauses tfjs takes (at least every 50 ms).
+      afterStep(last) {
+        const now = performance.now();
+        if (last || everyBatch || now - lastFlush >= 50) {
+          step.flush();
+          lastFlush = now;
+        }
+      },
+    });
     try {
       return await originalFit.call(this, x, y, args);
     } finally {
       sessions.delete(this);
       // Writes the weights back (parallel engine) and waits until the engine's threads have ended.
-      await decision.step.dispose();
+      await step.dispose();
     }
   } as tf.LayersModel['fit'];
+  // tfjs's loop on the lean step (fit-loop.ts); tfjs's own loop, when that cannot run it, calls the train function below.
+  proto.fitLoop = function (this: tf.LayersModel, ...args: FitLoopArgs) {
+    const session = sessions.get(this);
+    const refusal = session && leanLoopRefusal(args);
+    const decision = decisions.get(this);
+    if (decision && session) decision.loop = refusal ? `tfjs's (${refusal})` : 'lean';
+    if (!session || refusal) return originalLoop.apply(this, args);
+    return leanFitLoop(this, session, args);
+  };
   proto.makeTrainFunction = function (this: tf.LayersModel) {
     const session = sessions.get(this);
     if (!session) return originalMake.call(this);
-    const { step } = session;
     // Like the generic train function, it reports the batch's loss and lets `fit` deal with it (a NaN included).
     return (data: tf.Tensor[]) => {
-      const loss = step.stepOn(data[0], data[1]);
-      // On the parallel engine the weights live in its memory: they are written back before anything may read them:
-      // validation and epoch-end callbacks (after the last batch of an epoch), callbacks, and the pauses tfjs takes.
-      const now = performance.now();
-      if (++session.calls % session.batches === 0 || session.everyBatch || now - session.lastFlush >= 50) {
-        step.flush();
-        session.lastFlush = now;
-      }
+      const loss = session.step.stepOn(data[0], session.sameData ? data[0] : data[1]);
+      session.afterStep(++session.calls % session.batches === 0);
       return [tf.scalar(loss)];
     };
   };

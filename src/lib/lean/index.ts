@@ -6,7 +6,7 @@ export { buildLeanStep, createLeanStep } from './step';
 export type { LeanBuild, LeanStep, LeanStepArgs, LeanStrategy } from './step';
 export { decideLeanStep, genericPathNote, leanOff, leanTrainingEnabled, setLeanTraining } from './decide';
 export type { LeanDecision } from './decide';
-export { fitDecision, installLeanLayersFit, leanLayersFitInstalled } from './fit';
+export { fitDecision, installLeanLayersFit, leanLayersFitInstalled, READS_ONLY_LOGS, readsOnlyLogs } from './fit';
 export { chainOf, leanLossOf } from './plan';
 export type { LeanLoss } from './plan';
 export { wasmInternals } from './heap';

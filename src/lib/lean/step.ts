@@ -48,6 +48,13 @@ export interface LeanStep {
   step(order: Int32Array | null, start: number, size: number): number;
   /** One step on a batch given as tensors (x: [rows, ...inputShape], y: [rows, ...outputShape]). */
   stepOn(x: tf.Tensor, y: tf.Tensor): number;
+  /**
+   * One step on rows `order[start..start+size)` of x and y (rows start.. when
+   * order is null), read where the tensors lie: no batch tensor is made. y
+   * may be x itself (an autoencoder's targets are its inputs): then the rows
+   * are loaded once.
+   */
+  stepRows(x: tf.Tensor, y: tf.Tensor, order: Int32Array | null, start: number, size: number): number;
   /** Whether the element-wise work runs in WebAssembly SIMD (else JS). */
   readonly usesSimd: boolean;
   /** The ops of the chain, in order (for tests and messages). */
@@ -321,28 +328,32 @@ class LeanTrainer implements LeanStep, StepRuntime {
 
   step(order: Int32Array | null, start: number, size: number): number {
     if (!this.x) throw new Error('lean training step: built without training data');
-    if (size < 1 || size > this.batchSize) throw new Error(`lean training step: ${size} rows, built for at most ${this.batchSize}`);
-    const t0 = profiling() ? performance.now() : 0;
-    this.memory.loadRows(this.x, this.xb, this.inSize, order, start, size);
-    if (this.yb) this.memory.loadRows(this.y!, this.yb, this.outSize, order, start, size);
-    if (!t0) return this.run(this.xb, this.yb ?? this.xb, size);
-    const t1 = performance.now();
-    recordProfile('load batch', t1 - t0);
-    const loss = this.run(this.xb, this.yb ?? this.xb, size);
-    recordProfile('step (all)', performance.now() - t0);
-    return loss;
+    return this.stepRows(this.x, this.y ?? this.x, order, start, size);
   }
 
   stepOn(x: tf.Tensor, y: tf.Tensor): number {
-    const rows = x.shape[0];
-    if (!floatRows(x, this.inSize) || !floatRows(y, this.outSize) || y.shape[0] !== rows || rows > this.batchSize) {
-      throw new Error(`lean training step: a batch of shape [${x.shape.join(', ')}] / [${y.shape.join(', ')}] does not fit this step`);
+    return this.stepRows(x, y, null, 0, x.shape[0]);
+  }
+
+  stepRows(x: tf.Tensor, y: tf.Tensor, order: Int32Array | null, start: number, size: number): number {
+    if (size < 1 || size > this.batchSize) throw new Error(`lean training step: ${size} rows, built for at most ${this.batchSize}`);
+    if (!floatRows(x, this.inSize) || !floatRows(y, this.outSize) || y.shape[0] !== x.shape[0] || (!order && start + size > x.shape[0])) {
+      throw new Error(`lean training step: data of shape [${x.shape.join(', ')}] / [${y.shape.join(', ')}] does not fit this step`);
     }
-    this.memory.loadRows(x, this.xb, this.inSize, null, 0, rows);
-    if (y === x) return this.run(this.xb, this.xb, rows);
-    this.yb ??= this.memory.alloc(this.batchSize * this.outSize);
-    this.memory.loadRows(y, this.yb, this.outSize, null, 0, rows);
-    return this.run(this.xb, this.yb, rows);
+    const t0 = profiling() ? performance.now() : 0;
+    this.memory.loadRows(x, this.xb, this.inSize, order, start, size);
+    let target = this.xb;
+    if (y !== x) {
+      this.yb ??= this.memory.alloc(this.batchSize * this.outSize);
+      this.memory.loadRows(y, this.yb, this.outSize, order, start, size);
+      target = this.yb;
+    }
+    if (!t0) return this.run(this.xb, target, size);
+    const t1 = performance.now();
+    recordProfile('load batch', t1 - t0);
+    const loss = this.run(this.xb, target, size);
+    recordProfile('step (all)', performance.now() - t0);
+    return loss;
   }
 
   get usesSimd(): boolean {

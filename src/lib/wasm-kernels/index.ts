@@ -11,7 +11,8 @@
  *    Conv3DBackpropFilterV2 (state shared between them corrupts results);
  *  - faster replacements of stock kernels: BatchMatMul / _FusedMatMul
  *    (transposed operands), GatherV2 (rows), Conv2DBackpropInput and
- *    MaxPoolGrad (SIMD C instead of plain loops).
+ *    MaxPoolGrad (SIMD C instead of plain loops), Slice (copies what it
+ *    keeps, not its whole input).
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter';
@@ -21,6 +22,7 @@ import { conv3DBackpropInputV2Config } from './conv3d-backprop-input-v2';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-native-backprop-filter';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-native-backprop-input';
 import { maxPoolGradConfig } from './max-pool-grad';
+import { sliceConfig } from './slice';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 
 export { installWasmGatherFix, installWasmMatMulFix, wasmGatherFixInstalled, wasmMatMulFixInstalled } from './matmul-gather';
@@ -37,7 +39,7 @@ export const WASM_GRADIENT_KERNELS: readonly tf.KernelConfig[] = [
 export const WASM_CORRECTED_KERNELS: readonly tf.KernelConfig[] = [conv3DBackpropInputV2Config, conv3DBackpropFilterV2Config];
 
 /** Our replacements for slow stock kernels (besides the matMul and gather fixes). */
-export const WASM_FAST_KERNELS: readonly tf.KernelConfig[] = [conv2DBackpropInputConfig, maxPoolGradConfig];
+export const WASM_FAST_KERNELS: readonly tf.KernelConfig[] = [conv2DBackpropInputConfig, maxPoolGradConfig, sliceConfig];
 
 const GRADIENTS = Symbol.for('autoencoder-notebooks.wasmGradientKernels');
 const FAST = Symbol.for('autoencoder-notebooks.wasmFastKernels');
@@ -60,7 +62,7 @@ export function installWasmGradientKernels(): void {
   registry[GRADIENTS] = true;
 }
 
-/** Replaces the slow stock Conv2DBackpropInput and MaxPoolGrad. Idempotent. */
+/** Replaces the slow stock Conv2DBackpropInput, MaxPoolGrad and Slice. Idempotent. */
 export function installWasmFastKernels(): void {
   const registry = globalThis as unknown as Record<symbol, boolean>;
   if (registry[FAST]) return;
