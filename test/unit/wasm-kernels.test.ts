@@ -258,6 +258,62 @@ describe('our wasm kernels give what the cpu backend gives', () => {
   });
 });
 
+describe('the C batch-normalisation sums (used by the lean step) against float64', () => {
+  test("a batch's mean and variance, and the gradient sums Σ dy and Σ dy·x̂, over 100,352 rows: each the float64 value rounded once", () => {
+    // 128 images of 28x28 (the conv sample's first layer), 7 channels (a SIMD part and a remainder), values far from 0
+    // (where a float32 running sum of 100,352 terms loses about 1e-5 of the result).
+    const R = 128 * 28 * 28;
+    const C = 7;
+    const rng = makeRng(5);
+    const xs = new Float32Array(R * C).map((_, i) => 3 + (i % C) + rng() * 0.5);
+    const dys = new Float32Array(R * C).map(() => rng() - 0.45);
+    const backend = tf.backend() as unknown as { wasm: { asm: { memory: WebAssembly.Memory; malloc(n: number): number; free(p: number): void }; HEAPF32: Float32Array } };
+    const { asm } = backend.wasm;
+    const c = cKernels(asm.memory, (n) => asm.malloc(n));
+    const blocks = [R * C, R * C, C, C, C, C, C, C, 2 * C].map((n) => asm.malloc(n * 4) >>> 0);
+    const [x, dy, mean, variance, inv, dgamma, dbeta, gamma, work] = blocks;
+    try {
+      const heap = () => backend.wasm.HEAPF32;
+      heap().set(xs, x >>> 2);
+      heap().set(dys, dy >>> 2);
+      c.bn_moments(x, R, C, mean, variance);
+      const got = (p: number) => Array.from(heap().subarray(p >>> 2, (p >>> 2) + C));
+      const m64 = Array.from({ length: C }, (_, k) => {
+        let s = 0;
+        for (let r = 0; r < R; r++) s += xs[r * C + k];
+        return s / R;
+      });
+      const mean32 = got(mean);
+      const v64 = Array.from({ length: C }, (_, k) => {
+        let s = 0;
+        for (let r = 0; r < R; r++) s += (Math.fround(xs[r * C + k] - mean32[k])) ** 2;
+        return s / R;
+      });
+      const close = (a: number[], b: number[], what: string) => a.forEach((v, k) => assert.ok(Math.abs(v - b[k]) <= 4e-7 * Math.abs(b[k]), `${what}[${k}]: ${v} vs float64 ${b[k]} (relative ${(Math.abs(v - b[k]) / Math.abs(b[k])).toExponential(1)})`));
+      close(mean32, m64, 'mean');
+      close(got(variance), v64, 'variance');
+      heap().set(mean32.map((_, k) => 1 / Math.sqrt(got(variance)[k] + 1e-3)), inv >>> 2);
+      heap().set(new Float32Array(C).fill(1), gamma >>> 2);
+      c.bn_backward(x, dy, R, C, mean, inv, gamma, dgamma, dbeta, 0, work);
+      const inv32 = got(inv);
+      const sdy = Array.from({ length: C }, (_, k) => {
+        let s = 0;
+        for (let r = 0; r < R; r++) s += dys[r * C + k];
+        return s;
+      });
+      const sdx = Array.from({ length: C }, (_, k) => {
+        let s = 0;
+        for (let r = 0; r < R; r++) s += dys[r * C + k] * Math.fround(Math.fround(xs[r * C + k] - mean32[k]) * inv32[k]);
+        return s;
+      });
+      close(got(dbeta), sdy, 'Σ dy');
+      close(got(dgamma), sdx, 'Σ dy·x̂');
+    } finally {
+      for (const p of blocks) asm.free(p);
+    }
+  });
+});
+
 describe('the C convolution forward pass (used by the lean step) against tf.conv2d on cpu', () => {
   test('50 random convolutions with strides, paddings and dilations, with and without bias', async () => {
     const rng = makeRng(21);

@@ -1274,29 +1274,73 @@ void upsample_backward(const f32* dy, int inH, int inW, int C, int sh, int sw, f
 /* ------------------------------------------------------------------------ */
 /* Batch normalisation over rows of C channels                               */
 
-/* mean[c] = Σ x[r, c] / R;  var[c] = Σ (x[r, c] − mean[c])² / R (tf.moments: the biased variance). Sums in float32, row by row. */
-EXPORT(bn_moments)
-void bn_moments(const f32* x, int R, int C, f32* mean, f32* var) {
-  const int C4 = C & ~3;
-  zero(mean, C);
-  zero(var, C);
-  for (int r = 0; r < R; r++) add_into(mean, x + r * C, C);
-  int c = 0;
-  for (; c < C4; c += 4) st(mean + c, wasm_f32x4_div(ld(mean + c), wasm_f32x4_splat((f32)R)));
-  for (; c < C; c++) mean[c] = mean[c] / (f32)R;
-  for (int r = 0; r < R; r++) {
-    const f32* xr = x + r * C;
-    for (c = 0; c < C4; c += 4) {
-      v4 d = wasm_f32x4_sub(ld(xr + c), ld(mean + c));
-      st(var + c, madd(ld(var + c), d, d));
+#define BN_TILE 32
+/*
+ * Per channel, over R rows of C, in float64 and rounded once:
+ * s1[c] = Σ p and (when b is given) s2[c] = Σ p·q, with
+ * p = a[r, c] − ashift[c] and q = (b[r, c] − bshift[c])·bscale[c] (ashift
+ * and bscale may be 0: nothing subtracted, a scale of 1; s1 may be 0: not
+ * wanted). p and q are formed
+ * in float32, as the forward pass forms them; their product and the sums are
+ * float64. A batch's statistics and their gradients are sums over every
+ * pixel of every image (100,352 terms per channel for 128 images of 28x28),
+ * where float32 running sums lose about 1e-5 (as col_sums explains).
+ */
+static void bn_sums(const f32* a, const f32* ashift, const f32* b, const f32* bshift, const f32* bscale, int R, int C, f32* s1, f32* s2) {
+  for (int c0 = 0; c0 < C; c0 += BN_TILE) {
+    const int cn = C - c0 < BN_TILE ? C - c0 : BN_TILE;
+    const int c4 = cn & ~3;
+    v128_t acc1[BN_TILE / 2], acc2[BN_TILE / 2];
+    double rest1[4] = {0, 0, 0, 0}, rest2[4] = {0, 0, 0, 0};
+    for (int i = 0; i < BN_TILE / 2; i++) acc1[i] = acc2[i] = wasm_f64x2_splat(0.0);
+    for (int r = 0; r < R; r++) {
+      const f32* ar = a + r * C + c0;
+      const f32* br = b ? b + r * C + c0 : 0;
+      for (int c = 0; c < c4; c += 4) {
+        v4 pv = ld(ar + c);
+        if (ashift) pv = wasm_f32x4_sub(pv, ld(ashift + c0 + c));
+        const v128_t plo = wasm_f64x2_promote_low_f32x4(pv);
+        const v128_t phi = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(pv, pv, 2, 3, 0, 1));
+        acc1[c / 2] = wasm_f64x2_add(acc1[c / 2], plo);
+        acc1[c / 2 + 1] = wasm_f64x2_add(acc1[c / 2 + 1], phi);
+        if (!br) continue;
+        v4 qv = wasm_f32x4_sub(ld(br + c), ld(bshift + c0 + c));
+        if (bscale) qv = wasm_f32x4_mul(qv, ld(bscale + c0 + c));
+        acc2[c / 2] = wasm_f64x2_add(acc2[c / 2], wasm_f64x2_mul(plo, wasm_f64x2_promote_low_f32x4(qv)));
+        acc2[c / 2 + 1] = wasm_f64x2_add(acc2[c / 2 + 1], wasm_f64x2_mul(phi, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(qv, qv, 2, 3, 0, 1))));
+      }
+      for (int c = c4; c < cn; c++) {
+        const f32 pf = ashift ? ar[c] - ashift[c0 + c] : ar[c];
+        rest1[c - c4] += pf;
+        if (!br) continue;
+        f32 qf = br[c] - bshift[c0 + c];
+        if (bscale) qf = qf * bscale[c0 + c];
+        rest2[c - c4] += (double)pf * (double)qf;
+      }
     }
-    for (; c < C; c++) {
-      const f32 d = xr[c] - mean[c];
-      var[c] += d * d;
+    for (int c = 0; c < c4; c += 2) {
+      if (s1) {
+        s1[c0 + c] = (f32)wasm_f64x2_extract_lane(acc1[c / 2], 0);
+        s1[c0 + c + 1] = (f32)wasm_f64x2_extract_lane(acc1[c / 2], 1);
+      }
+      if (!b) continue;
+      s2[c0 + c] = (f32)wasm_f64x2_extract_lane(acc2[c / 2], 0);
+      s2[c0 + c + 1] = (f32)wasm_f64x2_extract_lane(acc2[c / 2], 1);
+    }
+    for (int c = c4; c < cn; c++) {
+      if (s1) s1[c0 + c] = (f32)rest1[c - c4];
+      if (b) s2[c0 + c] = (f32)rest2[c - c4];
     }
   }
-  for (c = 0; c < C4; c += 4) st(var + c, wasm_f32x4_div(ld(var + c), wasm_f32x4_splat((f32)R)));
-  for (; c < C; c++) var[c] = var[c] / (f32)R;
+}
+
+/* mean[c] = Σ x[r, c] / R;  var[c] = Σ (x[r, c] − mean[c])² / R (tf.moments: the biased variance). Sums in float64 (bn_sums). */
+EXPORT(bn_moments)
+void bn_moments(const f32* x, int R, int C, f32* mean, f32* var) {
+  bn_sums(x, 0, 0, 0, 0, R, C, mean, 0);
+  for (int c = 0; c < C; c++) mean[c] = mean[c] / (f32)R;
+  bn_sums(x, mean, x, mean, 0, R, C, 0, var);
+  for (int c = 0; c < C; c++) var[c] = var[c] / (f32)R;
 }
 
 /* y = (x − mean)·inv·gamma + beta, with inv = 1/sqrt(var + eps) per channel (given). gamma / beta may be 0 (1 / 0). */
@@ -1334,24 +1378,8 @@ void bn_backward(const f32* x, const f32* dy, int R, int C, const f32* mean, con
   f32* sdy = dbeta ? dbeta : work;
   f32* sdx = dgamma ? dgamma : work + C;
   const int C4 = C & ~3;
-  zero(sdy, C);
-  zero(sdx, C);
-  for (int r = 0; r < R; r++) {
-    const f32* xr = x + r * C;
-    const f32* dr = dy + r * C;
-    int c = 0;
-    for (; c < C4; c += 4) {
-      v4 d = ld(dr + c);
-      v4 xh = wasm_f32x4_mul(wasm_f32x4_sub(ld(xr + c), ld(mean + c)), ld(inv + c));
-      st(sdy + c, wasm_f32x4_add(ld(sdy + c), d));
-      st(sdx + c, madd(ld(sdx + c), d, xh));
-    }
-    for (; c < C; c++) {
-      const f32 d = dr[c], xh = (xr[c] - mean[c]) * inv[c];
-      sdy[c] += d;
-      sdx[c] += d * xh;
-    }
-  }
+  /* Σ dy and Σ dy·x̂, in float64 (bn_sums). */
+  bn_sums(dy, 0, x, mean, inv, R, C, sdy, sdx);
   if (!dx) return;
   const f32 fr = (f32)R;
   for (int r = 0; r < R; r++) {
