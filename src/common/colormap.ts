@@ -4,6 +4,25 @@
 export type Colormap = 'viridis' | 'gray';
 export const COLORMAPS: readonly Colormap[] = ['viridis', 'gray'];
 
+/**
+ * The colormap of grayscale images when the cell names none: one rule for
+ * every output that draws them (show.images, show.reconstructions,
+ * show.errors, show.latent, show.interpolate, callbacks.latentView), in the
+ * renderer, the PNG fallback and the HTML report alike. Every one of them
+ * draws pictures of the data (a data set's images, a model's reconstructions,
+ * decoded codes), and a picture is shown as the picture it is: gray, an MNIST
+ * digit white on black, the way the data set and the eye know it. viridis is
+ * for values that are not a picture (a heat map, a layer's weights, a
+ * per-pixel error), where a perceptually uniform scale reads better: pass
+ * `{ colormap: 'viridis' }` for those. Each output's Colormap menu switches.
+ */
+export const DEFAULT_COLORMAP: Colormap = 'gray';
+
+/** The colormap an output starts with: the one its payload names, else DEFAULT_COLORMAP. */
+export function colormapOrDefault(given: Colormap | undefined): Colormap {
+  return given ?? DEFAULT_COLORMAP;
+}
+
 // viridis by Stéfan van der Walt, Nathaniel Smith and Eric Firing (CC0), as in
 // matplotlib: every 8th of its 256 entries plus the last; intermediate entries
 // are linearly interpolated (within 1/255 of the original table).

@@ -50,6 +50,8 @@ interface Execution {
   /** Live updates waiting for their turn: the latest of each key, built when it is sent. */
   pendingLive: Map<string, { send: () => void; timer: NodeJS.Timeout }>;
   finished: boolean;
+  /** RunningCell.onEnd: called once as the cell ends. */
+  endHooks: (() => void)[];
   /** Errors that escaped code (an unawaited promise, a timer) while this cell ran: shown, and they fail it. */
   stray: NotebookErrorData[];
   /** Aborted by an interrupt: cancels data-set downloads (their partial files are removed). */
@@ -290,6 +292,7 @@ export class KernelRuntime {
         };
       },
       newKey: (prefix) => `${prefix}:${exec.id}:${++this.keyCount}`,
+      onEnd: (hook) => void exec.endHooks.push(hook),
     };
     exec.cell = cell;
     return cell;
@@ -429,6 +432,7 @@ export class KernelRuntime {
       abort: new AbortController(),
       shownLive: new WeakSet(),
       pending: [],
+      endHooks: [],
     };
     this.current = exec;
     const t0 = performance.now();
@@ -453,6 +457,13 @@ export class KernelRuntime {
       // One turn of the event loop: a promise the cell rejected without a
       // handler is reported now, on this cell, not after it.
       await new Promise((resolve) => setImmediate(resolve));
+      for (const hook of exec.endHooks.splice(0)) {
+        try {
+          hook();
+        } catch (e) {
+          this.send({ type: 'log', level: 'error', message: `A live output could not be settled at the end of its cell: ${(e as Error).message}` });
+        }
+      }
       this.flushStream(exec, true);
       for (const key of [...exec.pendingLive.keys()]) this.flushLive(exec, key);
       exec.finished = true;

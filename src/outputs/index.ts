@@ -15,5 +15,5 @@ export type { OutputItemBytes, OutputKind } from './kind';
 export { OUTPUT_KINDS, RENDERER_MIME_TYPES, kindOf } from './registry';
 export * from '../common/messages/renderer';
 export { base64ToBytes, bytesToBase64, decodeFloat32, encodeFloat32 } from '../common/base64';
-export { COLORMAPS, colormapLut, imageToRgba, type Colormap } from '../common/colormap';
+export { COLORMAPS, colormapLut, colormapOrDefault, DEFAULT_COLORMAP, imageToRgba, type Colormap } from '../common/colormap';
 export { formatCount, formatDuration, formatMetric } from '../common/formatting';

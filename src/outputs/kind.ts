@@ -64,6 +64,12 @@ export interface RunningCell {
   track(work: Promise<unknown>): PromiseLike<void>;
   /** A key for a live output, unique in this kernel (`prefix:...`). */
   newKey(prefix: string): string;
+  /**
+   * Calls `hook` once when the cell ends (its code and tracked work are over,
+   * it succeeded or not), before it reports done: where a live output whose
+   * run ended without a word (a fit that threw) says it is over.
+   */
+  onEnd(hook: () => void): void;
 }
 
 /** What the kernel offers a kind's functions that run later than the call that made them (training callbacks). */
@@ -132,7 +138,8 @@ export interface OutputKind<P = unknown, K extends KernelPart | undefined = Kern
   /**
    * The payload as it is shown with no kernel behind it (the HTML report), the
    * same object when nothing changes: a training output that says "running"
-   * becomes interrupted (see training/stale.ts, which the .aenb writer uses too).
+   * becomes interrupted, a live latent map done or interrupted (see ./stored.ts,
+   * which the .aenb writer and reader use too).
    */
   stored?(payload: P): P;
   /** The report's static HTML for this output, or undefined to let the next representation try. */

@@ -8,11 +8,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import type { Page } from 'playwright-core';
-import { ERRORS_MIME, LATENT_MIME, bytesToBase64, decodeFloat32, decodeImageBlock, type LatentPayload } from '../../src/outputs';
+import { DEFAULT_COLORMAP, ERRORS_MIME, IMAGES_MIME, LATENT_MIME, bytesToBase64, type Colormap, type ImagesPayload, decodeFloat32, decodeImageBlock, latentOutputItems, toOutput, type LatentPayload, type LiveState } from '../../src/outputs';
+import { createCodeCell, createNotebook, parseNotebook, serializeNotebook } from '../../src/common/aenb';
 import { blendNearest, interpolateCodes, pcaInverse, toPixels } from '../../src/outputs/latent/inverse';
 import { mulberry32 } from '../../src/lib/random';
 import { type Harness, type Theme, messages, render, screenshot, setTheme, startHarness } from './harness';
 import { latentFixtures, type LatentFixtures } from './latent-fixtures';
+import { imagesFixture } from './fixtures';
+import { interpolateOutput } from '../../src/outputs/latent/kernel-interpolate';
 
 let harness: Harness;
 let page: Page;
@@ -472,6 +475,86 @@ describe('latent-space explorer', () => {
     assert.ok(Math.hypot(after.x - zoomedAt.x, after.y - zoomedAt.y) < 1, 'the zoom is kept');
   });
 
+  test('a live map looks live only while its run goes on: done, stopped, interrupted, and reopened from a saved file', async () => {
+    const badge = () =>
+      page.evaluate(() => {
+        const b = document.querySelector('#livemap .aenb-badge') as HTMLElement;
+        return {
+          text: b.innerText,
+          cls: b.className,
+          title: b.title,
+          hidden: b.hidden,
+          pulse: getComputedStyle(b, '::before').animationName,
+          color: getComputedStyle(b).color,
+          run: (document.querySelector('#livemap .aenb-latent') as HTMLElement).dataset.run,
+        };
+      });
+    const live = (epoch: number, state?: LiveState): LatentPayload => ({
+      ...fx.unlabelled,
+      title: 'Latent space while training',
+      epoch: { epoch, epochs: 5, ...(state ? { state } : {}) },
+    });
+    await render(page, 'livemap', 'o-livemap', LATENT_MIME, live(2, 'running'));
+    const running = await badge();
+    assert.equal(running.text, 'Epoch 2/5');
+    assert.match(running.cls, /\baenb-badge-running\b/);
+    assert.equal(running.pulse, 'aenb-pulse', 'the dot pulses while training');
+    assert.equal(running.run, 'running');
+    assert.match(running.title, /^Training: the map is redrawn as epochs end; this one is after epoch 2 of 5$/);
+    await screenshot(page, '#livemap .aenb-header', 'latent-live-running-light');
+
+    const ended: [LatentPayload, string, string, RegExp][] = [
+      [{ ...live(5, 'done'), title: 'Latent space after training' }, 'Done · epoch 5/5', 'done', /^Training finished: the map after epoch 5 of 5$/],
+      [live(3, 'stopped'), 'Stopped · epoch 3/5', 'stopped', /^Training was stopped: the map after epoch 3 of 5, the last one drawn$/],
+      [live(3, 'interrupted'), 'Interrupted · epoch 3/5', 'interrupted', /^Training ended before its last epoch/],
+    ];
+    for (const [payload, label, state, tip] of ended) {
+      await render(page, 'livemap', 'o-livemap', LATENT_MIME, payload);
+      const b = await badge();
+      assert.equal(b.text, label);
+      assert.doesNotMatch(b.cls, /aenb-badge-running/, `${state}: not the live look`);
+      assert.equal(b.pulse, 'none', `${state}: no pulsing dot`);
+      assert.notEqual(b.color, running.color, `${state}: not the live colour`);
+      assert.equal(b.run, state);
+      assert.match(b.title, tip);
+    }
+    for (const t of ['light', 'dark'] as const) {
+      await setTheme(page, t);
+      await frames();
+      await screenshot(page, '#livemap .aenb-header', `latent-live-interrupted-${t}`);
+    }
+    await setTheme(page, 'light');
+    await render(page, 'livemap', 'o-livemap', LATENT_MIME, ended[0][0]);
+    assert.equal(await text('#livemap .aenb-title'), 'Latent space after training');
+    await shootAll('livemap', 'latent-live-done', ['light', 'dark']);
+
+    // saved while training (or by a kernel that never said the run ended), then reopened: the file's map is settled
+    const saved = (p: LatentPayload) => {
+      const cell = createCodeCell('await ae.fit(x, x, { epochs: 5, callbacks: [callbacks.latentView(x)] });');
+      cell.outputs = [toOutput(latentOutputItems(p))];
+      const reopened = parseNotebook(serializeNotebook(createNotebook([cell])));
+      const out = (reopened.cells[0] as typeof cell).outputs[0];
+      return { payload: out.items.find((i) => i.mime === LATENT_MIME)!.data as unknown as LatentPayload, text: out.items.find((i) => i.mime === 'text/plain')!.data as string };
+    };
+    const midway = saved(live(3, 'running'));
+    await render(page, 'livemap', 'o-livemap', LATENT_MIME, midway.payload);
+    let b = await badge();
+    assert.equal(b.text, 'Interrupted · epoch 3/5');
+    assert.equal(b.pulse, 'none');
+    assert.match(midway.text, /\(Training ended before its last epoch .*: the map after epoch 3 of 5, the last one drawn\)/, 'the text fallback says so too');
+    const lastEpoch = saved(live(5)); // an older kernel's map, no state: drawn after the last epoch, so the run finished
+    await render(page, 'livemap', 'o-livemap', LATENT_MIME, lastEpoch.payload);
+    b = await badge();
+    assert.equal(b.text, 'Done · epoch 5/5');
+    assert.equal(b.pulse, 'none');
+    assert.equal(await text('#livemap .aenb-title'), 'Latent space after training');
+    // a map that was never live has no badge, in the file or not
+    await render(page, 'livemap', 'o-livemap', LATENT_MIME, saved(fx.unlabelled).payload);
+    b = await badge();
+    assert.equal(b.hidden, true);
+    assert.equal(b.run, undefined);
+  });
+
   test('invalid payloads show what is wrong', async () => {
     await render(page, 'bad', 'o-bad', LATENT_MIME, { ...fx.unlabelled, codes: 'AAAA' });
     assert.match(await text('#bad .aenb-error'), /Cannot show this output: codes must be base64 Float32 \[300, 32\]/);
@@ -519,4 +602,118 @@ describe('reconstruction errors', () => {
     await page.locator('#err .aenb-seg:has-text("Log")').click();
     await shootAll('err', 'errors');
   });
+
+  test('long captions: every column of the worst and best images lies inside the output at the usual widths; captions wrap or end in an ellipsis', async () => {
+    // Fashion-MNIST-like class names, some long: captions such as "#123 · Pullover with a hood (class 2)"
+    const long = ['T-shirt/top', 'Trouser', 'Pullover with a hood', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+    const p = { ...fx.errors, classNames: long.map((n, i) => `${n} (class ${i})`) };
+    assert.equal(p.worst.length, 8, 'eight columns');
+    await render(page, 'errw', 'o-errw', ERRORS_MIME, p);
+    const geometry = () =>
+      page.evaluate(() => {
+        const root = document.querySelector('#errw .aenb-errors') as HTMLElement;
+        const box = root.getBoundingClientRect();
+        const scroller = root.querySelector('.aenb-grid-scroll') as HTMLElement;
+        const cells = [...root.querySelectorAll<HTMLElement>('.aenb-grid .aenb-cell')];
+        const lastCol = Math.max(...cells.map((c) => Number(c.style.gridColumnStart)));
+        const caps = [...root.querySelectorAll<HTMLElement>('.aenb-grid .aenb-caption')];
+        return {
+          width: box.width,
+          right: box.right,
+          columns: lastCol - 1,
+          lastRight: Math.max(...cells.filter((c) => Number(c.style.gridColumnStart) === lastCol).map((c) => c.getBoundingClientRect().right)),
+          captionsRight: Math.max(...caps.map((c) => c.getBoundingClientRect().right)),
+          scrolls: scroller.scrollWidth > scroller.clientWidth,
+          imageWidth: root.querySelector('.aenb-grid canvas')!.getBoundingClientRect().width,
+          captions: caps.map((c) => {
+            const lh = parseFloat(getComputedStyle(c).lineHeight);
+            // how far the text of its visible lines reaches past the caption's sides (a clamped line is hidden)
+            const box = c.getBoundingClientRect();
+            const range = document.createRange();
+            range.selectNodeContents(c);
+            const shown = [...range.getClientRects()].filter((r) => r.width > 0 && r.top < box.bottom - 1);
+            const spill = Math.max(0, ...shown.map((r) => Math.max(box.left - r.left, r.right - box.right)));
+            return { text: c.textContent ?? '', title: c.title, lines: Math.round(box.height / lh), fontPx: parseFloat(getComputedStyle(c).fontSize), spill, cellWidth: (c.parentElement as HTMLElement).getBoundingClientRect().width, width: box.width };
+          }),
+        };
+      });
+    for (const width of [1000, 860, 700, 560]) {
+      await page.evaluate((w) => void ((document.getElementById('errw') as HTMLElement).style.width = `${w}px`), width);
+      await frames(); // the grid refits in its ResizeObserver, which runs before the next frame is painted
+      const g = await geometry();
+      assert.equal(g.columns, 8);
+      assert.ok(g.lastRight <= g.right + 0.5, `at ${width}px the last column ends at ${g.lastRight}, the output at ${g.right}`);
+      assert.ok(g.captionsRight <= g.right + 0.5, `at ${width}px captions end at ${g.captionsRight}, the output at ${g.right}`);
+      assert.equal(g.scrolls, false, `at ${width}px the grid needs no scrolling`);
+      assert.ok(g.imageWidth >= 28 && Number.isInteger(g.imageWidth / 28), `integer scale, ${g.imageWidth}px images`);
+      for (const c of g.captions) {
+        assert.ok(c.width <= c.cellWidth + 0.5, `caption "${c.text}" (${c.width}px) no wider than its cell (${c.cellWidth}px)`);
+        assert.ok(c.spill <= 0.5, `caption "${c.text}" does not spill sideways (${c.spill}px past its ${c.width}px at ${width}px)`);
+        assert.ok(c.lines >= 1 && c.lines <= 2, `caption "${c.text}" takes ${c.lines} lines`);
+        assert.equal(c.title, c.text, 'the whole caption is its tooltip');
+        assert.ok(c.fontPx >= 10, `caption font ${c.fontPx}px`);
+      }
+      if (width === 860) {
+        assert.ok(g.imageWidth >= 56, `at 860px the images stay at least twice their size (${g.imageWidth}px)`);
+        await shootAll('errw', 'errors-long-captions', ['light', 'dark']);
+      }
+    }
+    await page.evaluate(() => void ((document.getElementById('errw') as HTMLElement).style.width = ''));
+  });
 });
+
+describe('one colormap rule', () => {
+  test('every output starts its images in gray (src/common/colormap.ts) unless its payload names a colormap', async () => {
+    assert.equal(DEFAULT_COLORMAP, 'gray');
+    const first = fx.x.slice(0, 1);
+    const second = fx.x.slice(1, 1);
+    const strip = interpolateOutput(fx.vanilla, first, second, { steps: 4 }).items.find((i) => i.mime === IMAGES_MIME)!.data as unknown as ImagesPayload;
+    tf.dispose([first, second]);
+    assert.equal(strip.colormap, undefined, 'the kernel writes no default into the payload');
+    assert.equal(fx.errors.colormap, undefined);
+    assert.equal(fx.pca.colormap, undefined);
+    // the same kind of data (MNIST digits) in each output that shows images
+    const outputs: [string, string, { colormap?: Colormap }][] = [
+      ['cm-images', IMAGES_MIME, imagesFixture(4)],
+      ['cm-strip', IMAGES_MIME, strip],
+      ['cm-errors', ERRORS_MIME, fx.errors],
+      ['cm-latent', LATENT_MIME, fx.unlabelled],
+    ];
+    /** The colormap menu's value, and whether every pixel of the output's first image is gray (r = g = b). */
+    const state = (id: string) =>
+      page.evaluate((elId) => {
+        const root = document.getElementById(elId)!;
+        const canvas = root.querySelector<HTMLCanvasElement>(root.querySelector('.aenb-latent') ? '.aenb-latent-decoded canvas' : '.aenb-grid canvas')!;
+        const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+        let gray = true;
+        let bright = 0;
+        for (let i = 0; i < d.length; i += 4) {
+          if (d[i] !== d[i + 1] || d[i] !== d[i + 2]) gray = false;
+          bright = Math.max(bright, d[i]);
+        }
+        return { menu: root.querySelector<HTMLSelectElement>('select')!.value, gray, bright };
+      }, id);
+    const show = async (id: string, mime: string, payload: unknown) => {
+      await render(page, id, `o-${id}`, mime, payload);
+      if (mime !== LATENT_MIME) return;
+      // the map draws images where a point is decoded: decode one
+      await page.waitForFunction((elId) => document.querySelector(`#${elId} .aenb-latent`)?.getAttribute('data-images') === 'ready', id);
+      const pts = decodeFloat32(fx.unlabelled.points);
+      const s = await at(id, pts[0], pts[1]);
+      await page.mouse.click(s.x, s.y);
+      await page.waitForFunction((elId) => document.querySelector(`#${elId} .aenb-latent-decoded`)?.getAttribute('data-state') === 'decoded', id);
+    };
+    for (const [id, mime, payload] of outputs) {
+      await show(id, mime, payload);
+      const st = await state(id);
+      assert.equal(st.menu, 'gray', `${id}: the menu starts at gray`);
+      assert.ok(st.gray && st.bright > 0, `${id}: drawn in gray`);
+      // a colormap named by the cell wins
+      await show(`${id}-v`, mime, { ...payload, colormap: 'viridis' });
+      const v = await state(`${id}-v`);
+      assert.equal(v.menu, 'viridis', `${id}: the payload's colormap`);
+      assert.equal(v.gray, false, `${id}: drawn in viridis`);
+    }
+  });
+});
+

@@ -137,6 +137,21 @@ describe('PNG encoder', () => {
     assert.deepEqual([...lut.subarray(3 * 128, 3 * 128 + 3)], [33, 145, 140]);
     assert.deepEqual([...lut.subarray(765, 768)], [253, 231, 37]);
   });
+
+  test("the PNG fallback follows the one colormap rule: gray when the payload names none, else the payload's", () => {
+    const v = 10 * 28 + 14;
+    const pixel = (png: Uint8Array) => {
+      const got = readPng(png);
+      return [...got.pixels.subarray(3 * (10 * got.width + 14), 3 * (10 * got.width + 14) + 3)];
+    };
+    const plain = imagesFixture(2);
+    assert.equal(plain.colormap, undefined);
+    const value = base64ToBytes(plain.rows[0].images[0].data)[v];
+    assert.deepEqual(pixel(imagesPng(plain, { scale: 1 })!), [value, value, value], 'gray by default');
+    const named = imagesFixture(2, { colormap: 'viridis' });
+    const lut = colormapLut('viridis');
+    assert.deepEqual(pixel(imagesPng(named, { scale: 1 })!), [...lut.subarray(3 * value, 3 * value + 3)], "the payload's viridis");
+  });
 });
 
 describe('payloads and text fallbacks', () => {

@@ -93,10 +93,22 @@ describe('latent-space outputs in the kernel', () => {
     const r = await run(client, 'await ae.fit(x, x, { epochs: 2, batchSize: 50, callbacks: [callbacks.latentView(x, { labels: y, n: 100 })] });');
     assert.ok(r.result.success, JSON.stringify(r.result.error));
     const maps = r.arrivals.filter(([, m]) => m.includes(LATENT_MIME));
-    assert.equal(maps.length, 3, 'epoch 0, 1 and 2');
+    assert.equal(maps.length, 4, 'epoch 0, 1 and 2, then the same map saying training is done');
     assert.equal(new Set(maps.map(([k]) => k)).size, 1);
     const [p] = payloads(r, LATENT_MIME);
-    assert.deepEqual(p.epoch, { epoch: 2, epochs: 2 });
+    assert.deepEqual(p.epoch, { epoch: 2, epochs: 2, state: 'done' });
+    assert.equal(p.title, 'Latent space after training');
+  });
+
+  test('callbacks.latentView: a fit that fails leaves its map saying the run was interrupted, once the cell ends', async () => {
+    const r = await run(
+      client,
+      "await ae.fit(x, x, { epochs: 3, batchSize: 50, callbacks: [callbacks.latentView(x, { n: 60 }), { onEpochEnd: async (e) => { if (e === 0) throw new Error('stop here'); } }] });",
+    );
+    assert.equal(r.result.success, false);
+    assert.match(JSON.stringify(r.result.error), /stop here/);
+    const [p] = payloads(r, LATENT_MIME);
+    assert.deepEqual(p.epoch, { epoch: 1, epochs: 3, state: 'interrupted' });
   });
 
   test("callbacks.latentView with tfjs's own model.fit on nested encoder and decoder models", async () => {
@@ -113,7 +125,7 @@ describe('latent-space outputs in the kernel', () => {
     );
     assert.ok(r.result.success, JSON.stringify(r.result.error));
     const [p] = payloads(r, LATENT_MIME);
-    assert.deepEqual(p.epoch, { epoch: 2, epochs: 2 });
+    assert.deepEqual(p.epoch, { epoch: 2, epochs: 2, state: 'done' });
     assert.equal(p.latentDim, 3);
     assert.ok(r.outputs.some((o) => o.items.some((i) => i.mime === ERRORS_MIME)), 'the errors of the whole model');
   });

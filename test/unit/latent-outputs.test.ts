@@ -56,16 +56,18 @@ const text = (o: AenbOutput | { mime: string; data: Uint8Array }[]) =>
   Array.isArray(o) ? new TextDecoder().decode(o.find((i) => i.mime === 'text/plain')!.data) : (o.items.find((i) => i.mime === 'text/plain')!.data as string);
 
 /** A kernel with one running cell that records what it is shown. */
-function recordingKernel(): { kernel: KernelServices; shown: { output: AenbOutput; key?: string }[] } {
+function recordingKernel(): { kernel: KernelServices; shown: { output: AenbOutput; key?: string }[]; ends: (() => void)[] } {
   const shown: { output: AenbOutput; key?: string }[] = [];
+  const ends: (() => void)[] = [];
   let n = 0;
   const cell: RunningCell = {
     emit: (output, key) => shown.push({ output, key }),
     interrupted: false,
     track: (work) => work.then(() => undefined),
     newKey: (prefix) => `${prefix}:test:${++n}`,
+    onEnd: (hook) => void ends.push(hook),
   };
-  return { kernel: { cell: () => cell }, shown };
+  return { kernel: { cell: () => cell }, shown, ends };
 }
 
 describe('show.latent', () => {
@@ -225,7 +227,8 @@ describe('show.interpolate', () => {
     assert.deepEqual(imgs.map((i) => i.caption), ['input a', 'a decoded', 't = 0.14', 't = 0.29', 't = 0.43', 't = 0.57', 't = 0.71', 't = 0.86', 'b decoded', 'input b']);
     const recA = tf.tidy(() => toPixels(ae.predict(a).dataSync()));
     assert.deepEqual(Array.from(base64ToBytes(imgs[1].data)), Array.from(recA), 'the first decoded image is the reconstruction of a');
-    assert.equal(p.colormap, 'gray');
+    assert.equal(p.colormap, undefined, 'no colormap named: the one default (gray) applies where it is drawn');
+    assert.equal(json<ImagesPayload>(interpolateOutput(ae, a, b, { colormap: 'viridis' }), IMAGES_MIME).colormap, 'viridis');
     assert.match(p.title ?? '', /From a to b through the latent space of Autoencoder \(16-D codes, 8 steps\)/);
     assert.throws(() => interpolateOutput(ae, x.slice(0, 2), b), /show\.interpolate: a must be one image of shape \[28, 28\] \(or \[1, 28, 28\]\), got shape \[2, 28, 28\]/);
     assert.throws(() => interpolateOutput(ae, a, 'b' as never), /show\.interpolate: b must be a tensor/);
@@ -307,8 +310,17 @@ describe('callbacks.latentView', () => {
     sae.compile();
     await sae.fit(x, x, { epochs: 3, batchSize: 100, verbose: 0, callbacks: [cb] });
     const emitted = shown.map((s) => ({ p: json<LatentPayload>(s.output, LATENT_MIME), key: s.key }));
-    assert.equal(emitted.length, 4);
-    assert.deepEqual(emitted.map((e) => e.p.epoch), [{ epoch: 0, epochs: 3 }, { epoch: 1, epochs: 3 }, { epoch: 2, epochs: 3 }, { epoch: 3, epochs: 3 }]);
+    assert.equal(emitted.length, 5, 'four maps, then the last one again, settled');
+    assert.deepEqual(emitted.map((e) => e.p.epoch), [
+      { epoch: 0, epochs: 3, state: 'running' },
+      { epoch: 1, epochs: 3, state: 'running' },
+      { epoch: 2, epochs: 3, state: 'running' },
+      { epoch: 3, epochs: 3, state: 'running' },
+      { epoch: 3, epochs: 3, state: 'done' },
+    ]);
+    assert.deepEqual(emitted.map((e) => e.p.title), [...Array(4).fill('Latent space while training'), 'Latent space after training']);
+    assert.equal(emitted[4].p.points, emitted[3].p.points, 'the finished map is the last one drawn');
+    assert.match(text(shown[4].output), /\(Training finished: the map after epoch 3 of 3\)/);
     assert.equal(new Set(emitted.map((e) => e.key)).size, 1, 'one output, replaced in place');
     assert.match(emitted[0].key ?? '', /^latent-view:/);
     assert.ok(emitted.every((e) => checkLatentPayload(e.p) === undefined));
@@ -325,5 +337,45 @@ describe('callbacks.latentView', () => {
     plain.compile({ loss: 'meanSquaredError', optimizer: 'sgd' });
     const cb2 = latentViewCallback(kernel, x.reshape([600, 784]), {});
     assert.throws(() => cb2.setModel(plain), /callbacks\.latentView: the model being trained: the tfjs model .* has no separate encoder/);
+  });
+
+  test('after its run the map says how the run ended: stopped, done after the last epochs (every > 1), interrupted', async () => {
+    const sae = new StackedAutoencoder({ inputShape: [28, 28], layers: [32, 6], seed: 3 });
+    sae.compile();
+    const states = (shown: { output: AenbOutput }[]) => shown.map((s) => json<LatentPayload>(s.output, LATENT_MIME).epoch);
+
+    // stopTraining at the end of epoch 1 of 3 (Keras's EarlyStopping way): stopped, the last map kept
+    const a = recordingKernel();
+    const stopper = { onEpochEnd: async () => void (sae.stopTraining = true) };
+    await sae.fit(x, x, { epochs: 3, batchSize: 100, verbose: 0, callbacks: [latentViewCallback(a.kernel, x.slice(0, 200), { n: 50 }), stopper] });
+    assert.deepEqual(states(a.shown), [
+      { epoch: 0, epochs: 3, state: 'running' },
+      { epoch: 1, epochs: 3, state: 'running' },
+      { epoch: 1, epochs: 3, state: 'stopped' },
+    ]);
+    assert.equal(json<LatentPayload>(a.shown[2].output, LATENT_MIME).title, 'Latent space after training');
+
+    // every: 2 over 3 epochs: the map after epoch 2, then one more after the last epoch, done
+    const b = recordingKernel();
+    await sae.fit(x, x, { epochs: 3, batchSize: 100, verbose: 0, callbacks: [latentViewCallback(b.kernel, x.slice(0, 200), { n: 50, every: 2, title: 'Codes' })] });
+    assert.deepEqual(states(b.shown), [
+      { epoch: 0, epochs: 3, state: 'running' },
+      { epoch: 2, epochs: 3, state: 'running' },
+      { epoch: 3, epochs: 3, state: 'done' },
+    ]);
+    assert.ok(b.shown.every((s) => json<LatentPayload>(s.output, LATENT_MIME).title === 'Codes'), 'a title given is kept');
+    assert.equal(b.ends.length, 1, 'one end hook per map');
+    b.ends[0]();
+    assert.equal(b.shown.length, 3, 'a run that ended says nothing more when its cell ends');
+
+    // a fit that throws: no onTrainEnd; when the cell ends, the map says its run was interrupted
+    const c = recordingKernel();
+    const failing = { onEpochEnd: async () => { throw new Error('boom'); } };
+    await assert.rejects(sae.fit(x, x, { epochs: 3, batchSize: 100, verbose: 0, callbacks: [latentViewCallback(c.kernel, x.slice(0, 200), { n: 50 }), failing] }), /boom/);
+    assert.deepEqual(states(c.shown).at(-1), { epoch: 1, epochs: 3, state: 'running' });
+    for (const hook of c.ends) hook();
+    assert.deepEqual(states(c.shown).at(-1), { epoch: 1, epochs: 3, state: 'interrupted' });
+    assert.match(text(c.shown.at(-1)!.output), /Training ended before its last epoch/);
+    assert.equal(json<LatentPayload>(c.shown.at(-1)!.output, LATENT_MIME).title, 'Latent space while training');
   });
 });

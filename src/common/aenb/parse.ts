@@ -3,7 +3,7 @@
 // path of the bad field), unknown fields kept. Pure: no Node, no DOM.
 import { type Node, type ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
 import { isBase64 } from '../base64';
-import { settleNotebook } from '../../outputs/training/stale';
+import { settleNotebook } from '../../outputs/stored';
 import { decodeUtf8Strict, MAX_NESTING, offsetToLineColumn, tooDeepAt } from './text';
 import {
   AENB_FORMAT,
@@ -256,7 +256,7 @@ export function parseNotebook(text: string, fileName?: string): AenbNotebook {
     const { line, column } = offsetToLineColumn(text, offset);
     throw new AenbFormatError(`the file is not valid JSON: ${reason}`, line, column, '', fileName);
   }
-  // A training output saved while its run was live is shown as interrupted (src/outputs/training/stale.ts).
+  // A live output saved while its run was live is shown settled: a training chart as interrupted (src/outputs/stored.ts).
   return settleNotebook(new Validator(text, fileName).notebook(root));
 }
 

@@ -1,6 +1,6 @@
 // Writing `.aenb` text: the canonical form (fixed key order, sorted unknown
 // keys, 2-space indent, one trailing newline; see ./types.ts). Pure.
-import { settleNotebook } from '../../outputs/training/stale';
+import { settleNotebook } from '../../outputs/stored';
 import { MAX_NESTING } from './text';
 import { AENB_FORMAT, AENB_FORMAT_VERSION, CODE_LANGUAGES, formatJsonPath, mimeDataKind, splitSourceLines } from './types';
 import type { AenbCell, AenbCellMetadata, AenbExecution, AenbNotebook, AenbOutput, AenbOutputItem, JsonObject, JsonPath, JsonValue } from './types';
@@ -173,7 +173,7 @@ function writeCell(cell: AenbCell, path: JsonPath, indent: string): string {
  * @throws TypeError naming the path of a value that cannot be saved.
  */
 export function serializeNotebook(nb: AenbNotebook): string {
-  nb = settleNotebook(nb); // no "running" training output is stored (src/outputs/training/stale.ts)
+  nb = settleNotebook(nb); // no live output is stored as running (src/outputs/stored.ts)
   const text = writeStructure(
     [
       ['format', () => JSON.stringify(AENB_FORMAT)],

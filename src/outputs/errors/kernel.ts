@@ -29,6 +29,7 @@ export interface ErrorsOptions {
   seed?: number;
   title?: string;
   subject?: string;
+  /** Colormap of grayscale images: 'gray' (the default for every output) or 'viridis' (for values that are not pictures: heat maps, weights). */
   colormap?: Colormap;
   shape?: [number, number];
 }

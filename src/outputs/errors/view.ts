@@ -125,7 +125,7 @@ export class ErrorsView implements OutputView<ErrorsPayload> {
       rows.push({ title: `${title}: rebuilt`, images: list.map((e) => img(e.reconstruction, `mse ${formatMetric(e.error)}`, `Reconstruction of #${e.index}, error ${formatMetric(e.error)}${e.target ? ' against its target' : ''}`)) });
       if (list.every((e) => e.target)) rows.push({ title: `${title}: target`, images: list.map((e) => img(e.target!, `#${e.index}`, `Target of #${e.index}, the image the output is scored against`)) });
     }
-    return { version: 1, title: `The ${p.worst.length} worst and ${p.best.length} best rebuilt ${p.subject ?? 'images'}`, rows, colormap: p.colormap ?? 'gray' };
+    return { version: 1, title: `The ${p.worst.length} worst and ${p.best.length} best rebuilt ${p.subject ?? 'images'}`, rows, ...(p.colormap ? { colormap: p.colormap } : {}) };
   }
 
   private buildClassTable(): void {

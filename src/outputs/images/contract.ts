@@ -32,7 +32,7 @@ export interface ImagesPayload {
   version: 1;
   title?: string;
   rows: ImageRow[];
-  /** Default colormap for grayscale images (matplotlib's default is viridis). */
+  /** The colormap grayscale images start with; without it, the one rule's default (DEFAULT_COLORMAP in src/common/colormap.ts: gray). */
   colormap?: Colormap;
   /** Preferred on-screen size of one image pixel in CSS px (default: fit ~96 px per image). */
   pixelScale?: number;

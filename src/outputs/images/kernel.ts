@@ -26,6 +26,7 @@ export interface ImageRowInput {
 
 export interface ShowImagesOptions {
   title?: string;
+  /** Colormap of grayscale images: 'gray' (the default for every output) or 'viridis' (for values that are not pictures: heat maps, weights). */
   colormap?: Colormap;
   /** Image size when the rows hold flat vectors whose length is not a square, e.g. [28, 28]. */
   shape?: [number, number];
@@ -116,6 +117,7 @@ export interface ReconstructionOptions {
   /** Image size when samples are flat vectors whose length is not a square, e.g. [20, 30]. */
   shape?: [number, number];
   title?: string;
+  /** Colormap of grayscale images: 'gray' (the default for every output) or 'viridis' (for values that are not pictures: heat maps, weights). */
   colormap?: Colormap;
 }
 

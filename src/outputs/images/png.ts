@@ -4,7 +4,7 @@
 // renderer never encodes PNGs (its "Save PNG" uses the canvas).
 import { deflateSync } from 'node:zlib';
 import { base64ToBytes } from '../../common/base64';
-import { imageToRgba, type Colormap } from '../../common/colormap';
+import { colormapOrDefault, imageToRgba, type Colormap } from '../../common/colormap';
 import type { OutputItemBytes } from '../kind';
 import { jsonWithText } from '../payload';
 import { IMAGES_MIME, imagesText, type ImagesPayload } from './contract';
@@ -88,7 +88,7 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
 export function imagesPng(p: ImagesPayload, opts: { scale?: number; gap?: number; colormap?: Colormap; maxPixels?: number } = {}): Uint8Array | undefined {
   const scale = Math.max(1, Math.floor(opts.scale ?? 2));
   const gap = opts.gap ?? 2;
-  const cmap = opts.colormap ?? p.colormap ?? 'viridis';
+  const cmap = opts.colormap ?? colormapOrDefault(p.colormap);
   const rows = p.rows.filter((r) => r.images.length > 0);
   if (rows.length === 0) return undefined;
   const rowH = rows.map((r) => Math.max(...r.images.map((i) => i.height)) * scale);

@@ -1,10 +1,10 @@
 // Image grids: rows of small images (Original / Noisy / Reconstructed) drawn
 // on canvases at integer pixel scale with `image-rendering: pixelated`, a
-// colormap choice (viridis, gray) with a color bar, a size slider, click (or
+// colormap choice (gray by default, or viridis; src/common/colormap.ts) with a color bar, a size slider, click (or
 // Enter) to enlarge a whole column side by side with a pixel read-out, and
 // "Save PNG" (a composed figure with titles and captions).
 import { base64ToBytes } from '../../common/base64';
-import { COLORMAPS, colormapLut, imageToRgba, type Colormap } from '../../common/colormap';
+import { COLORMAPS, colormapLut, colormapOrDefault, DEFAULT_COLORMAP, imageToRgba, type Colormap } from '../../common/colormap';
 import { download, h, setText, uniqueId } from '../../../renderers/dom';
 import type { OutputView, ViewHost, ViewPart } from '../kind';
 import type { ImagesPayload } from './contract';
@@ -59,7 +59,7 @@ export class ImagesView implements OutputView<ImagesPayload> {
   private payload?: ImagesPayload;
   private rows: { title: string; images: Decoded[] }[] = [];
   private cells: Cell[][] = [];
-  private cmap: Colormap = 'viridis';
+  private cmap: Colormap = DEFAULT_COLORMAP;
   private userCmap = false;
   private scale = 4;
   private userScale = false;
@@ -123,7 +123,7 @@ export class ImagesView implements OutputView<ImagesPayload> {
   update(p: ImagesPayload): void {
     this.payload = p;
     setText(this.titleEl, p.title ?? 'Images');
-    if (!this.userCmap) this.cmap = p.colormap ?? 'viridis';
+    if (!this.userCmap) this.cmap = colormapOrDefault(p.colormap);
     this.select.value = this.cmap;
     this.rows = p.rows.map((r) => ({
       title: r.title,
@@ -182,7 +182,9 @@ export class ImagesView implements OutputView<ImagesPayload> {
         sizeCanvas(canvas, img, this.scale);
         const button = h('button', { type: 'button', class: 'aenb-thumb', title: 'Enlarge', 'aria-label': `Enlarge ${img.alt}` }, canvas);
         button.addEventListener('click', () => this.openZoom(c, true, button));
-        const fig = h('figure', { class: 'aenb-cell', style: `grid-row: ${r + 1}; grid-column: ${c + 2}` }, button, img.caption ? h('figcaption', { class: 'aenb-caption' }, img.caption) : null);
+        // A caption wraps within its image's width (two lines at most, then an ellipsis): the whole text is its tooltip.
+        const caption = img.caption ? h('figcaption', { class: 'aenb-caption', title: img.caption }, img.caption) : null;
+        const fig = h('figure', { class: 'aenb-cell', style: `grid-row: ${r + 1}; grid-column: ${c + 2}` }, button, caption);
         this.grid.append(fig);
         cells.push({ img, canvas, button });
       });
@@ -207,20 +209,41 @@ export class ImagesView implements OutputView<ImagesPayload> {
     this.slider.setAttribute('aria-valuetext', `${this.scale}× (${this.scale} screen pixels per image pixel)`);
   }
 
-  /** Shrinks the default scale so that a row fits the output's width (never below 1). */
+  /**
+   * Shrinks the default scale so that every column fits the output's width
+   * (never below 1; a grid that does not fit even then scrolls). A column is
+   * as wide as its widest image (a caption wraps within it, see .aenb-caption
+   * in renderers/style.css); what else a row takes (the row titles, the gaps,
+   * the thumbnails' borders) is measured, not guessed, and the result checked.
+   */
   private fitWidth(): void {
     if (this.userScale || !this.payload) return;
-    const avail = this.root.clientWidth;
-    if (!avail) return;
+    const scroller = this.grid.parentElement;
+    if (!scroller || !scroller.clientWidth) return;
+    const cs = getComputedStyle(scroller);
+    const avail = scroller.clientWidth - (parseFloat(cs.paddingLeft) || 0) - (parseFloat(cs.paddingRight) || 0);
     const all = this.rows.flatMap((r) => r.images);
     const maxSide = Math.max(1, ...all.map((i) => Math.max(i.width, i.height)));
     const want = defaultScale(maxSide, this.payload.pixelScale);
-    const titleW = 110;
-    const widest = Math.max(0, ...this.rows.map((r) => r.images.reduce((s, i) => s + i.width, 0)));
-    const gaps = this.columns() * 10;
-    const fit = widest > 0 ? Math.floor((avail - titleW - gaps) / widest) : want;
-    const s = Math.max(1, Math.min(want, fit));
+    const cols = this.columns();
+    let widest = 0;
+    for (let c = 0; c < cols; c++) widest += Math.max(0, ...this.rows.map((r) => r.images[c]?.width ?? 0));
+    if (widest === 0) return;
+    const fixed = this.usedWidth() - widest * this.scale;
+    let s = Math.max(1, Math.min(want, Math.floor((avail - fixed) / widest)));
     if (s !== this.scale) this.setScale(s);
+    while (s > 1 && this.usedWidth() > avail + 0.5) this.setScale(--s);
+  }
+
+  /** How wide the grid's content is: from its left edge to the right edge of the rightmost image cell (CSS px). */
+  private usedWidth(): number {
+    const left = this.grid.getBoundingClientRect().left;
+    let right = left;
+    for (const row of this.cells) {
+      const last = row[row.length - 1];
+      if (last) right = Math.max(right, (last.button.parentElement ?? last.button).getBoundingClientRect().right);
+    }
+    return right - left;
   }
 
   private drawColorbar(): void {

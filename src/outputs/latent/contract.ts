@@ -102,8 +102,76 @@ export interface LatentPayload {
   remote?: RemoteDecoder;
   pca?: PcaInfo;
   umap?: UmapInfo;
-  /** Set by the live view during training. */
-  epoch?: { epoch: number; epochs: number };
+  /** Set by the live view (`callbacks.latentView`): the epoch the map was drawn after, and where its run is. */
+  epoch?: LiveEpoch;
+}
+
+/**
+ * Where the training run behind a live map is: `running` while the kernel
+ * redraws it; `done` (every epoch ran), `stopped` (a Stop, an interrupt or
+ * `stopTraining` ended it early) or `interrupted` (it ended without finishing:
+ * the fit failed, the kernel went away, or the notebook was saved while it
+ * ran) once it is over. A payload without a state comes from a kernel that is
+ * redrawing it.
+ */
+export type LiveState = 'running' | 'done' | 'stopped' | 'interrupted';
+export const LIVE_STATES: readonly LiveState[] = ['running', 'done', 'stopped', 'interrupted'];
+
+export interface LiveEpoch {
+  epoch: number;
+  epochs: number;
+  state?: LiveState;
+}
+
+/** The title a live map gets when the cell gives none, while it trains and after. */
+export const LIVE_TITLE = 'Latent space while training';
+export const LIVE_TITLE_AFTER = 'Latent space after training';
+
+/** The badge of a live map: "Epoch 2/5" while it trains, "Done · epoch 5/5", "Stopped · epoch 3/5", "Interrupted · epoch 3/5" after. */
+export function liveBadge(e: LiveEpoch): string {
+  const at = `${e.epoch}/${e.epochs}`;
+  switch (e.state ?? 'running') {
+    case 'running':
+      return `Epoch ${at}`;
+    case 'done':
+      return `Done · epoch ${at}`;
+    case 'stopped':
+      return `Stopped · epoch ${at}`;
+    case 'interrupted':
+      return `Interrupted · epoch ${at}`;
+  }
+}
+
+/** One sentence on the run behind a live map (the badge's tooltip, the text fallback). */
+export function liveStateText(e: LiveEpoch): string {
+  const after = e.epoch === 0 ? 'before the first epoch' : `after epoch ${e.epoch} of ${e.epochs}`;
+  switch (e.state ?? 'running') {
+    case 'running':
+      return `Training: the map is redrawn as epochs end; this one is ${after}`;
+    case 'done':
+      return `Training finished: the map ${after}`;
+    case 'stopped':
+      return `Training was stopped: the map ${after}, the last one drawn`;
+    case 'interrupted':
+      return `Training ended before its last epoch (it failed, its kernel ended, or the notebook was saved while it ran): the map ${after}, the last one drawn`;
+  }
+}
+
+/**
+ * The stored form of a map (what the `.aenb` writer and reader and the HTML
+ * report keep): a live map whose run is not over in the file (saved during
+ * training, or by a version without run states) is settled; any other is
+ * returned as is. A map drawn after the last epoch is `done`; an earlier one
+ * `interrupted`.
+ */
+export function settleLatentPayload(p: LatentPayload): LatentPayload {
+  if (!p.epoch || (p.epoch.state !== undefined && p.epoch.state !== 'running')) return p;
+  const done = p.epoch.epochs > 0 && p.epoch.epoch >= p.epoch.epochs;
+  return {
+    ...p,
+    ...(done && p.title === LIVE_TITLE ? { title: LIVE_TITLE_AFTER } : {}),
+    epoch: { ...p.epoch, state: done ? 'done' : 'interrupted' },
+  };
 }
 
 /**
@@ -204,6 +272,9 @@ export function checkLatentPayload(v: unknown): string | undefined {
   }
   if (v.method === 'raw' && v.latentDim !== 2) return 'a raw map needs a 2-D latent space';
   if (v.epoch !== undefined && (!isObject(v.epoch) || !isCount(v.epoch.epoch) || !isCount(v.epoch.epochs))) return 'epoch must be { epoch, epochs }';
+  if (v.epoch !== undefined && (v.epoch as { state?: unknown }).state !== undefined && !LIVE_STATES.includes((v.epoch as { state?: unknown }).state as LiveState)) {
+    return `epoch.state must be ${LIVE_STATES.join(', ')}`;
+  }
   return undefined;
 }
 
@@ -234,7 +305,7 @@ export function latentText(p: LatentPayload): string {
   const what = p.subject ?? 'samples';
   const head = p.title ? `${p.title}: ` : 'Latent space: ';
   const how = p.method === 'raw' ? 'drawn as they are' : `projected to 2-D by ${methodLabel(p)}`;
-  lines.push(`${head}${formatCount(p.count)} ${what}, ${p.latentDim}-D codes ${how}${p.epoch ? ` (after epoch ${p.epoch.epoch} of ${p.epoch.epochs})` : ''}.`);
+  lines.push(`${head}${formatCount(p.count)} ${what}, ${p.latentDim}-D codes ${how}${p.epoch ? ` (${liveStateText(p.epoch)})` : ''}.`);
   if (p.pca) lines.push(`  ${explainedText(p.pca)}.`);
   if (p.labels && p.classNames) {
     const counts = classCounts(p.labels, p.classNames.length);

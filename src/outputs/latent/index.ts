@@ -2,7 +2,7 @@
 // renderer, that decodes any point of it (see ./contract.ts for the payload,
 // ./kernel.ts for show.latent, show.interpolate and callbacks.latentView).
 import type { OutputKind } from '../kind';
-import { checkLatentPayload, LATENT_MIME, latentText, type LatentPayload } from './contract';
+import { checkLatentPayload, LATENT_MIME, latentText, settleLatentPayload, type LatentPayload } from './contract';
 import { kernel } from './kernel';
 import { view } from './view';
 
@@ -12,6 +12,7 @@ export const latent: OutputKind<LatentPayload, typeof kernel> = {
   rendered: true,
   check: checkLatentPayload,
   text: latentText,
+  stored: settleLatentPayload,
   kernel,
   view,
 };

@@ -16,6 +16,7 @@ export interface InterpolateOptions {
   /** Images in the strip, both ends included (default 10). */
   steps?: number;
   title?: string;
+  /** Colormap of grayscale images: 'gray' (the default for every output) or 'viridis' (for values that are not pictures: heat maps, weights). */
   colormap?: Colormap;
   shape?: [number, number];
   range?: [number, number];
@@ -60,7 +61,7 @@ export function interpolateOutput(model: unknown, a: unknown, b: unknown, opts: 
   strip.push(img(inputB, 'input b', 'Input image b'));
   const payload = imagesPayload([{ title: 'a → b', images: strip }], {
     title: opts.title ?? `From a to b through the latent space of ${m.name} (${m.latentDim}-D codes, ${steps} steps)`,
-    colormap: colormap ?? 'gray',
+    colormap,
   });
   return toOutput(imagesOutputItems(payload));
 }

@@ -14,11 +14,15 @@ import { toOutput } from '../payload';
 import { textOutput } from '../text';
 import {
   LATENT_MAX_POINTS,
+  LIVE_TITLE,
+  LIVE_TITLE_AFTER,
   PROJECTION_METHODS,
   latentOutputItems,
   type ImageBlock,
   type ImageShape,
   type LatentPayload,
+  type LiveEpoch,
+  type LiveState,
   type ProjectionMethod,
 } from './contract';
 import { toPixels } from './inverse';
@@ -55,10 +59,12 @@ export interface LatentOptions {
   title?: string;
   /** What the rows are, for the captions: "test images", say. */
   subject?: string;
+  /** Colormap of grayscale images: 'gray' (the default for every output) or 'viridis' (for values that are not pictures: heat maps, weights). */
   colormap?: Colormap;
   /** Image size [height, width] when inputs are flat vectors that are not square. */
   shape?: [number, number];
   /** Pixel values of x: default [0, 1], or [0, 255] when a value is above 1. */
+  /** Colormap of grayscale images: 'gray' (the default for every output) or 'viridis' (for values that are not pictures: heat maps, weights). */
   range?: [number, number];
   /** UMAP: neighbours per point (default 15) and minimum distance (default 0.1). */
   neighbors?: number;
@@ -87,7 +93,7 @@ export interface LatentContext extends ProgressSink {
   where?: string;
   /** PCA axes of the previous map (live view). */
   previous?: Float32Array;
-  epoch?: { epoch: number; epochs: number };
+  epoch?: LiveEpoch;
   /** Originals already encoded (the live view sends the same ones each epoch). */
   originalsCache?: Map<string, ImageBlock>;
 }
@@ -261,7 +267,7 @@ export interface LatentViewCallback {
   setParams(params: { epochs?: number }): void;
   onTrainBegin(): Promise<void>;
   onEpochEnd(epoch: number): Promise<void>;
-  onTrainEnd(): Promise<void>;
+  onTrainEnd(arg?: unknown): Promise<void>;
 }
 
 /**
@@ -282,16 +288,32 @@ export function latentViewCallback(kernel: KernelServices, x: unknown, opts?: La
   let model: unknown;
   let previous: Float32Array | undefined;
   const cache = new Map<string, ImageBlock>();
-  let key: string | undefined;
   let epochs = 0;
-  const draw = async (epoch: number) => {
+  /** Epochs ended in this fit (onEpochEnd calls), and the fit's map: the cell showing it, its key, the latest payload sent. */
+  let epochsRun = 0;
+  let run: { cell: RunningCell; key: string; last?: LatentPayload } | undefined;
+  const titleFor = (state: LiveState) => o.title ?? (state === 'done' || state === 'stopped' ? LIVE_TITLE_AFTER : LIVE_TITLE);
+  const send = (r: NonNullable<typeof run>, p: LatentPayload) => {
+    r.last = p;
+    r.cell.emit(toOutput(latentOutputItems(p)), r.key, true);
+  };
+  /** The map of the run ended: the badge stops looking live and says how it ended (the map itself stays). Once only. */
+  const settle = (r: NonNullable<typeof run>, state: Exclude<LiveState, 'running'>) => {
+    if (!r.last?.epoch || (r.last.epoch.state ?? 'running') !== 'running') return;
+    send(r, { ...r.last, title: titleFor(state), epoch: { ...r.last.epoch, state } });
+  };
+  const draw = async (epoch: number, state: LiveState = 'running') => {
     if (!model) throw new Error(`${where}: the callback was not given the model; pass it to fit: model.fit(x, x, { callbacks: [callbacks.latentView(xSample)] }).`);
-    const built = await buildLatent(model, x, { ...o, title: o.title ?? 'Latent space while training' }, { where, previous, epoch: { epoch, epochs }, originalsCache: cache });
+    const built = await buildLatent(model, x, { ...o, title: titleFor(state) }, { where, previous, epoch: { epoch, epochs, state }, originalsCache: cache });
     previous = built.components;
     const cell = kernel.cell();
     if (!cell) return;
-    key ??= cell.newKey('latent-view');
-    cell.emit(toOutput(latentOutputItems(built.payload)), key, true);
+    if (!run) {
+      const r = (run = { cell, key: cell.newKey('latent-view') });
+      // A fit that ends without onTrainEnd (it threw, say): the map says its run was interrupted when the cell ends.
+      cell.onEnd(() => settle(r, 'interrupted'));
+    }
+    send(run, built.payload);
   };
   return {
     setModel(m: unknown) {
@@ -309,14 +331,24 @@ export function latentViewCallback(kernel: KernelServices, x: unknown, opts?: La
       if (typeof params?.epochs === 'number') epochs = params.epochs;
     },
     async onTrainBegin() {
+      epochsRun = 0;
       await draw(0);
     },
     async onEpochEnd(epoch: number) {
+      epochsRun = epoch + 1;
       if ((epoch + 1) % every === 0) await draw(epoch + 1);
     },
-    async onTrainEnd() {
-      model = undefined;
-      key = undefined; // another fit with this callback draws a map of its own
+    async onTrainEnd(arg?: unknown) {
+      // Our fit passes its History (stopped: an interrupt, Stop or stopTraining ended it early); tfjs's passes nothing.
+      const stopped = arg && typeof arg === 'object' && 'stopped' in arg ? Boolean((arg as { stopped?: unknown }).stopped) : Boolean((model as { stopTraining?: unknown } | undefined)?.stopTraining);
+      const r = run;
+      try {
+        if (r?.last?.epoch && !stopped && model && r.last.epoch.epoch < epochsRun) await draw(epochsRun, 'done'); // the last epochs, with every > 1
+        else if (r) settle(r, stopped ? 'stopped' : 'done');
+      } finally {
+        model = undefined;
+        run = undefined; // another fit with this callback draws a map of its own
+      }
     },
   };
 }

@@ -7,7 +7,7 @@
 // interpolation strip. Dense decoders run right here (their weights are in
 // the payload); others ask the notebook's kernel through `host.request`.
 import { base64ToBytes, decodeFloat32, encodeFloat32 } from '../../common/base64';
-import { COLORMAPS, type Colormap } from '../../common/colormap';
+import { COLORMAPS, colormapOrDefault, DEFAULT_COLORMAP, type Colormap } from '../../common/colormap';
 import { formatCount } from '../../common/formatting';
 import { h, setAttr, setText, uniqueId } from '../../../renderers/dom';
 import type { OutputView, ViewHost, ViewPart } from '../kind';
@@ -15,7 +15,7 @@ import { DenseDecoder } from './dense';
 import { blendNearest, extent, interpolateCodes, pcaInverse, toPixels } from './inverse';
 import { CLASS_COLORS, clearImage, drawImage, imageCanvas } from './view-pixels';
 import { Scatter } from './view-scatter';
-import { classCounts, decodeImageBlock, explainedText, methodLabel, type LatentPayload } from './contract';
+import { classCounts, decodeImageBlock, explainedText, liveBadge, liveStateText, methodLabel, type LatentPayload } from './contract';
 
 interface Pick {
   x: number;
@@ -76,7 +76,7 @@ export class LatentView implements OutputView<LatentPayload> {
   private hidden = new Set<number>();
   private hoverIndex = -1;
   private kbIndex = -1;
-  private colormap: Colormap = 'gray';
+  private colormap: Colormap = DEFAULT_COLORMAP;
   private userColormap = false;
   private kernelProblem = '';
   private remoteBusy = false;
@@ -96,7 +96,7 @@ export class LatentView implements OutputView<LatentPayload> {
     const helpId = uniqueId('latent-help');
     this.root = h('section', { class: 'aenb-root aenb-latent', 'aria-labelledby': titleId });
     this.titleEl = h('h3', { class: 'aenb-title', id: titleId }, 'Latent space');
-    this.badge = h('span', { class: 'aenb-badge aenb-badge-running', hidden: true });
+    this.badge = h('span', { class: 'aenb-badge aenb-badge-running', role: 'status', hidden: true });
     this.info = h('span', { class: 'aenb-muted aenb-info' });
     const selId = uniqueId('cmap');
     this.select = h('select', { id: selId, class: 'aenb-select' });
@@ -208,7 +208,7 @@ export class LatentView implements OutputView<LatentPayload> {
     this.pcaComponents = p.pca ? decodeFloat32(p.pca.components) : undefined;
     const [x0, x1, y0, y1] = extent(this.points, p.count);
     this.extentScale = Math.max(x1 - x0, y1 - y0);
-    if (!this.userColormap) this.colormap = p.colormap ?? 'gray';
+    if (!this.userColormap) this.colormap = colormapOrDefault(p.colormap);
     this.select.value = this.colormap;
     const sameSet = prev && prev.count === p.count && prev.method === p.method && JSON.stringify(prev.indices ?? null) === JSON.stringify(p.indices ?? null);
     if (!sameSet) {
@@ -221,7 +221,16 @@ export class LatentView implements OutputView<LatentPayload> {
     // header
     setText(this.titleEl, p.title ?? 'Latent space');
     this.badge.hidden = !p.epoch;
-    if (p.epoch) setText(this.badge, `Epoch ${p.epoch.epoch}/${p.epoch.epochs}`);
+    if (p.epoch) {
+      // A live map looks live (a pulsing dot) only while its run goes on; after it, the badge says how it ended.
+      const state = p.epoch.state ?? 'running';
+      setText(this.badge, liveBadge(p.epoch));
+      setAttr(this.badge, 'title', liveStateText(p.epoch));
+      setAttr(this.badge, 'class', `aenb-badge aenb-badge-${state === 'interrupted' ? 'stopped aenb-badge-interrupted' : state}`);
+      this.root.dataset.run = state;
+    } else {
+      delete this.root.dataset.run;
+    }
     const how = p.method === 'pca' && p.pca ? `PCA: ${explainedText(p.pca)}` : p.method === 'umap' && p.umap ? `UMAP (${p.umap.neighbors} neighbours, min. distance ${p.umap.minDist})` : methodLabel(p);
     setText(this.info, `${formatCount(p.count)} ${p.subject ?? 'samples'} · ${p.latentDim}-D codes · ${how}`);
 
