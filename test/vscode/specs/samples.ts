@@ -322,7 +322,7 @@ export function defineSampleTests(): void {
       assert.equal(trained.epoch, params.epochs);
     });
 
-    it('the live map while training ends at the last epoch, says training is done, with Fashion-MNIST\'s class names', () => {
+    it('the live map while training ends at the last epoch, says its run is done, and has Fashion-MNIST\'s class names', () => {
       const p = json<LatentPayload>(onlyItem(cellWith(doc, 'sae.fit('), LATENT_MIME));
       assert.equal(checkLatentPayload(p), undefined);
       assert.deepEqual(p.epoch, { epoch: params.epochs, epochs: params.epochs, state: 'done' });
