@@ -33,8 +33,8 @@ function rng(seed: number): () => number {
 }
 
 const engines: Engine[] = [];
-function engine(threads: number, gemmOrder: 0 | 1 | 'auto' = 'auto'): Engine {
-  const e = Engine.create({ threads, fma: FMA, spin: 2000, smallJob: 0, gemmOrder });
+function engine(threads: number, gemmOrder: 0 | 1 | 'auto' = 'auto', parts?: { partsPerThread: number; partMadds: number }): Engine {
+  const e = Engine.create({ threads, fma: FMA, spin: 2000, smallJob: 0, gemmOrder, ...parts });
   engines.push(e);
   return e;
 }
@@ -63,7 +63,7 @@ describe(`engine (${FMA ? 'fused multiply-add' : 'plain SIMD'})`, () => {
     assert.equal(probe([]), String(relaxedSimdSupported()), 'the detection reads what this runtime does by default');
   });
 
-  test('matrix products (A or B transposed or neither): every shape, layout, loop order and thread count against a float64 reference, and bit for bit against one thread', async () => {
+  test('matrix products (A or B transposed or neither): every shape, layout, loop order, thread count and number of parts against a float64 reference, and bit for bit against one thread', async () => {
     const r = rng(7);
     const sizes = () => 1 + Math.floor(((r() + 1) / 2) * 70);
     const cases = [
@@ -77,7 +77,8 @@ describe(`engine (${FMA ? 'fused multiply-add' : 'plain SIMD'})`, () => {
       ...Array.from({ length: 24 }, (_, i) => ({ m: sizes(), k: sizes(), n: sizes(), transA: i % 3 === 1, transB: i % 3 === 2 })),
     ];
     const one = engine(1, 0);
-    const many = [engine(2, 1), engine(3, 'auto'), engine(2, 0)];
+    // The last two cut every product into many more parts than threads (as large products are): each part is computed once (C is accumulated into in half the cases), by whichever thread claims it.
+    const many = [engine(2, 1), engine(3, 'auto'), engine(2, 0), engine(2, 'auto', { partsPerThread: 8, partMadds: 1 }), engine(3, 1, { partsPerThread: 5, partMadds: 1 })];
     await Promise.all(many.map((e) => e.ready()));
     for (const [ci, c] of cases.entries()) {
       for (const opts of [{ bias: false, acc: false, pad: 0 }, { bias: true, acc: true, pad: 3 }]) {
@@ -97,6 +98,10 @@ describe(`engine (${FMA ? 'fused multiply-add' : 'plain SIMD'})`, () => {
           fill(e, bias, ci * 10 + 4);
           inputs ??= { a: read(e, a), b: read(e, b), c0: read(e, out), bias: read(e, bias) };
           e.gemm({ m: c.m, n: c.n, k: c.k, a: a.ptr, transA: c.transA, lda, b: b.ptr, transB: c.transB, ldb, c: out.ptr, ldc, bias: opts.bias ? bias.ptr : 0, accumulate: opts.acc });
+          // Up to 8 parts per thread (5 for the last engine), each of at least 250,000 multiply-adds (1 for the last two engines).
+          const [perThread, partMadds] = e === many[3] ? [8, 1] : e === many[4] ? [5, 1] : [8, 250_000];
+          const expected = e.threads === 1 ? 1 : e.threads * Math.max(1, Math.min(perThread, Math.floor((c.m * c.n * c.k) / (e.threads * partMadds))));
+          assert.equal(e.lastParts, expected, `parts of the product on ${e.threads} threads`);
           results.push(read(e, out));
         }
         const { a, b, c0, bias } = inputs!;
@@ -429,6 +434,26 @@ describe(`engine (${FMA ? 'fused multiply-add' : 'plain SIMD'})`, () => {
         }
       });
     }
+  });
+
+  test('a large product is cut into several parts per thread, a small one into one per thread; bad part settings are refused', () => {
+    const e = Engine.create({ threads: 2, fma: FMA, spin: 2000 });
+    engines.push(e);
+    const run = (m: number, k: number, n: number) => {
+      const a = e.alloc(m * k), b = e.alloc(k * n), c = e.alloc(m * n);
+      e.gemm({ m, n, k, a: a.ptr, b: b.ptr, c: c.ptr });
+      return e.lastParts;
+    };
+    assert.equal(run(256, 784, 128), 16, "the deep model's first product at batch 256: 8 parts per thread");
+    assert.equal(run(256, 784, 64), 16);
+    assert.equal(run(32, 784, 64), 2 * Math.floor((32 * 784 * 64) / (2 * 250_000)), 'parts of at least 250,000 multiply-adds');
+    assert.equal(run(32, 64, 36), 2, 'a small product: one part per thread');
+    assert.throws(() => Engine.create({ threads: 2, partsPerThread: 0 }), /partsPerThread must be a whole number from 1 to 127 for 2 threads, got 0/);
+    assert.throws(() => Engine.create({ threads: 4, partsPerThread: 64 }), /from 1 to 63 for 4 threads/);
+    assert.throws(() => Engine.create({ threads: 2, partMadds: 0 }), /partMadds must be at least 1/);
+    const wide = Engine.create({ threads: 64 });
+    engines.push(wide);
+    assert.equal(wide.threads, 64, 'the default parts per thread fit any thread count');
   });
 
   test('small jobs stay on the calling thread, with the same results', async () => {

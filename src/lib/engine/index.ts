@@ -7,8 +7,9 @@
  * worker threads on it (pool.ts), a packing-free matrix product and a few
  * kernels in C (native/engine.c; with relaxed SIMD's fused multiply-add
  * where the runtime has it), and the SIMD element-wise kernels of
- * wasm-simd.ts. Every job is cut in one part per thread; a thread's part of
- * a matrix product is a block of rows or of columns, so every element is
+ * wasm-simd.ts. Every job is cut in one part per thread (a large product in
+ * up to PARTS_PER_THREAD per thread, claimed by whichever thread is free); a
+ * part of a matrix product is a block of rows or of columns, so every element is
  * computed exactly as on one thread, and 1 thread and N threads give the
  * same products bit for bit (sums of partial losses differ in the last bits
  * only).
@@ -67,6 +68,9 @@ export interface EngineOptions {
   smallJob?: number;
   /** The order the product goes through C (see engine.c's gemm): 'auto' (default) times both on the first calls of each shape and keeps the faster. */
   gemmOrder?: 0 | 1 | 'auto';
+  /** Parts per thread a large product is cut into, at most (default 8), and the fewest multiply-adds a part has (default 250,000; tests set 1). */
+  partsPerThread?: number;
+  partMadds?: number;
 }
 
 /** How a product of one shape is run: the loop order chosen, and the timings it was chosen from. */
@@ -119,8 +123,25 @@ const PAGE = 65536;
 const MAX_PAGES = 32768; // 2 GiB
 /** Bytes of stack each thread's instance of the C kernels gets. */
 const C_STACK_BYTES = 64 * 1024;
-/** Rows of A per register tile of the product. */
-const MR = 4;
+/**
+ * Rows of A per register tile of the product (engine.c: MR·2 vectors of
+ * sums). 5 was faster than 4 (a few percent, batch by batch in one process);
+ * at 6, V8 runs out of vector registers and the product falls to a quarter.
+ */
+const MR = 5;
+/**
+ * How a large product is shared: cut into up to PARTS_PER_THREAD parts per
+ * thread, each of at least PART_MADDS multiply-adds (about 10 µs), which the
+ * threads claim one at a time. With one part per thread, a worker that
+ * started late, or that the machine slowed, held the main thread waiting for
+ * its whole half: 1.4 ms of a 10 ms step of the deep model at batch 256. With
+ * more parts the thread that is free takes the next one, and the two end
+ * within a part of each other. Measured batch by batch in one process, the
+ * deep model's step at batch 256 took 7.1 ms instead of 9.3 ms (the same
+ * results: no split changes a product's result, engine.c).
+ */
+const PARTS_PER_THREAD = 8;
+const PART_MADDS = 250_000;
 /** Jobs with less work than this (see `run`) stay on the calling thread: a few microseconds at most. */
 const SMALL_JOB = 4096;
 
@@ -139,6 +160,10 @@ export class Engine {
   private disposed = false;
   private readonly smallJob: number;
   private readonly gemmOrder: 0 | 1 | 'auto';
+  private readonly partsPerThread: number;
+  /** How many parts the last job was cut into (tests, profiles). */
+  lastParts = 0;
+  private readonly partMadds: number;
   private readonly tunings = new Map<string, GemmTuning>();
   private inline = 0;
   /** The C kernels on this thread (src/lib/wasm/kernels.c, shared-memory build). */
@@ -158,6 +183,10 @@ export class Engine {
     this.threads = threads;
     this.smallJob = options.smallJob ?? SMALL_JOB;
     this.gemmOrder = options.gemmOrder ?? 'auto';
+    this.partsPerThread = options.partsPerThread ?? Math.max(1, Math.min(PARTS_PER_THREAD, Math.floor(CTL.MAX_PARTS / threads)));
+    this.partMadds = options.partMadds ?? PART_MADDS;
+    if (!Number.isInteger(this.partsPerThread) || this.partsPerThread < 1 || threads * this.partsPerThread > CTL.MAX_PARTS) throw new RangeError(`partsPerThread must be a whole number from 1 to ${Math.floor(CTL.MAX_PARTS / threads)} for ${threads} threads, got ${this.partsPerThread}`);
+    if (!(this.partMadds >= 1)) throw new RangeError(`partMadds must be at least 1, got ${this.partMadds}`);
     this.fma = fmaWanted === 'auto' ? fmaAvailable : fmaWanted;
     this.memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
     this.view = new Float32Array(this.memory.buffer);
@@ -243,20 +272,21 @@ export class Engine {
    * or per 16 multiply-adds): the parts are the same either way, and so is
    * the result.
    */
-  private run(op: number, work: number, label?: string): void {
+  private run(op: number, work: number, label?: string, parts: number = this.threads): void {
     const cx = this.cx;
-    const parts = this.threads;
     const t0 = profiling() ? performance.now() : 0;
-    if (parts > 1 && work < this.smallJob) {
+    if (this.threads > 1 && work < this.smallJob) {
       for (let p = 0; p < parts; p++) runPart(cx, op, p, parts);
+      this.lastParts = parts;
       this.inline++;
       if (t0) record(label ?? OP_NAMES.get(op)!, performance.now() - t0);
       return;
     }
-    this.pool.run(op, (part) => runPart(cx, op, part, parts));
+    this.lastParts = parts;
+    this.pool.run(op, (part) => runPart(cx, op, part, parts), parts);
     if (t0) {
       const pool = this.pool;
-      const shared = parts > 1;
+      const shared = this.threads > 1;
       record(label ?? OP_NAMES.get(op)!, performance.now() - t0, shared, pool.lastWaitMs, shared ? pool.lastOwnParts : 0, shared ? parts - pool.lastOwnParts : 0);
     }
   }
@@ -277,7 +307,7 @@ export class Engine {
       // Each thread reads all of one operand: share A by rows unless it has too few of them.
       const cols = this.threads > 1 && m < 8 * this.threads;
       this.setArgs([m, n, k, g.a, g.lda ?? k, g.b, g.ldb ?? k, g.c, g.ldc ?? n, g.bias ?? 0, g.accumulate ? 1 : 0, cols ? 1 : 0]);
-      this.run(OP.GEMM_BT, (m * n * k) / 16, profiling() ? `gemm ${m}x${n}x${k} Bᵀ` : undefined);
+      this.run(OP.GEMM_BT, (m * n * k) / 16, profiling() ? `gemm ${m}x${n}x${k} Bᵀ` : undefined, this.productParts(m * n * k));
       return;
     }
     const lda = g.lda ?? (g.transA ? m : k);
@@ -300,11 +330,18 @@ export class Engine {
     }
     this.setArgs([m, n, k, g.a, ars, acs, g.b, g.ldb ?? n, g.c, g.ldc ?? n, g.bias ?? 0, g.accumulate ? 1 : 0, MR, cols ? 1 : 0, order]);
     const t0 = tuning ? performance.now() : 0;
-    this.run(OP.GEMM, (m * n * k) / 16, profiling() ? `gemm ${m}x${n}x${k}${g.transA ? ' Aᵀ' : ''}` : undefined);
+    this.run(OP.GEMM, (m * n * k) / 16, profiling() ? `gemm ${m}x${n}x${k}${g.transA ? ' Aᵀ' : ''}` : undefined, this.productParts(m * n * k));
     if (tuning) {
       tuning.times[order].push(performance.now() - t0);
       if (tuning.times[1].length >= TUNING_CALLS) tuning.order = Math.min(...tuning.times[0]) <= Math.min(...tuning.times[1]) ? 0 : 1;
     }
+  }
+
+  /** Parts of a product of `madds` multiply-adds: one per thread, more when it is large (PARTS_PER_THREAD). */
+  private productParts(madds: number): number {
+    const T = this.threads;
+    if (T === 1) return 1;
+    return T * Math.max(1, Math.min(this.partsPerThread, Math.floor(madds / (T * this.partMadds))));
   }
 
   /** The loop order kept for each product shape so far ("m n k transA splitColumns" → 0 or 1; -1 while timing). */

@@ -149,16 +149,18 @@ export class WorkerPool {
   }
 
   /**
-   * Runs job `op` (its arguments already written) in `threads` parts:
-   * `part(i)` computes part i on the main thread; the workers compute the
-   * parts they claim. Returns when every part is done. Throws when a worker
-   * failed or does not answer.
+   * Runs job `op` (its arguments already written) in `parts` parts (at
+   * least one per thread; more let a thread that finishes early take over
+   * work from one that started late): `part(i)` computes part i on the main
+   * thread; the workers compute the parts they claim. Returns when every
+   * part is done. Throws when a worker failed or does not answer.
    */
-  run(op: number, part: (index: number) => void): void {
+  run(op: number, part: (index: number) => void, parts: number = this.threads): void {
     if (this.disposed) throw new Error('the engine was disposed');
-    const parts = this.threads;
-    if (parts === 1) {
-      part(0);
+    if (!Number.isInteger(parts) || parts < 1 || parts > CTL.MAX_PARTS) throw new RangeError(`a job has 1 to ${CTL.MAX_PARTS} parts, got ${parts}`);
+    if (this.threads === 1) {
+      for (let p = 0; p < parts; p++) part(p);
+      this.lastOwnParts = parts;
       return;
     }
     if (this.broken) throw new Error(this.broken);
@@ -167,6 +169,7 @@ export class WorkerPool {
     const job = (this.job = (this.job + 1) | 0);
     this.published++;
     ctl[CTL.OP] = op;
+    ctl[CTL.PARTS] = parts;
     Atomics.store(ctl, CTL.DONE, 0);
     Atomics.store(ctl, CTL.CLAIM, claimWord(job, 0));
     Atomics.store(ctl, CTL.SEQ, job);

@@ -4,8 +4,9 @@
  * job is cut into parts. Both sides import this module, so they always
  * agree.
  *
- * A job is cut into as many parts as there are threads. The main thread
- * writes the job's code and arguments, opens the job's parts for claiming
+ * A job is cut into parts: one per thread, or several per thread for a
+ * large product (the engine decides; PARTS holds the count). The main thread
+ * writes the job's code, part count and arguments, opens its parts for claiming
  * (CLAIM = job number and part 0), clears DONE and moves SEQ (waking
  * sleeping workers). Then every thread, the main one included, claims parts
  * one at a time (a compare-and-swap on CLAIM, which names the job, so a
@@ -28,6 +29,8 @@ export const CTL = {
   DONE: 32,
   READY: 48,
   ERROR: 56,
+  /** How many parts the current job is cut into (written with OP, before SEQ moves). */
+  PARTS: 60,
   OP: 64,
   /** Job arguments: int32 words, or float32 through a Float32Array on the same bytes. */
   ARGS: 65,
@@ -35,6 +38,8 @@ export const CTL = {
   /** Per-part float64 results (partial sums): 8-byte aligned, one slot per part. */
   F64: 96,
   MAX_THREADS: 64,
+  /** Parts a job may have: CLAIM keeps the next part in its low 8 bits. */
+  MAX_PARTS: 255,
   /** A worker's error message, UTF-8, NUL-padded. */
   MESSAGE: 240,
   MESSAGE_BYTES: 256,

@@ -31,7 +31,7 @@ interface WorkerData {
 }
 
 const data = workerData as WorkerData;
-const { memory, threads } = data;
+const { memory } = data;
 let view = new Float32Array(memory.buffer);
 const heap = () => (view.byteLength === memory.buffer.byteLength ? view : (view = new Float32Array(memory.buffer)));
 const ctl = new Int32Array(memory.buffer, data.ctl, CTL.WORDS);
@@ -73,9 +73,10 @@ for (;;) {
   seen = seq;
   const op = ctl[CTL.OP];
   if (op === OP.QUIT) break;
-  for (let part = claimPart(ctl, seq, threads); part >= 0; part = claimPart(ctl, seq, threads)) {
+  const parts = ctl[CTL.PARTS];
+  for (let part = claimPart(ctl, seq, parts); part >= 0; part = claimPart(ctl, seq, parts)) {
     try {
-      runPart(cx, op, part, threads);
+      runPart(cx, op, part, parts);
     } catch (e) {
       fail(e);
     }
