@@ -34,6 +34,10 @@ bench/vs-torch.ts:
                          "tensors": [{"name", "shape", "offset"}]}: initial weights
   threads      optional thread count (default: every core)
   warmupBatches optional, steps run on a throwaway copy before timing (default 4)
+  perturb      optional seed: after the initial weights are set, each one moves by one
+               float32 unit in the last place, up or down at random (this seed's
+               generator): a start that differs from the given one only by the rounding
+               of a float32 step, for the spread of a chaotic model's runs
   dtype        optional "float32" (default) or "float64": the whole model, data and
                optimizer in double precision (the float32 runs' reference in
                `npm run bench -- --trace`)
@@ -295,6 +299,18 @@ def load_weights(model, spec):
                 p.copy_(value)
 
 
+def nudge_weights(model, seed):
+    """Moves every float32 weight one unit in the last place, up or down, at random (seeded)."""
+    rng = np.random.default_rng(seed)
+    with torch.no_grad():
+        for p in model.ordered_parameters():
+            w = p.detach().numpy()
+            if w.dtype != np.float32:
+                raise ValueError(f'perturb: weights must be float32, got {w.dtype}')
+            up = rng.integers(0, 2, size=w.shape).astype(bool)
+            p.copy_(torch.from_numpy(np.where(up, np.nextafter(w, np.float32(np.inf)), np.nextafter(w, np.float32(-np.inf))).astype(np.float32)))
+
+
 def blas_in_use():
     """The BLAS libraries mapped into this process, and OpenBLAS's own report when it is one of them."""
     libs = set()
@@ -421,6 +437,8 @@ def main():
         model = SeedAutoencoder(spec['model'], spec['layers'], float(spec['alpha']), gen)
     if spec.get('weights'):
         load_weights(model, spec['weights'])
+    if spec.get('perturb') is not None:
+        nudge_weights(model, int(spec['perturb']))
     dtype = spec.get('dtype', 'float32')
     if dtype not in ('float32', 'float64'):
         raise ValueError(f'dtype must be float32 or float64, got {dtype!r}')
@@ -474,6 +492,7 @@ def main():
         'orderHead': order[:8].tolist(),
         'threads': torch.get_num_threads(),
         'dtype': dtype,
+        'perturb': spec.get('perturb'),
         'adamBiasCorrection': bias_correction,
         'cpuCount': os.cpu_count(),
         'torch': torch.__version__,
