@@ -202,7 +202,7 @@ export class TerminalReporter implements Reporter {
     const loss = Number.isFinite(p.loss) ? p.loss.toFixed(4) : '-';
     const rate = `${Math.round(p.samplesPerSecond).toLocaleString('en-US')} samples/s`;
     if (p.state !== 'running') {
-      this.print(`Training ${p.state === 'stopped' ? 'stopped' : 'done'}: epoch ${p.epoch}/${p.epochs}, loss ${loss}, ${rate}`);
+      this.print(`Training ${p.state === 'error' ? 'failed' : p.state === 'stopped' ? 'stopped' : 'done'}: epoch ${p.epoch}/${p.epochs}, loss ${loss}, ${rate}`);
       return;
     }
     if (this.out.isTTY) {

@@ -48,6 +48,8 @@ export function patchFitForKernel(kernel: FitKernel): void {
     const batches = Math.ceil(split / batchSize);
     const runId = `tfjs-${process.pid}-${Date.now().toString(36)}`;
     let epoch = 0;
+    /** Batches done in the current epoch (where an error is reported). */
+    let batchesDone = 0;
     let samplesDone = 0;
     // Checkpoint callbacks: a resumed run shows the restored epochs, and the checkpoints it writes.
     const userCallbacks = args.callbacks === undefined ? [] : Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks];
@@ -82,6 +84,7 @@ export function patchFitForKernel(kernel: FitKernel): void {
         const size = Number(logs?.size ?? batchSize);
         batchLosses.push(loss);
         samplesDone += size;
+        batchesDone = batch + 1;
         if (batch === 0) epochLoss = { sum: 0, count: 0 };
         epochLoss.sum += loss * size;
         epochLoss.count += size;
@@ -93,6 +96,7 @@ export function patchFitForKernel(kernel: FitKernel): void {
         for (const [k, v] of Object.entries(logs ?? {})) (history[k] ??= []).push(Number(v));
         if (report) kernel.onTraining(progress('epoch', batches, Number(logs?.loss ?? NaN)));
         epoch = e + 1;
+        batchesDone = 0;
       },
     });
     // tfjs hands the model and the run's parameters only to its own Callback
@@ -111,6 +115,10 @@ export function patchFitForKernel(kernel: FitKernel): void {
         exec?.shownLive?.add(h);
       }
       return h;
+    } catch (e) {
+      // The live chart says the run failed (the cell reports the error itself), instead of staying "running".
+      if (report && batchLosses.length) kernel.onTraining({ ...progress('error', batchesDone, NaN), error: e instanceof Error ? e.message : String(e) });
+      throw e;
     } finally {
       kernel.tfjsFits.delete(model);
     }

@@ -377,7 +377,7 @@ export class KernelRuntime {
     const exec = this.context.getStore() ?? this.current;
     if (!exec) return;
     if (p.phase === 'begin' && p.note) this.note(p.note);
-    const final = p.phase === 'end';
+    const final = p.phase === 'end' || p.phase === 'error';
     // Our models' History holds this very series object.
     if (final) exec.shownLive.add(p.history);
     let encoder = this.batchEncoders.get(p.runId);
@@ -399,7 +399,7 @@ export class KernelRuntime {
           loss: p.loss,
           samplesPerSecond: p.samplesPerSecond,
           etaSeconds: p.etaSeconds,
-          state: final ? (p.stopped ? 'stopped' : 'done') : 'running',
+          state: p.phase === 'error' ? 'error' : final ? (p.stopped ? 'stopped' : 'done') : 'running',
         });
       },
       p.phase !== 'batch',

@@ -99,7 +99,8 @@ export interface FitArgs {
   signal?: AbortSignal;
 }
 
-export type TrainingPhase = 'begin' | 'batch' | 'epoch' | 'end';
+/** 'error': the run ended with an exception (`error` says which); 'end': it finished or was stopped. */
+export type TrainingPhase = 'begin' | 'batch' | 'epoch' | 'end' | 'error';
 
 export interface TrainingProgress {
   runId: string;
@@ -126,6 +127,8 @@ export interface TrainingProgress {
   batchLosses: number[];
   /** Set at 'end' when training ended early. */
   stopped?: boolean;
+  /** Set at 'error': the message of the exception that ended the run (the cell reports the exception itself). */
+  error?: string;
   stopReason?: string;
   /**
    * Set at 'begin': how the batches run. `note` (when set) says, once, what
@@ -385,6 +388,9 @@ export async function train(
   };
 
   let lean: LeanStep | null = null;
+  // Where the loop is, and what ended it if it threw: the live output then says so instead of staying "running".
+  const at = { epoch: startEpoch, batch: 0, begun: false };
+  let failure: { error: unknown } | undefined;
   try {
     if (callbacks.some((c) => c.onTrainSetup)) {
       const run = trainingRun(model, optimizer, history, epochs, rng, (state) => {
@@ -405,13 +411,17 @@ export async function train(
     }
     for (const c of callbacks) await c.onTrainBegin?.();
     emit({ ...progress('begin', startEpoch, 0, NaN), path: lastPath, ...(decided.reason ? { note: genericPathNote(decided.reason) } : {}) });
+    at.begun = true;
     if (profiling()) recordProfile('fit: set-up before the first batch', performance.now() - t0);
     for (let epoch = startEpoch; epoch < epochs; epoch++) {
+      at.epoch = epoch;
+      at.batch = 0;
       for (const c of callbacks) await c.onEpochBegin?.(epoch);
       const order = args.shuffle === false ? null : permutation(n, rng);
       let lossSum = 0;
       let seen = 0;
       for (let b = 0; b < batches; b++) {
+        at.batch = b;
         const start = b * batchSize;
         const size = Math.min(batchSize, n - start);
         const batchLoss = lean ? lean.step(order, start, size) : tf.tidy(() => {
@@ -473,6 +483,9 @@ export async function train(
       emit(progress('epoch', epoch, history.partialLastEpoch ? Math.ceil(seen / batchSize) : batches, logs.loss));
       if (history.stopped) break;
     }
+  } catch (e) {
+    failure = { error: e };
+    throw e;
   } finally {
     // Writes the weights back (parallel engine) and waits until the engine's threads have ended.
     await lean?.dispose();
@@ -480,6 +493,15 @@ export async function train(
     args.signal?.removeEventListener('abort', onAbort);
     for (const t of owned) t.dispose();
     history.durationMs = performance.now() - t0;
+    // Only a run whose start was reported has a live output to end.
+    if (failure && at.begun) {
+      const error = failure.error instanceof Error ? failure.error.message : String(failure.error);
+      try {
+        emit({ ...progress('error', at.epoch, at.batch, NaN), error });
+      } catch {
+        // An observer's own failure must not hide the run's.
+      }
+    }
   }
   for (const c of callbacks) await c.onTrainEnd?.(history);
   const last = history.epoch.length ? history.epoch[history.epoch.length - 1] : startEpoch;

@@ -84,6 +84,27 @@ describe('errors in the headless runner', () => {
     assert.doesNotMatch(e.stack ?? '', PLUMBING, e.stack);
   });
 
+  test('training that diverges: the terminal says it failed, and the saved chart ends as an error, not "running"', async () => {
+    const file = await writeNotebook(path.join(dir, 'diverge.aenb'), [
+      [
+        'const x = tf.randomUniform([64, 8], 0, 1, "float32", 3);',
+        'const a = new Autoencoder({ inputShape: [8], latentDim: 3 });',
+        'let calls = 0;',
+        'a.compile({ optimizer: "adam", loss: (t, p) => (++calls > 5 ? tf.mean(tf.log(tf.sub(p, 2))) : tf.losses.meanSquaredError(t, p)) as tf.Scalar });',
+        'await a.fit(x, x, { epochs: 3, batchSize: 16 });',
+      ].join('\n'),
+    ]);
+    const out = path.join(dir, 'diverge.out.aenb');
+    const r = await runCli(['run', file, '--backend', 'wasm', '--out', out]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /Training failed: epoch 2\/3/);
+    assert.match(r.stderr, /Training diverged: the loss became NaN at epoch 2, batch 2/);
+    const cell = codeCell(parseNotebook(await readFile(out, 'utf8')), 0);
+    const chart = cell.outputs.flatMap((o) => o.items).find((i) => i.mime === 'application/vnd.aenb.training+json')?.data as { state?: string; message?: string } | undefined;
+    assert.equal(chart?.state, 'error');
+    assert.match(chart?.message ?? '', /^Training diverged: the loss became NaN at epoch 2, batch 2\./);
+  });
+
   test('a rejected promise nobody awaits fails its cell, with message and stack, and the kernel lives on (wasm)', async () => {
     const file = await writeNotebook(path.join(dir, 'reject.aenb'), ["const first = 1;\nPromise.reject(new Error('stray rejection'));\n'returned'\n", "console.log('second cell ran');\n"]);
     const out = path.join(dir, 'reject.out.aenb');

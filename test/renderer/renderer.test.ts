@@ -15,6 +15,7 @@ import { initBackend } from '../../src/lib/backend';
 import { Autoencoder } from '../../src/lib/models';
 import { errorsOutput } from '../../src/outputs/errors/kernel';
 import { buildLatent } from '../../src/outputs/latent/kernel';
+import { progressPayload } from '../../src/outputs/training/kernel';
 
 const XSS = '<img src=x onerror="window.__xss=1">';
 
@@ -207,6 +208,22 @@ describe('training output', () => {
     assert.equal(await text('#saved .aenb-events'), 'Resumed at epoch 2 of 20 from the backup backup/backup.ckpt (1 epoch restored) · Backup after epoch 2: backup/backup.ckpt');
     assert.equal(await text('#saved .aenb-stat-epoch .aenb-stat-value'), '2/20');
     await shootAll('saved', 'training-interrupted');
+  });
+
+  test('a run that ended with an error, as the kernel sends it: "Error" badge, the message and where, no Stop button', async () => {
+    const live = trainingFixture({ runId: 'failed', epochs: 5, done: 2, batch: 40, batchesPerEpoch: 200 });
+    // The kernel's payload for a fit that threw (src/outputs/training/kernel.ts, phase 'error').
+    const failed = progressPayload({
+      runId: 'failed', phase: 'error', model: 'Vanilla autoencoder', epoch: 3, epochs: 5, batch: 40, batchesPerEpoch: 200, batchSize: 32, samples: 6400,
+      loss: NaN, samplesPerSecond: 5000, etaSeconds: 12, elapsedSeconds: 3.4, history: { loss: live.history.loss!, val_loss: live.history.val_loss! }, batchLosses: [0.3, 0.25, 0.2],
+      error: 'Training diverged: the loss became NaN at epoch 3, batch 41.',
+    });
+    await render(page, 'failed', 'o-failed', TRAINING_MIME, failed);
+    assert.equal(await text('#failed .aenb-badge'), 'Error');
+    assert.equal(await page.locator('#failed .aenb-stop').isVisible(), false, 'nothing to stop');
+    assert.equal(await text('#failed .aenb-error'), 'Training failed: Training diverged: the loss became NaN at epoch 3, batch 41.');
+    assert.equal(await page.locator('#failed .uplot').count(), 1, 'the epochs before the error stay on the chart');
+    await shootAll('failed', 'training-error');
   });
 
   test('first epoch: per-batch points only, then val_loss appears in the same chart', async () => {

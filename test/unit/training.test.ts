@@ -163,6 +163,16 @@ test('bad fit arguments are refused with the reason', async () => {
   // A loss that is not a number (log of a negative) is caught at the batch where it appears.
   ae.compile({ loss: (yTrue, yPred) => tf.mean(tf.log(tf.sub(yPred, 2))) as tf.Scalar });
   await assert.rejects(ae.fit(x, x, { epochs: 3, verbose: 0 }), /Training diverged: the loss became NaN at epoch 1, batch 1/);
+  // Progress ends with 'error' (what ended the run, and where), never 'end'; arguments refused before the start report nothing.
+  const phases: TrainingProgress[] = [];
+  await assert.rejects(ae.fit(x, x, { epochs: 3, verbose: 0, onProgress: (p) => phases.push(p) }), /Training diverged/);
+  assert.deepEqual(phases.map((p) => p.phase), ['begin', 'error']);
+  assert.match(phases[1].error ?? '', /^Training diverged: the loss became NaN at epoch 1, batch 1\./);
+  assert.equal(phases[1].epoch, 1);
+  assert.equal(phases[1].batch, 0);
+  const refused: TrainingProgress[] = [];
+  await assert.rejects(ae.fit(x, x, { epochs: 0, onProgress: (p) => refused.push(p) }), /epochs must be/);
+  assert.equal(refused.length, 0);
   x.dispose();
   ae.dispose();
 });

@@ -226,7 +226,8 @@ export interface ProgressMessage {
   loss: number;
   samplesPerSecond: number;
   etaSeconds: number;
-  state: 'running' | 'done' | 'stopped';
+  /** 'error': training ended with an exception (the cell's error says which). */
+  state: 'running' | 'done' | 'stopped' | 'error';
 }
 
 /** An execution as a reattaching host gets it: what ran (or runs), its outputs so far, and its end if it has ended. */

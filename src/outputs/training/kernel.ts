@@ -9,7 +9,7 @@ import { batchSeries, BatchSeriesEncoder, historyFromKeras, historyText, jsonNum
 /** The training payload for a live progress event. */
 export function progressPayload(
   p: TrainingProgress,
-  state: TrainingPayload['state'] = p.phase === 'end' ? (p.stopped ? 'stopped' : 'done') : 'running',
+  state: TrainingPayload['state'] = p.phase === 'end' ? (p.stopped ? 'stopped' : 'done') : p.phase === 'error' ? 'error' : 'running',
   encoder?: BatchSeriesEncoder,
 ): TrainingPayload {
   const payload = newTrainingPayload({
@@ -23,13 +23,19 @@ export function progressPayload(
   payload.state = state;
   const finished = p.history.loss?.length ?? 0;
   payload.epoch = finished;
-  payload.batch = p.phase === 'batch' ? p.batch : 0;
+  payload.batch = p.phase === 'batch' || p.phase === 'error' ? p.batch : 0;
   payload.samplesPerSecond = jsonNumber(p.samplesPerSecond) ?? undefined;
   payload.etaSeconds = state === 'running' ? (jsonNumber(p.etaSeconds) ?? undefined) : undefined;
   payload.elapsedSeconds = p.elapsedSeconds;
   payload.history = historyFromKeras(p.history);
   if (p.batchLosses.length) payload.batches = encoder ? encoder.series(p.batchLosses) : batchSeries(p.batchLosses);
   if (p.stopReason) payload.message = p.stopReason;
+  if (p.phase === 'error') {
+    // Where the run was, unless the message already says (the loop's own "diverged at epoch 2, batch 7").
+    const at = `epoch ${p.epoch}, batch ${p.batch + 1}`;
+    const message = p.error ?? 'training failed';
+    payload.message = message.includes(`at ${at}`) ? message : `${message} (${at})`;
+  }
   if (p.events?.length) payload.events = eventInfo(p.events);
   return payload;
 }
