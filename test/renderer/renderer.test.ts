@@ -215,7 +215,7 @@ describe('training output', () => {
     // The kernel's payload for a fit that threw (src/outputs/training/kernel.ts, phase 'error').
     const failed = progressPayload({
       runId: 'failed', phase: 'error', model: 'Vanilla autoencoder', epoch: 3, epochs: 5, batch: 40, batchesPerEpoch: 200, batchSize: 32, samples: 6400,
-      loss: NaN, samplesPerSecond: 5000, etaSeconds: 12, elapsedSeconds: 3.4, history: { loss: live.history.loss!, val_loss: live.history.val_loss! }, batchLosses: [0.3, 0.25, 0.2],
+      loss: NaN, samplesPerSecond: 5000, etaSeconds: 12, elapsedSeconds: 3.4, history: { loss: live.history.loss as number[], val_loss: live.history.val_loss as number[] }, batchLosses: [0.3, 0.25, 0.2],
       error: 'Training diverged: the loss became NaN at epoch 3, batch 41.',
     });
     await render(page, 'failed', 'o-failed', TRAINING_MIME, failed);
