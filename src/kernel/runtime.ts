@@ -17,7 +17,7 @@ import { errorOutput } from '../outputs/error';
 import { streamOutput } from '../outputs/stream';
 import { textOutput } from '../outputs/text';
 import { BatchSeriesEncoder } from '../outputs/training/contract';
-import { progressPayload, trainingOutput } from '../outputs/training/kernel';
+import { progressPayload, progressState, trainingOutput } from '../outputs/training/kernel';
 import { Endpoint, RequestError, type Methods } from '../common/messages/envelope';
 import type { DataOptions, ExecuteRequest, KernelBackendInfo, KernelMessage, KernelMethods, KernelOptions } from '../common/messages/kernel';
 import { computeStatus, setComputeOptions } from '../lib/compute';
@@ -399,7 +399,7 @@ export class KernelRuntime {
           loss: p.loss,
           samplesPerSecond: p.samplesPerSecond,
           etaSeconds: p.etaSeconds,
-          state: p.phase === 'error' ? 'error' : final ? (p.stopped ? 'stopped' : 'done') : 'running',
+          state: progressState(p),
         });
       },
       p.phase !== 'batch',

@@ -6,10 +6,16 @@ import { History, type TrainingEvent, type TrainingProgress } from '../../lib/tr
 import type { KernelPart } from '../kind';
 import { batchSeries, BatchSeriesEncoder, historyFromKeras, historyText, jsonNumber, newTrainingPayload, TRAINING_MIME, type TrainingEventInfo, type TrainingPayload } from './contract';
 
+/** The state a live progress event puts its run in: running until its end (done or stopped) or its error. */
+export function progressState(p: TrainingProgress): TrainingPayload['state'] {
+  if (p.phase === 'end') return p.stopped ? 'stopped' : 'done';
+  return p.phase === 'error' ? 'error' : 'running';
+}
+
 /** The training payload for a live progress event. */
 export function progressPayload(
   p: TrainingProgress,
-  state: TrainingPayload['state'] = p.phase === 'end' ? (p.stopped ? 'stopped' : 'done') : p.phase === 'error' ? 'error' : 'running',
+  state: TrainingPayload['state'] = progressState(p),
   encoder?: BatchSeriesEncoder,
 ): TrainingPayload {
   const payload = newTrainingPayload({
